@@ -1,0 +1,59 @@
+# AgentStream — set-up and entry points. `make test` and `make demo` do all set-up themselves:
+# a virtualenv in .venv, the package with its dev extras, Kafka's jars from Maven Central.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: help venv kafka-jars test test-slow test-unit demo lint typecheck bench up down status clean
+
+help:
+	@echo "make test       unit + integration tests against a real local Kafka broker"
+	@echo "make test-slow  chaos / soak tests (SIGKILL, rebalances, long runs)"
+	@echo "make demo       start the local broker and run the demo pipeline"
+	@echo "make lint       ruff + mypy"
+	@echo "make bench      benchmarks (figures printed and written to benchmarks/RESULTS.md)"
+	@echo "make up|down|status   the development broker (agentstream dev ...)"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+kafka-jars: venv
+	$(BIN)/agentstream dev fetch
+
+test: venv kafka-jars
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+test-unit: venv
+	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+test-slow: venv kafka-jars
+	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
+
+demo: venv kafka-jars
+	$(BIN)/agentstream dev up
+	$(BIN)/python -m agentstream.demo
+
+lint: venv
+	$(BIN)/ruff check src tests services benchmarks
+	$(BIN)/mypy
+
+bench: venv kafka-jars
+	$(BIN)/python benchmarks/run_all.py
+
+up: venv kafka-jars
+	$(BIN)/agentstream dev up
+down: venv
+	$(BIN)/agentstream dev down
+status: venv
+	$(BIN)/agentstream dev status
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,40 @@
+"""The ``agentstream`` command line.
+
+Each command group lives in its own private module and registers itself on the root app, so the
+CLI grows one file per concern.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+from agentstream.errors import AgentStreamError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="agentstream",
+    help="AgentStream: agents that talk through Avro-typed semantic events on Kafka.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+# Modules that add commands to ``app`` (each defines ``register(app)``).
+_COMMAND_MODULES = (
+    "agentstream.cli._dev",
+)
+
+for _name in _COMMAND_MODULES:
+    importlib.import_module(_name).register(app)
+
+
+def main() -> None:
+    """Console-script entry point: AgentStream errors print as one clear line, exit code 1."""
+    try:
+        app()
+    except AgentStreamError as exc:
+        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        raise SystemExit(1) from None

@@ -1,0 +1,110 @@
+"""Process settings: one frozen object per component, read from the environment.
+
+Every AgentStream setting is read from an ``AGENTSTREAM_``-prefixed environment variable (or
+passed explicitly). Raw librdkafka keys never become AgentStream fields: they pass through the
+separate ``librdkafka`` dict (``AGENTSTREAM_LIBRDKAFKA='{"security.protocol": "SASL_SSL"}'``), so
+security settings (SASL/SSL) reach the client untouched while a typo in one of ours is an error.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pydantic import AliasChoices, Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from agentstream.errors import ConfigError
+
+__all__ = ["ENV_PREFIX", "KafkaSettings", "check_environment", "register_settings"]
+
+ENV_PREFIX = "AGENTSTREAM_"
+
+# Every settings class registers here so that an AGENTSTREAM_* variable no class knows about is
+# reported instead of silently ignored (a misspelt setting would otherwise fall back to a default).
+_REGISTERED: list[type[BaseSettings]] = []
+# Variables that belong to tools rather than to a settings class.
+_EXTRA_KNOWN = {"AGENTSTREAM_TEST_BROKER", "AGENTSTREAM_HOME", "AGENTSTREAM_CACHE_DIR"}
+
+
+def register_settings(cls: type[BaseSettings]) -> type[BaseSettings]:
+    """Class decorator: make ``check_environment`` aware of a settings class's variables."""
+    _REGISTERED.append(cls)
+    return cls
+
+
+@register_settings
+class KafkaSettings(BaseSettings):
+    """How to reach Kafka (and optionally a Schema Registry).
+
+    Defaults suit the local broker that ``agentstream dev up`` starts on 127.0.0.1:9092.
+    ``KAFKA_BOOTSTRAP_SERVERS`` is honoured as well, as most Kafka tooling does.
+    """
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+
+    bootstrap_servers: str = Field(
+        default="127.0.0.1:9092",
+        validation_alias=AliasChoices(
+            "bootstrap_servers", "AGENTSTREAM_BOOTSTRAP_SERVERS", "KAFKA_BOOTSTRAP_SERVERS"
+        ),
+        description="Comma-separated host:port list of brokers.",
+    )
+    topic_prefix: str = Field(default="", description="Prefix put before every catalog topic.")
+    schema_registry_url: str | None = Field(
+        default=None,
+        description="Confluent Schema Registry URL; unset means registry-free single-object "
+        "encoding with writer schemas kept in a compacted topic.",
+    )
+    librdkafka: dict[str, str] = Field(
+        default_factory=dict,
+        description="Raw librdkafka properties passed to every client (security, tuning).",
+    )
+
+    def client_config(self, **overrides: Any) -> dict[str, Any]:
+        """The librdkafka configuration for a client: ours, then pass-through, then overrides."""
+        conf: dict[str, Any] = {"bootstrap.servers": self.bootstrap_servers}
+        conf.update(self.librdkafka)
+        conf.update(overrides)
+        return conf
+
+
+def _known_variables() -> set[str]:
+    known = set(_EXTRA_KNOWN)
+    for cls in _REGISTERED:
+        prefix = str(cls.model_config.get("env_prefix", ""))
+        for name, field in cls.model_fields.items():
+            known.add(f"{prefix}{name}".upper())
+            alias = field.validation_alias
+            if isinstance(alias, AliasChoices):
+                known.update(str(a).upper() for a in alias.choices if isinstance(a, str))
+    return known
+
+
+def check_environment(environ: Mapping[str, str] | None = None) -> None:
+    """Raise ``ConfigError`` naming every ``AGENTSTREAM_*`` variable that no setting reads."""
+    env = os.environ if environ is None else environ
+    known = _known_variables()
+    unknown = sorted(k for k in env if k.upper().startswith(ENV_PREFIX) and k.upper() not in known)
+    if unknown:
+        raise ConfigError(
+            f"unknown AgentStream setting(s): {', '.join(unknown)}; "
+            f"known: {', '.join(sorted(known))}"
+        )
+
+
+def load(cls: type[BaseSettings], /, **values: Any) -> Any:
+    """Build a settings object, turning validation failures into a ``ConfigError``."""
+    try:
+        return cls(**values)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or cls.__name__}: {e['msg']}"
+            for e in exc.errors()
+        )
+        raise ConfigError(f"invalid {cls.__name__}: {problems}") from exc
+
+
+def iter_registered() -> Iterable[type[BaseSettings]]:
+    return tuple(_REGISTERED)

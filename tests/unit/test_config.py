@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import pytest
+
+from agentstream.config import KafkaSettings, check_environment, load
+from agentstream.errors import ConfigError
+
+
+def test_unknown_agentstream_variable_is_an_error() -> None:
+    with pytest.raises(ConfigError, match="AGENTSTREAM_BOOTSTRAP_SERVER\\b"):
+        check_environment({"AGENTSTREAM_BOOTSTRAP_SERVER": "x:1"})
+
+
+def test_known_variables_and_foreign_ones_pass() -> None:
+    check_environment(
+        {"AGENTSTREAM_BOOTSTRAP_SERVERS": "x:1", "AGENTSTREAM_TOPIC_PREFIX": "p.", "HOME": "/"}
+    )
+
+
+def test_kafka_bootstrap_servers_alias(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AGENTSTREAM_BOOTSTRAP_SERVERS", raising=False)
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "h1:9092,h2:9092")
+    assert KafkaSettings().bootstrap_servers == "h1:9092,h2:9092"
+
+
+def test_librdkafka_keys_pass_through(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AGENTSTREAM_LIBRDKAFKA", '{"security.protocol": "SASL_SSL"}')
+    conf = KafkaSettings(bootstrap_servers="b:1").client_config(**{"group.id": "g"})
+    assert conf == {"bootstrap.servers": "b:1", "security.protocol": "SASL_SSL", "group.id": "g"}
+
+
+def test_invalid_settings_name_the_field() -> None:
+    with pytest.raises(ConfigError, match="librdkafka"):
+        load(KafkaSettings, librdkafka="not a dict")
+
+
+def test_settings_are_frozen() -> None:
+    s = KafkaSettings(bootstrap_servers="b:1")
+    with pytest.raises(Exception, match="frozen"):
+        s.bootstrap_servers = "c:2"  # type: ignore[misc]
