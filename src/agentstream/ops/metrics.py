@@ -1,0 +1,51 @@
+"""The platform's Prometheus metrics, registered once per process in the default registry."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+__all__ = [
+    "CONSUMER_LAG",
+    "DEAD_LETTERS",
+    "EVENTS_IN",
+    "EVENTS_OUT",
+    "HANDLER_LATENCY",
+    "IN_FLIGHT",
+    "LLM_LATENCY",
+    "LLM_REQUESTS",
+    "LLM_TOKENS",
+    "RETRIES",
+]
+
+_LATENCY_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+
+EVENTS_IN = Counter(
+    "agentstream_events_in_total", "Events consumed by an agent.", ["agent", "topic", "type"]
+)
+EVENTS_OUT = Counter(
+    "agentstream_events_out_total", "Events emitted by an agent.", ["agent", "topic", "type"]
+)
+HANDLER_LATENCY = Histogram(
+    "agentstream_handler_latency_seconds",
+    "Time from handler start to finish, retries included.",
+    ["agent", "type"],
+    buckets=_LATENCY_BUCKETS,
+)
+RETRIES = Counter("agentstream_retries_total", "Handler retries.", ["agent", "type"])
+DEAD_LETTERS = Counter(
+    "agentstream_dead_letters_total", "Events sent to the dead-letter topic.", ["agent", "stage"]
+)
+IN_FLIGHT = Gauge("agentstream_in_flight", "Events being handled right now.", ["agent"])
+CONSUMER_LAG = Gauge(
+    "agentstream_consumer_lag", "High watermark minus committed offset.", ["agent", "topic", "partition"]
+)
+LLM_REQUESTS = Counter(
+    "agentstream_llm_requests_total", "LLM calls by outcome.", ["agent", "model", "outcome"]
+)
+LLM_TOKENS = Counter(
+    "agentstream_llm_tokens_total", "LLM tokens used.", ["agent", "model", "kind"]
+)
+LLM_LATENCY = Histogram(
+    "agentstream_llm_latency_seconds", "LLM call latency.", ["agent", "model"],
+    buckets=_LATENCY_BUCKETS,
+)
