@@ -3,10 +3,32 @@
 from __future__ import annotations
 
 __all__ = [
+    "AgentLoadError",
     "AgentStreamError",
     "BrokerStartError",
+    "CatalogError",
+    "ChangelogPartitionError",
+    "ChangelogWriteError",
+    "CheckpointError",
     "ConfigError",
+    "DecodeError",
+    "EncodeError",
+    "FactOrderError",
     "MissingToolError",
+    "NonRetryableError",
+    "ProducerFencedError",
+    "RestoreError",
+    "ScheduleError",
+    "SchemaCompatibilityError",
+    "SchemaLoadError",
+    "SchemaStoreError",
+    "StepResultError",
+    "StoreNotReadyError",
+    "TopicDriftError",
+    "TopicProvisionError",
+    "UnknownRecordTypeError",
+    "UnknownStoreError",
+    "WorkflowDefinitionError",
 ]
 
 
@@ -24,3 +46,147 @@ class MissingToolError(AgentStreamError):
 
 class BrokerStartError(AgentStreamError):
     """The local Kafka broker did not come up; the message carries the tail of its log."""
+
+
+class CatalogError(AgentStreamError):
+    """The topic catalog is invalid (bad name, bad value, co-partition group with differing
+    partition counts); the message names the topic and the field to fix."""
+
+
+class TopicDriftError(AgentStreamError):
+    """``topics apply`` refused a change it cannot make safely (shrinking partitions, changing the
+    replication factor, breaking a co-partition group); ``report`` holds what was and was not done."""
+
+    def __init__(self, message: str, *, report: object = None) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+class TopicProvisionError(AgentStreamError):
+    """The broker rejected creating or altering a topic; the message names the topic and carries
+    the broker's reason."""
+
+
+class SchemaLoadError(AgentStreamError):
+    """An ``.avsc`` file is missing, malformed or refers to an unknown type; the message names it."""
+
+
+class UnknownRecordTypeError(AgentStreamError):
+    """No generated record class has the given Avro name; the message lists the known names."""
+
+
+class SchemaCompatibilityError(AgentStreamError):
+    """A new schema version cannot be read with (or read) an older one under the chosen mode.
+
+    ``problems`` holds one line per incompatibility: rule, location and message.
+    """
+
+    def __init__(self, message: str, *, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
+
+
+class SchemaStoreError(AgentStreamError):
+    """The writer-schema store (topic ``_agentstream.schemas`` or a registry) could not be used."""
+
+
+class EncodeError(AgentStreamError):
+    """A record does not match its schema and cannot be encoded; the message names the field."""
+
+
+class DecodeError(AgentStreamError):
+    """Bytes from a topic could not be decoded into a record.
+
+    ``reason`` is one of ``"bad-magic"``, ``"truncated"``, ``"unknown-fingerprint"``,
+    ``"unknown-schema-id"``, ``"unknown-type"``, ``"incompatible-schema"``, ``"corrupt"``.
+    """
+
+    def __init__(
+        self, topic: str, partition: int, offset: int, reason: str, detail: str = ""
+    ) -> None:
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.reason = reason
+        where = f"topic {topic!r} partition {partition} offset {offset}"
+        hint = {
+            "bad-magic": "the message was not written by an AgentStream serde of this wire format "
+            "(check AGENTSTREAM_SCHEMA_REGISTRY_URL matches the producer's)",
+            "unknown-fingerprint": "its writer schema is not in the schema topic; the producer "
+            "must register it (it does so before producing) or the topic was cleaned",
+            "unknown-schema-id": "the schema id is not in the Schema Registry",
+            "unknown-type": "this process has no record class of that name; upgrade it or pass "
+            "reader_records",
+            "incompatible-schema": "the writer schema cannot be resolved to this reader's schema",
+        }.get(reason, "the bytes are damaged or not Avro of the announced schema")
+        super().__init__(f"cannot decode {where}: {reason}: {detail} ({hint})")
+
+    def __reduce__(self) -> tuple[type[DecodeError], tuple[str, int, int, str, str]]:
+        return (DecodeError, (self.topic, self.partition, self.offset, self.reason, ""))
+
+
+class NonRetryableError(AgentStreamError):
+    """Raised by an agent handler to say "retrying cannot help": the input goes straight to the
+    agent's dead-letter topic (``dlq.<agent>``); fix the cause, then ``agentstream dlq replay``."""
+
+
+class ProducerFencedError(AgentStreamError):
+    """A newer instance of this agent took over its exactly-once transactions (zombie fencing);
+    this process stopped without committing. Nothing to fix unless two copies run by mistake."""
+
+
+class AgentLoadError(AgentStreamError):
+    """``agentstream run module:attr`` could not import the module or find an ``Agent`` there;
+    the message names the module and attribute to check."""
+
+
+class ChangelogPartitionError(AgentStreamError):
+    """A memory changelog topic (``memory.<agent>.<store>``) is missing or does not have the
+    partition count of the input it is co-partitioned with; the message names the topic and both
+    counts. Create it with ``agentstream.memory.ensure_changelog_topics`` (or the topic catalog)."""
+
+
+class RestoreError(AgentStreamError):
+    """Restoring a memory store from its changelog failed or passed its deadline; the message names
+    the store, the partition and how far it got. The partition stays not ready; assign it again."""
+
+
+class StoreNotReadyError(AgentStreamError):
+    """A memory store was used for a partition this process does not own or has not finished
+    restoring; wait for ``StoreManager.assign`` to return before handling that partition."""
+
+
+class UnknownStoreError(AgentStreamError):
+    """No memory store of that name (or of that kind) is declared; the message lists known ones."""
+
+
+class FactOrderError(AgentStreamError):
+    """A bi-temporal fact was recorded with a ``recorded_at`` earlier than facts already recorded
+    for the same key; record time only moves forward (pass ``recorded_at`` >= the latest one)."""
+
+
+class WorkflowDefinitionError(AgentStreamError):
+    """A workflow is declared wrongly (no steps, a duplicate step, an unknown ``after=`` step, a
+    dependency cycle); the message names the steps to fix."""
+
+
+class StepResultError(NonRetryableError):
+    """A workflow step returned something that cannot be checkpointed; return JSON-serialisable
+    data (dict, list, str, number, bool, None) or an Avro ``Record``."""
+
+
+class CheckpointError(AgentStreamError):
+    """A workflow checkpoint or timer record was not acknowledged by Kafka in time, or could not
+    be read back; the run stops (it resumes from its last checkpoint on restart). Check that the
+    broker is reachable and the topic exists."""
+
+
+class ScheduleError(AgentStreamError):
+    """A timer or schedule is invalid (unknown time zone, bad cron expression, neither or both of
+    ``at``/``after``); the message shows the accepted forms."""
+
+
+class ChangelogWriteError(AgentStreamError):
+    """Memory changelog records were not acknowledged by the broker in time (or were refused); the
+    message names the topic and the broker's reason. The inputs behind them must not be committed:
+    let the agent retry them."""

@@ -25,6 +25,7 @@ app = typer.Typer(
 # Modules that add commands to ``app`` (each defines ``register(app)``).
 _COMMAND_MODULES = (
     "agentstream.cli._dev",
+    "agentstream.cli._topics",
 )
 
 for _name in _COMMAND_MODULES:
