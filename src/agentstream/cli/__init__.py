@@ -26,6 +26,8 @@ app = typer.Typer(
 _COMMAND_MODULES = (
     "agentstream.cli._dev",
     "agentstream.cli._topics",
+    "agentstream.cli._schemas",
+    "agentstream.cli._events",
 )
 
 for _name in _COMMAND_MODULES:

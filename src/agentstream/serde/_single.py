@@ -1,0 +1,137 @@
+"""Avro single-object encoding (``C3 01`` + 8-byte little-endian CRC-64-AVRO + body).
+
+Writer schemas live in a ``SchemaStore`` (by default the compacted ``_agentstream.schemas``
+topic). The hot path never touches Kafka: the header bytes and parsed schema of each class are
+computed once, and each fingerprint seen while decoding is resolved once (writer schema fetched,
+checked against the reader's class of the same full name) and cached.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import fastavro
+from fastavro import schemaless_reader, schemaless_writer
+from fastavro.validation import ValidationError, validate
+
+from agentstream.errors import DecodeError, EncodeError
+from agentstream.schemas._compat import reader_writer_problems
+from agentstream.schemas._loader import strip_uuid
+from agentstream.schemas._record import Record, all_records, decoding_schema, fingerprint
+from agentstream.serde._store import SchemaStore
+
+__all__ = ["MAGIC", "SingleObjectSerde"]
+
+MAGIC = b"\xc3\x01"
+_HEADER_LEN = 10
+
+
+def encode_error(record: Record, parsed: Any, exc: Exception) -> EncodeError:
+    """An ``EncodeError`` naming the offending field (fastavro validation finds it)."""
+    detail = str(exc)
+    try:
+        validate(record.to_avro(), parsed, raise_errors=True)
+    except ValidationError as verr:
+        detail = "; ".join(str(e) for e in verr.errors) or detail
+    except Exception as other:  # the record may be broken beyond what validation can describe
+        detail = f"{detail} ({other})"
+    return EncodeError(
+        f"cannot encode {type(record).__name__} as {record.FULLNAME}: {detail}; "
+        "fix the field values to match the schema"
+    )
+
+
+class SingleObjectSerde:
+    """The registry-free wire format (the default when no Schema Registry URL is set).
+
+    ``reader_records`` maps Avro full names to the classes decoded into (default: every generated
+    class). Encoding a class the first time registers its schema in ``store`` and waits for the
+    acknowledgement, so no event is produced with a schema others cannot find.
+    """
+
+    def __init__(
+        self, store: SchemaStore, *, reader_records: Mapping[str, type[Record]] | None = None
+    ) -> None:
+        self.store = store
+        self._readers = dict(reader_records) if reader_records is not None else all_records()
+        self._enc: dict[type[Record], tuple[bytes, Any]] = {}
+        # fingerprint bytes -> (class, parsed writer schema, parsed reader schema or None)
+        self._dec: dict[bytes, tuple[type[Record], Any, Any]] = {}
+        self._lock = threading.Lock()
+        for cls in self._readers.values():
+            fp = fingerprint(cls).to_bytes(8, "little")
+            self._dec[fp] = (cls, decoding_schema(cls), None)
+
+    def _prepare(self, cls: type[Record]) -> tuple[bytes, Any]:
+        with self._lock:
+            entry = self._enc.get(cls)
+            if entry is None:
+                fp = self.store.register(cls.SCHEMA)
+                entry = self._enc[cls] = (MAGIC + fp.to_bytes(8, "little"), decoding_schema(cls))
+            return entry
+
+    def encode(self, topic: str, record: Record) -> bytes:
+        """Header + Avro body of ``record``; raises ``EncodeError`` naming a bad field."""
+        entry = self._enc.get(type(record)) or self._prepare(type(record))
+        buf = io.BytesIO()
+        buf.write(entry[0])
+        try:
+            schemaless_writer(buf, entry[1], record.to_avro())
+        except Exception as exc:  # fastavro raises ValueError/TypeError/AttributeError/...
+            raise encode_error(record, entry[1], exc) from exc
+        return buf.getvalue()
+
+    def decode(self, topic: str, data: bytes, *, partition: int = -1, offset: int = -1) -> Record:
+        """The record in ``data``; raises ``DecodeError`` saying where and why it failed."""
+        if data[:2] != MAGIC:
+            reason = "truncated" if len(data) < 2 and MAGIC.startswith(data) else "bad-magic"
+            raise DecodeError(
+                topic, partition, offset, reason, f"first bytes {bytes(data[:2]).hex() or 'none'}"
+            )
+        if len(data) < _HEADER_LEN:
+            raise DecodeError(topic, partition, offset, "truncated", f"{len(data)} bytes")
+        key = bytes(data[2:_HEADER_LEN])
+        entry = self._dec.get(key) or self._resolve(key, topic, partition, offset)
+        cls, writer, reader = entry
+        buf = io.BytesIO(data)
+        buf.seek(_HEADER_LEN)
+        try:
+            value = schemaless_reader(buf, writer, reader)
+        except Exception as exc:
+            # Running out of bytes shows up as EOFError or, in fastavro's C reader, IndexError.
+            short = isinstance(exc, EOFError) or buf.tell() >= len(data)
+            reason = "truncated" if short else "corrupt"
+            raise DecodeError(topic, partition, offset, reason, repr(exc)) from exc
+        if buf.tell() != len(data):
+            raise DecodeError(
+                topic, partition, offset, "corrupt",
+                f"{len(data) - buf.tell()} bytes left after the {cls.FULLNAME} body",
+            )
+        return cls.from_avro(value)  # type: ignore[arg-type]
+
+    def _resolve(
+        self, key: bytes, topic: str, partition: int, offset: int
+    ) -> tuple[type[Record], Any, Any]:
+        fp = int.from_bytes(key, "little")
+        schema = self.store.lookup(fp)
+        if schema is None:
+            raise DecodeError(
+                topic, partition, offset, "unknown-fingerprint", f"fingerprint {fp:016x}"
+            )
+        name = str(schema.get("name")) if isinstance(schema, dict) else str(schema)
+        cls = self._readers.get(name)
+        if cls is None:
+            raise DecodeError(topic, partition, offset, "unknown-type", name)
+        problems = reader_writer_problems(cls.SCHEMA, schema)
+        if problems:
+            raise DecodeError(
+                topic, partition, offset, "incompatible-schema",
+                f"writer {name} {fp:016x} vs this reader: {'; '.join(problems)}",
+            )
+        entry = (cls, fastavro.parse_schema(strip_uuid(schema), {}), decoding_schema(cls))
+        with self._lock:
+            self._dec[key] = entry
+        return entry
