@@ -28,6 +28,7 @@ _COMMAND_MODULES = (
     "agentstream.cli._topics",
     "agentstream.cli._schemas",
     "agentstream.cli._events",
+    "agentstream.cli._agents",
 )
 
 for _name in _COMMAND_MODULES:

@@ -1,0 +1,231 @@
+"""Published interfaces: every running agent announces what it consumes and emits.
+
+Each agent instance writes an ``AgentDescriptor`` to the compacted ``_agentstream.agents`` topic
+(key ``<agent>/<instance>``) when it starts and a tombstone when it stops cleanly, so the topic
+always holds the topology of the system: which agent reads and writes which event types on
+which topics, at which version, with which instances. An instance that died without withdrawing
+(SIGKILL, lost node) keeps its descriptor until it is replaced; ``read_topology`` tells such
+instances apart by asking the broker which members the agent's consumer group has right now
+(the runtime uses the instance id as the Kafka ``client.id``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from agentstream.config import KafkaSettings
+from agentstream.errors import AgentStreamError
+from agentstream.events import AgentDescriptor
+from agentstream.serde import Serde, make_serde
+
+__all__ = [
+    "AGENTS_TOPIC",
+    "AgentView",
+    "agents_topic",
+    "descriptor_key",
+    "ensure_agents_topic",
+    "publish_descriptor",
+    "read_topology",
+    "withdraw_descriptor",
+]
+
+AGENTS_TOPIC = "_agentstream.agents"
+
+
+def agents_topic(settings: KafkaSettings) -> str:
+    return f"{settings.topic_prefix}{AGENTS_TOPIC}"
+
+
+def descriptor_key(name: str, instance: str) -> bytes:
+    return f"{name}/{instance}".encode()
+
+
+def ensure_agents_topic(admin: AdminClient, settings: KafkaSettings, *, timeout: float = 30) -> None:
+    """Create the compacted descriptor topic if it does not exist (idempotent)."""
+    topic = agents_topic(settings)
+    if topic in admin.list_topics(timeout=timeout).topics:
+        return
+    fut = admin.create_topics(
+        [NewTopic(topic, num_partitions=1, replication_factor=-1,
+                  config={"cleanup.policy": "compact", "min.compaction.lag.ms": "0"})],
+        operation_timeout=timeout,
+    )[topic]  # fmt: skip
+    try:
+        fut.result(timeout=timeout)
+    except Exception as exc:  # noqa: BLE001 - a concurrent creator won the race: fine
+        err = exc.args[0] if exc.args else None
+        if not (isinstance(err, KafkaError) and err.code() == KafkaError.TOPIC_ALREADY_EXISTS):
+            raise
+
+
+def _deliver(producer: Producer, timeout: timedelta) -> None:
+    remaining = producer.flush(timeout.total_seconds())
+    if remaining:
+        raise AgentStreamError(
+            f"the agent descriptor was not acknowledged within {timeout}; is the broker reachable?"
+        )
+
+
+def publish_descriptor(
+    producer: Producer,
+    serde: Serde,
+    settings: KafkaSettings,
+    descriptor: AgentDescriptor,
+    *,
+    timeout: timedelta = timedelta(seconds=30),
+) -> None:
+    """Announce a running instance and wait until the broker acknowledged it."""
+    topic = agents_topic(settings)
+    producer.produce(
+        topic,
+        key=descriptor_key(descriptor.name, descriptor.instance),
+        value=serde.encode(topic, descriptor),
+    )
+    _deliver(producer, timeout)
+
+
+def withdraw_descriptor(
+    producer: Producer,
+    settings: KafkaSettings,
+    name: str,
+    instance: str,
+    *,
+    timeout: timedelta = timedelta(seconds=10),
+) -> None:
+    """Remove an instance from the topology (tombstone) on clean shutdown."""
+    producer.produce(agents_topic(settings), key=descriptor_key(name, instance), value=None)
+    _deliver(producer, timeout)
+
+
+@dataclass(frozen=True)
+class AgentView:
+    """One agent in the topology: its newest descriptor and its instances."""
+
+    name: str
+    version: str
+    consumes: dict[str, tuple[str, ...]]
+    emits: dict[str, tuple[str, ...]]
+    live_instances: tuple[str, ...]
+    stale_instances: tuple[str, ...]
+    description: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "consumes": {k: list(v) for k, v in self.consumes.items()},
+            "emits": {k: list(v) for k, v in self.emits.items()},
+            "live_instances": list(self.live_instances),
+            "stale_instances": list(self.stale_instances),
+            "description": self.description,
+        }
+
+
+def _read_descriptors(
+    settings: KafkaSettings, serde: Serde, timeout: timedelta
+) -> dict[bytes, AgentDescriptor]:
+    topic = agents_topic(settings)
+    consumer = Consumer(
+        settings.client_config(
+            **{"group.id": "agentstream-topology-reader", "enable.auto.commit": False,
+               "enable.partition.eof": True}
+        )
+    )  # fmt: skip
+    latest: dict[bytes, AgentDescriptor] = {}
+    try:
+        md = consumer.list_topics(topic, timeout=timeout.total_seconds()).topics.get(topic)
+        if md is None or md.error is not None:
+            return {}
+        deadline = time.monotonic() + timeout.total_seconds()
+        parts = []
+        for p in md.partitions:
+            low, high = consumer.get_watermark_offsets(
+                TopicPartition(topic, p), timeout=timeout.total_seconds()
+            )
+            if high > low:
+                parts.append((p, high))
+        if not parts:
+            return {}
+        consumer.assign([TopicPartition(topic, p, 0) for p, _ in parts])
+        pending = {p: high for p, high in parts}
+        while pending:
+            if time.monotonic() > deadline:
+                raise AgentStreamError(f"reading {topic} did not finish within {timeout}")
+            for msg in consumer.consume(num_messages=500, timeout=0.5):
+                err = msg.error()
+                if err is not None:
+                    if err.code() != KafkaError._PARTITION_EOF:
+                        raise AgentStreamError(f"reading {topic}: {err}")
+                    pending.pop(msg.partition(), None)
+                    continue
+                key = msg.key() or b""
+                value = msg.value()
+                if value is None:
+                    latest.pop(key, None)
+                else:
+                    record = serde.decode(topic, value, partition=msg.partition(), offset=msg.offset())
+                    if isinstance(record, AgentDescriptor):
+                        latest[key] = record
+                if msg.offset() + 1 >= pending.get(msg.partition(), 0):
+                    pending.pop(msg.partition(), None)
+    finally:
+        consumer.close()
+    return latest
+
+
+def _group_members(admin: AdminClient, groups: list[str], timeout: float) -> dict[str, set[str]]:
+    members: dict[str, set[str]] = {g: set() for g in groups}
+    if not groups:
+        return members
+    for group, fut in admin.describe_consumer_groups(groups, request_timeout=timeout).items():
+        try:
+            desc = fut.result(timeout=timeout)
+        except Exception:  # noqa: BLE001 - an unknown group simply has no live members
+            continue
+        members[group] = {m.client_id for m in desc.members}
+    return members
+
+
+def read_topology(
+    settings: KafkaSettings | None = None,
+    *,
+    serde: Serde | None = None,
+    group_of: dict[str, str] | None = None,
+    timeout: timedelta = timedelta(seconds=20),
+) -> list[AgentView]:
+    """The agents that announced themselves, with live and stale instances.
+
+    ``group_of`` maps an agent name to its consumer group when they differ (default: the name).
+    """
+    settings = settings or KafkaSettings()
+    serde = serde or make_serde(settings)
+    descriptors = _read_descriptors(settings, serde, timeout)
+    by_agent: dict[str, list[AgentDescriptor]] = {}
+    for d in descriptors.values():
+        by_agent.setdefault(d.name, []).append(d)
+    group_of = group_of or {}
+    admin = AdminClient(settings.client_config())
+    groups = {name: group_of.get(name, name) for name in by_agent}
+    members = _group_members(admin, sorted(set(groups.values())), timeout.total_seconds())
+    views = []
+    for name, ds in sorted(by_agent.items()):
+        newest = max(ds, key=lambda d: d.started_at)
+        live = members.get(groups[name], set())
+        views.append(
+            AgentView(
+                name=name,
+                version=newest.version,
+                consumes={s.topic: tuple(s.types) for s in newest.consumes},
+                emits={s.topic: tuple(s.types) for s in newest.emits},
+                live_instances=tuple(sorted(d.instance for d in ds if d.instance in live)),
+                stale_instances=tuple(sorted(d.instance for d in ds if d.instance not in live)),
+                description=newest.description,
+            )
+        )
+    return views
