@@ -6,13 +6,16 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+# The published contract that schemas/ must stay compatible with (CI: the previous commit of main).
+SCHEMAS_REF ?= HEAD~1
 
-.PHONY: help venv kafka-jars test test-slow test-unit demo lint typecheck bench up down status clean
+.PHONY: help venv kafka-jars schemas-check test test-slow test-unit demo lint typecheck bench up down status clean
 
 help:
 	@echo "make test       unit + integration tests against a real local Kafka broker"
 	@echo "make test-slow  chaos / soak tests (SIGKILL, rebalances, long runs)"
 	@echo "make demo       start the local broker and run the demo pipeline"
+	@echo "make schemas-check  schemas/ against the previous commit (SCHEMAS_REF=ref)"
 	@echo "make lint       ruff + mypy"
 	@echo "make bench      benchmarks (figures printed and written to benchmarks/RESULTS.md)"
 	@echo "make up|down|status   the development broker (agentstream dev ...)"
@@ -30,6 +33,9 @@ kafka-jars: venv
 
 test: venv kafka-jars
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+schemas-check: venv
+	$(BIN)/agentstream schemas check --against $(SCHEMAS_REF)
 
 test-unit: venv
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
