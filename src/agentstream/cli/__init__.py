@@ -29,6 +29,7 @@ _COMMAND_MODULES = (
     "agentstream.cli._schemas",
     "agentstream.cli._events",
     "agentstream.cli._agents",
+    "agentstream.cli._memory",
 )
 
 for _name in _COMMAND_MODULES:
