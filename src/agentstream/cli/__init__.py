@@ -30,6 +30,8 @@ _COMMAND_MODULES = (
     "agentstream.cli._events",
     "agentstream.cli._agents",
     "agentstream.cli._memory",
+    "agentstream.cli._run",
+    "agentstream.cli._dlq",
 )
 
 for _name in _COMMAND_MODULES:

@@ -1,0 +1,135 @@
+"""``Committer``: the one place that decides when and what an agent process commits.
+
+Commit order (the only one in the runtime; nothing else commits offsets or transactions):
+
+1. An input counts as *finished* only after every record it caused is acknowledged by the
+   broker: its emitted events, its dead letter, ``ctx.produce_raw`` writes (memory changelogs
+   will use that hook) and, at-least-once, its dedupe marker. The engine enforces this before it
+   calls ``scheduler.finish``; a handler that has not run never finishes.
+2. The offset to commit per partition is the scheduler's watermark: the lowest unfinished offset
+   (or last seen + 1), so a finished input above an unfinished one is never committed.
+3. at-least-once: commit those offsets synchronously on the consumer.
+   exactly-once: (a) barrier: wait until every accepted input is finished, so the open
+   transaction holds exactly the outputs of the inputs whose offsets it will commit;
+   (b) ``send_offsets_to_transaction`` with the consumer's group metadata (fences zombies of an
+   older generation); (c) ``commit_transaction`` and open the next one. A barrier that times out
+   aborts the transaction: outputs vanish, offsets stay, the inputs are processed again.
+
+Runs on the consumer thread (also inside rebalance callbacks, where committing is allowed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Iterable
+from typing import Literal
+
+from confluent_kafka import Consumer, KafkaException, TopicPartition
+
+from agentstream.ops import metrics
+from agentstream.runtime._producer import OutputProducer
+from agentstream.runtime._scheduler import KeyOrderedScheduler
+from agentstream.runtime._scheduler import TopicPartition as TP
+from agentstream.runtime._settings import DeliveryMode
+
+__all__ = ["CommitOutcome", "Committer"]
+
+log = logging.getLogger("agentstream.runtime")
+
+CommitOutcome = Literal["committed", "nothing", "failed", "aborted"]
+Barrier = Callable[[float], bool]
+
+
+class Committer:
+    """Commits the scheduler's watermarks in the order stated in the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        agent: str,
+        consumer: Consumer,
+        producer: OutputProducer,
+        scheduler: KeyOrderedScheduler,
+        mode: DeliveryMode,
+        barrier: Barrier,
+        timeout: float = 30.0,
+    ) -> None:
+        self.agent = agent
+        self.consumer = consumer
+        self.producer = producer
+        self.scheduler = scheduler
+        self.mode = mode
+        self.barrier = barrier
+        self.timeout = timeout
+        self.committed: dict[TP, int] = {}
+        self.commits = 0
+
+    def _due(self, tps: Iterable[TP] | None) -> dict[TP, int]:
+        marks = self.scheduler.watermarks(tps)
+        return {tp: off for tp, off in marks.items() if off > self.committed.get(tp, -1)}
+
+    def commit(self, tps: Iterable[TP] | None = None, *, barrier_timeout: float) -> CommitOutcome:
+        """Commit what is finished (of ``tps``, default all partitions)."""
+        if self.mode == "exactly-once":
+            return self._commit_transaction(barrier_timeout)
+        due = self._due(tps)
+        if not due:
+            return "nothing"
+        offsets = [TopicPartition(t, p, o) for (t, p), o in due.items()]
+        try:
+            self.consumer.commit(offsets=offsets, asynchronous=False)
+        except KafkaException as exc:
+            # A rebalance in progress or a stale generation: the next owner starts from the
+            # previous commit and dedupe recognises what was already handled.
+            log.warning("offset commit failed (will retry): %s", exc)
+            return "failed"
+        self._committed(due)
+        return "committed"
+
+    def _commit_transaction(self, barrier_timeout: float) -> CommitOutcome:
+        if not self.barrier(barrier_timeout):
+            log.warning(
+                "inputs did not finish within %.1fs: aborting the transaction", barrier_timeout
+            )
+            self.producer.abort_transaction(self.timeout)
+            return "aborted"
+        due = self._due(None)
+        offsets = [TopicPartition(t, p, o) for (t, p), o in due.items()]
+        try:
+            self.producer.commit_transaction(
+                offsets, self.consumer.consumer_group_metadata(), self.timeout
+            )
+        except KafkaException as exc:
+            err = exc.args[0] if exc.args else None
+            if getattr(err, "txn_requires_abort", lambda: False)():
+                log.warning("transaction commit failed, aborting: %s", exc)
+                self.producer.abort_transaction(self.timeout)
+                return "aborted"
+            raise
+        self._committed(due)
+        return "committed" if due else "nothing"
+
+    def _committed(self, due: dict[TP, int]) -> None:
+        self.committed.update(due)
+        self.commits += 1
+
+    def forget(self, tps: Iterable[TP]) -> None:
+        for topic, partition in tps:
+            self.committed.pop((topic, partition), None)
+            with contextlib.suppress(KeyError):
+                metrics.CONSUMER_LAG.remove(self.agent, topic, str(partition))
+
+    def update_lag(self) -> None:
+        """Export high watermark minus committed offset per assigned partition."""
+        for (topic, partition), committed in list(self.committed.items()):
+            try:
+                _, high = self.consumer.get_watermark_offsets(
+                    TopicPartition(topic, partition), timeout=1, cached=False
+                )
+            except KafkaException:
+                continue
+            metrics.CONSUMER_LAG.labels(self.agent, topic, str(partition)).set(
+                max(0, high - committed)
+            )
+

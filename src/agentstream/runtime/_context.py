@@ -1,0 +1,157 @@
+"""``Context``: what a handler may do besides computing: emit events, write raw records, log.
+
+Emitted records are not awaited by the handler (sends are queued); the runtime awaits every
+acknowledgement before the input counts as finished, so its offset is never committed before
+its outputs are durable (and, in exactly-once mode, they share its transaction).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import uuid
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+from agentstream.schemas import new_meta
+
+if TYPE_CHECKING:
+    from agentstream.events import EventMeta
+
+__all__ = ["Context", "Sender"]
+
+# Namespace of output ids: uuid5(namespace, agent + input + n) makes re-emissions after a crash or
+# a retry carry the same id as the first emission, so downstream dedupe recognises them.
+_ID_NAMESPACE = uuid.UUID("5f3c7f5e-8a0b-4d51-9a55-6a2c1b7e0d11")
+
+
+class Sender(Protocol):
+    """What the context needs from the runtime (the agent's producer and serde)."""
+
+    def send_record(
+        self, topic: str, record: Any, *, key: bytes | None, headers: Sequence[tuple[str, bytes]]
+    ) -> asyncio.Future[None]: ...
+
+    def send_raw(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        *,
+        headers: Sequence[tuple[str, bytes]],
+    ) -> asyncio.Future[None]: ...
+
+
+class Context:
+    """Handed to each handler call with the input's coordinates.
+
+    Attributes: ``agent`` (name), ``event`` (the decoded input), ``topic``, ``partition``,
+    ``offset``, ``key``, ``attempt`` (1-based), ``log`` (a logger naming the agent and input).
+    """
+
+    def __init__(
+        self,
+        *,
+        agent: str,
+        event: Any,
+        topic: str,
+        partition: int,
+        offset: int,
+        key: bytes | None,
+        attempt: int,
+        dedupe_key: str,
+        sender: Sender,
+    ) -> None:
+        self.agent = agent
+        self.event = event
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.key = key
+        self.attempt = attempt
+        self.log = logging.LoggerAdapter(
+            logging.getLogger(f"agentstream.agent.{agent}"),
+            {"topic": topic, "partition": partition, "offset": offset},
+        )
+        self._dedupe_key = dedupe_key
+        self._sender = sender
+        self._emitted = 0
+        self._made: set[str] = set()
+        self.acks: list[asyncio.Future[None]] = []
+        self.emitted: list[tuple[str, str]] = []  # (topic, type) for metrics
+
+    @property
+    def _input_meta(self) -> Any:
+        return getattr(self.event, "meta", None)
+
+    def _next_id(self) -> str:
+        self._emitted += 1
+        name = f"{self.agent}\0{self._dedupe_key}\0{self._emitted}"
+        event_id = str(uuid.uuid5(_ID_NAMESPACE, name))
+        self._made.add(event_id)
+        return event_id
+
+    def meta(self, event_type: type[Any] | str, *, subject: str | None = None) -> EventMeta:
+        """An ``EventMeta`` for an event caused by the input: deterministic id, causation = input
+        id, correlation and traceparent carried, source = ``agent.<name>``, subject defaulting to
+        the input's subject."""
+        cause = self._input_meta
+        meta = new_meta(
+            event_type,
+            source=f"agent.{self.agent}",
+            subject=subject if subject is not None else str(getattr(cause, "subject", "")),
+            correlation_id=getattr(cause, "correlation_id", None),
+            causation_id=getattr(cause, "id", None),
+            traceparent=getattr(cause, "traceparent", None),
+        )
+        return dataclasses.replace(meta, id=self._next_id())
+
+    def _filled(self, event: Any) -> Any:
+        meta = getattr(event, "meta", None)
+        if meta is None:
+            return dataclasses.replace(event, meta=self.meta(type(event)))
+        cause = self._input_meta
+        changes: dict[str, Any] = {"type": type(event).FULLNAME}
+        if cause is not None:
+            changes["causation_id"] = cause.id
+            changes["correlation_id"] = cause.correlation_id
+            if meta.traceparent is None:
+                changes["traceparent"] = cause.traceparent
+        if cause is not None and meta.id not in self._made:
+            # Ids not made by ctx.meta() are replaced by deterministic ones, so that a retried
+            # or redelivered handler emits the same ids again.
+            changes["id"] = self._next_id()
+        return dataclasses.replace(event, meta=dataclasses.replace(meta, **changes))
+
+    async def emit(
+        self,
+        event: Any,
+        *,
+        topic: str,
+        key: bytes | str | None = None,
+        headers: Sequence[tuple[str, bytes]] = (),
+    ) -> None:
+        """Publish ``event`` to ``topic``, keyed by ``key`` (default: ``meta.subject``).
+
+        Meta is filled from the input: causation_id = input id, correlation_id and traceparent
+        carried, a deterministic id. Returns once queued; acknowledgement is awaited by the
+        runtime before the input's offset may be committed.
+        """
+        record = self._filled(event)
+        k = key if key is not None else record.meta.subject
+        kb = k.encode() if isinstance(k, str) else k
+        self.acks.append(self._sender.send_record(topic, record, key=kb, headers=headers))
+        self.emitted.append((topic, type(record).FULLNAME))
+
+    async def produce_raw(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        *,
+        headers: Sequence[tuple[str, bytes]] = (),
+    ) -> None:
+        """Write raw bytes through the agent's producer (same transaction, same "acked before
+        commit" rule as ``emit``); the hook for memory changelogs."""
+        self.acks.append(self._sender.send_raw(topic, key, value, headers=headers))

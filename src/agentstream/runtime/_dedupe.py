@@ -1,0 +1,159 @@
+"""At-least-once dedupe: inputs already handled are recognised by event id after a redelivery.
+
+Why and how (chosen to be correct and cheap):
+
+- When an input is finished (handled or dead-lettered) and everything it emitted is
+  acknowledged, the runtime writes a tiny marker ``key = dedupe key, value = b""`` to
+  ``_agentstream.dedupe.<agent>``, into partition ``input partition % N``; the marker is
+  acknowledged *before* the input counts as finished, so a committed offset never passes an
+  input without its marker (markers join the commit order like any output).
+- The dedupe key is the event id (``meta.id``), so upstream duplicates (an upstream agent
+  re-emitting after its own crash writes the same deterministic id) are caught too; undecodable
+  inputs use ``@topic/partition/offset``. A replay from the dead-letter topic adds
+  ``#replay-<dlq offset>``, so a replay the user asked for is never swallowed, yet replaying the
+  same dead letter twice is handled once.
+- On partition assignment the markers of the matching dedupe partitions younger than the
+  window are read back (``offsets_for_times(now - window)`` to the end): restart and rebalance
+  cost one bounded read, with no per-input lookups. The topic is ``cleanup.policy=delete`` with a
+  retention of twice the window, so it never grows beyond it.
+
+The guarantee: an input whose marker was acknowledged is not handled again within the window.
+An input that was running when the process died has no marker and is handled again: that is
+the at-least-once part, bounded by ``max_in_flight`` at the moment of the crash.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+
+__all__ = ["DedupeStore", "dedupe_topic"]
+
+log = logging.getLogger("agentstream.runtime")
+
+
+def dedupe_topic(agent: str, *, prefix: str = "") -> str:
+    return f"{prefix}_agentstream.dedupe.{agent}"
+
+
+class DedupeStore:
+    """Handled dedupe keys of the last ``window`` (memory bounded by ``max_ids``), thread-safe."""
+
+    def __init__(
+        self, topic: str, *, window: timedelta, partitions: int = 1, max_ids: int = 2_000_000
+    ) -> None:
+        self.topic = topic
+        self.window = window
+        self.partitions = max(1, partitions)
+        self.max_ids = max_ids
+        self._seen: OrderedDict[str, float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def enabled(self) -> bool:
+        return self.window > timedelta(0)
+
+    def seen(self, key: str) -> bool:
+        with self._lock:
+            return key in self._seen
+
+    def remember(self, key: str, at: float | None = None) -> None:
+        now = time.time() if at is None else at
+        with self._lock:
+            self._seen[key] = now
+            self._seen.move_to_end(key)
+            horizon = time.time() - self.window.total_seconds()
+            while self._seen and (
+                len(self._seen) > self.max_ids or next(iter(self._seen.values())) < horizon
+            ):
+                self._seen.popitem(last=False)
+
+    def marker_partition(self, input_partition: int) -> int:
+        return input_partition % self.partitions
+
+    def ensure_topic(self, admin: AdminClient, *, partitions: int, timeout: float = 30) -> None:
+        """Create the marker topic if missing (idempotent); its partition count is then read."""
+        retention_ms = int(max(self.window * 2, timedelta(hours=1)).total_seconds() * 1000)
+        new = NewTopic(
+            self.topic,
+            num_partitions=max(1, partitions),
+            replication_factor=-1,
+            config={"cleanup.policy": "delete", "retention.ms": str(retention_ms)},
+        )
+        try:
+            admin.create_topics([new], operation_timeout=timeout)[self.topic].result(timeout)
+        except KafkaException as exc:
+            if "TOPIC_ALREADY_EXISTS" not in str(exc) and "already exists" not in str(exc):
+                raise
+        md = admin.list_topics(topic=self.topic, timeout=timeout).topics.get(self.topic)
+        if md is not None and md.partitions:
+            self.partitions = len(md.partitions)
+
+    def restore(
+        self, client_config: dict[str, Any], input_partitions: Iterable[int], *, timeout: float
+    ) -> int:
+        """Load the markers of the window for these input partitions; returns how many."""
+        if not self.enabled:
+            return 0
+        wanted = sorted({self.marker_partition(p) for p in input_partitions})
+        if not wanted:
+            return 0
+        start_ms = int((time.time() - self.window.total_seconds()) * 1000)
+        c = Consumer(
+            {
+                **client_config,
+                "group.id": f"{self.topic}.restore",
+                "enable.auto.commit": False,
+                "enable.partition.eof": True,
+                "isolation.level": "read_uncommitted",
+            }
+        )
+        loaded = 0
+        try:
+            starts = c.offsets_for_times(
+                [TopicPartition(self.topic, p, start_ms) for p in wanted], timeout=timeout
+            )
+            todo: dict[int, int] = {}
+            assign: list[TopicPartition] = []
+            for tp in starts:
+                _, high = c.get_watermark_offsets(
+                    TopicPartition(self.topic, tp.partition), timeout=timeout
+                )
+                if tp.offset >= 0 and tp.offset < high:
+                    todo[tp.partition] = high
+                    assign.append(TopicPartition(self.topic, tp.partition, tp.offset))
+            if not assign:
+                return 0
+            c.assign(assign)
+            loaded = self._read(c, todo, time.monotonic() + timeout)
+        finally:
+            c.close()
+        return loaded
+
+    def _read(self, c: Consumer, todo: dict[int, int], deadline: float) -> int:
+        """Read assigned marker partitions until each reaches its end offset in ``todo``."""
+        loaded = 0
+        while todo:
+            if time.monotonic() > deadline:
+                log.warning("dedupe restore of %s stopped at its deadline", self.topic)
+                break
+            for msg in c.consume(num_messages=1000, timeout=0.5):
+                err, part, key = msg.error(), int(msg.partition() or 0), msg.key()
+                if err is not None:
+                    if err.code() == KafkaError._PARTITION_EOF:
+                        todo.pop(part, None)
+                    continue
+                if key is not None:
+                    self.remember(key.decode(), msg.timestamp()[1] / 1000)
+                    loaded += 1
+                if int(msg.offset() or 0) + 1 >= todo.get(part, 0):
+                    todo.pop(part, None)
+        return loaded

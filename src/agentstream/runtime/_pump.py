@@ -1,0 +1,264 @@
+"""The consumer thread: fetch with back-pressure, rebalance callbacks, periodic commits, shutdown.
+
+confluent-kafka's consumer is a blocking C client, so it lives on its own thread; handlers run on
+the asyncio loop. The thread hands records to the scheduler and wakes the loop; when the loop
+must finish work first (revocation, shutdown, exactly-once barriers) the thread waits for it with
+a deadline. Partition ownership is a small state machine per rebalance:
+
+    assigned --(on_assign: restore dedupe markers)--> active
+    active --(on_revoke: drain running, commit, forget)--> released
+    active --(on_lost: cancel, forget, no commit)--> released
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+
+from agentstream.runtime._committer import Committer
+from agentstream.runtime._dedupe import DedupeStore
+from agentstream.runtime._engine import Engine
+from agentstream.runtime._scheduler import KeyOrderedScheduler, WorkItem
+from agentstream.runtime._settings import AgentSettings
+
+__all__ = ["Pump", "PumpStats"]
+
+log = logging.getLogger("agentstream.runtime")
+
+T = TypeVar("T")
+_LAG_INTERVAL = 5.0
+_CALLBACK_SLACK = 10.0  # on top of shutdown_timeout for a loop call made from a callback
+
+
+@dataclass
+class PumpStats:
+    paused: bool = False
+    pauses: int = 0
+    assignments: int = 0
+    revocations: int = 0
+    assigned: tuple[tuple[str, int], ...] = ()
+
+
+class Pump:
+    """Owns the consumer; runs on a dedicated thread (``start``), stops on ``request_stop``."""
+
+    def __init__(
+        self,
+        *,
+        consumer: Consumer,
+        topics: list[str],
+        scheduler: KeyOrderedScheduler,
+        engine: Engine,
+        committer: Committer,
+        dedupe: DedupeStore | None,
+        dedupe_client_config: dict[str, Any],
+        settings: AgentSettings,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        self.consumer = consumer
+        self.topics = topics
+        self.scheduler = scheduler
+        self.engine = engine
+        self.committer = committer
+        self.dedupe = dedupe if dedupe is not None and dedupe.enabled else None
+        self._dedupe_conf = dedupe_client_config
+        self.settings = settings
+        self.loop = loop
+        self.stats = PumpStats()
+        self.error: BaseException | None = None
+        self.ready = threading.Event()
+        self.done = threading.Event()
+        self._stop = threading.Event()
+        self._no_commit = False  # set once committing is wrong (fatal error, fenced)
+        self._resume_at = max(1, scheduler.max_pending // 2)
+        self._thread = threading.Thread(target=self._main, name="agentstream-consumer", daemon=True)
+
+    @property
+    def _drain_timeout(self) -> float:
+        return self.settings.shutdown_timeout.total_seconds()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    def _on_loop(self, coro: Coroutine[Any, Any, T], timeout: float) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def _call_on_loop(self, fn: Callable[[], None]) -> None:
+        self.loop.call_soon_threadsafe(fn)
+
+    # -- main loop ----------------------------------------------------------------------------
+    def _main(self) -> None:
+        try:
+            self.consumer.subscribe(
+                self.topics, on_assign=self._on_assign, on_revoke=self._on_revoke,
+                on_lost=self._on_lost,
+            )
+            next_commit = time.monotonic() + self.settings.commit_interval.total_seconds()
+            next_lag = time.monotonic() + _LAG_INTERVAL
+            while not self._stop.is_set() and self.engine.fatal is None:
+                if self.committer.producer.fatal is not None:
+                    raise self.committer.producer.fatal
+                self._fetch()
+                now = time.monotonic()
+                if now >= next_commit:
+                    self._commit_all(barrier_timeout=None)
+                    next_commit = now + self.settings.commit_interval.total_seconds()
+                if now >= next_lag:
+                    self.committer.update_lag()
+                    next_lag = now + _LAG_INTERVAL
+            self._shutdown()
+        except BaseException as exc:
+            self.error = exc
+            self._no_commit = True
+            self._close_quietly()
+        finally:
+            self.done.set()
+            self._call_on_loop(lambda: None)  # wake the runner
+
+    def _fetch(self) -> None:
+        room = self.scheduler.room()
+        if room == 0 and not self.stats.paused:
+            self._set_paused(True)
+        elif self.stats.paused and room >= self._resume_at:
+            self._set_paused(False)
+        # A paused consumer is still polled: rebalance callbacks and max.poll.interval need it.
+        want = max(1, min(room, self.settings.batch_size))
+        msgs = self.consumer.consume(num_messages=want, timeout=0.1)
+        added = False
+        for msg in msgs:
+            err = msg.error()
+            if err is not None:
+                if err.code() != KafkaError._PARTITION_EOF:
+                    if err.fatal():
+                        raise KafkaException(err)
+                    log.warning("consumer error: %s", err)
+                continue
+            item = WorkItem(
+                str(msg.topic()), int(msg.partition() or 0), int(msg.offset() or 0), msg.key(), msg
+            )
+            added = self.scheduler.add(item) or added
+        if added:
+            self._call_on_loop(self.engine.dispatch)
+
+    def _set_paused(self, paused: bool) -> None:
+        parts = self.consumer.assignment()
+        if paused:
+            self.consumer.pause(parts)
+            self.stats.pauses += 1
+        else:
+            self.consumer.resume(parts)
+        self.stats.paused = paused
+
+    def _commit_all(self, *, barrier_timeout: float | None) -> None:
+        outcome = self.committer.commit(
+            barrier_timeout=barrier_timeout if barrier_timeout is not None else self._drain_timeout
+        )
+        if outcome == "aborted":
+            self._rewind()
+
+    def barrier(self, timeout: float) -> bool:
+        """Exactly-once: wait (on the loop) until every accepted input is finished."""
+        return self._on_loop(
+            self.engine.drain(None, timeout=timeout, drop_queued=False), timeout + _CALLBACK_SLACK
+        )
+
+    def _rewind(self) -> None:
+        """After an aborted transaction: forget local work, seek back to the committed offsets."""
+        parts = self.consumer.assignment()
+        self.scheduler.forget([(p.topic, p.partition) for p in parts])
+        committed = self.consumer.committed(parts, timeout=30)
+        for tp in committed:
+            if tp.offset >= 0:
+                self.consumer.seek(tp)
+            log.warning("rewound %s[%d] to committed offset %d", tp.topic, tp.partition, tp.offset)
+
+    # -- rebalance state machine ------------------------------------------------------------------
+    def _on_assign(self, consumer: Consumer, parts: list[TopicPartition]) -> None:
+        self.stats.assignments += 1
+        self.stats.paused = False
+        if self.dedupe is not None and parts:
+            n = self.dedupe.restore(
+                self._dedupe_conf, [p.partition for p in parts], timeout=self._drain_timeout
+            )
+            log.info("restored %d dedupe markers for %d partition(s)", n, len(parts))
+        self.stats.assigned = tuple(sorted({*self.stats.assigned, *_tps(parts)}))
+        log.info("assigned %s", ", ".join(f"{t}[{p}]" for t, p in _tps(parts)) or "nothing")
+        self.ready.set()
+
+    def _on_revoke(self, consumer: Consumer, parts: list[TopicPartition]) -> None:
+        self.stats.revocations += 1
+        tps = _tps(parts)
+        if self._no_commit:
+            self._release(tps)
+            return
+        if self.committer.mode == "exactly-once":
+            self._commit_all(barrier_timeout=self._drain_timeout)
+        else:
+            self._on_loop(
+                self.engine.drain(tps, timeout=self._drain_timeout, drop_queued=True),
+                self._drain_timeout + _CALLBACK_SLACK,
+            )
+            self.committer.commit(tps, barrier_timeout=self._drain_timeout)
+        self._release(tps)
+
+    def _on_lost(self, consumer: Consumer, parts: list[TopicPartition]) -> None:
+        tps = _tps(parts)
+        log.warning("partitions lost (no commit possible): %s", tps)
+        self._on_loop(self.engine.drain(tps, timeout=0, drop_queued=True), _CALLBACK_SLACK)
+        if self.committer.mode == "exactly-once":
+            self.producer_abort()
+        self._release(tps)
+
+    def producer_abort(self) -> None:
+        self.committer.producer.abort_transaction(self.committer.timeout)
+
+    def _release(self, tps: list[tuple[str, int]]) -> None:
+        self.scheduler.forget(tps)
+        self.committer.forget(tps)
+        self.stats.assigned = tuple(tp for tp in self.stats.assigned if tp not in set(tps))
+        self.stats.paused = False
+        log.info("released %s", ", ".join(f"{t}[{p}]" for t, p in tps) or "nothing")
+
+    # -- shutdown ---------------------------------------------------------------------------------
+    def _shutdown(self) -> None:
+        """Stop fetching, drain (bounded by shutdown_timeout), commit, leave the group."""
+        if self.engine.fatal is not None:
+            log.error("stopping after a fatal error; unfinished inputs stay uncommitted")
+            self._no_commit = True
+            self._on_loop(self.engine.drain(None, timeout=0, drop_queued=True), _CALLBACK_SLACK)
+            self.consumer.close()
+            return
+        parts = self.consumer.assignment()
+        if parts:
+            self.consumer.pause(parts)
+        if self.committer.mode == "exactly-once":
+            self._commit_all(barrier_timeout=self._drain_timeout)
+        else:
+            drained = self._on_loop(
+                self.engine.drain(None, timeout=self._drain_timeout, drop_queued=True),
+                self._drain_timeout + _CALLBACK_SLACK,
+            )
+            if not drained:
+                log.warning("shutdown timeout: abandoned running handlers without commit")
+            self.committer.commit(barrier_timeout=self._drain_timeout)
+        self.consumer.close()  # leaves the group; on_revoke finds nothing left to do
+
+    def _close_quietly(self) -> None:
+        try:
+            self.consumer.close()
+        except Exception:
+            log.debug("consumer close failed", exc_info=True)
+
+
+def _tps(parts: list[TopicPartition]) -> list[tuple[str, int]]:
+    return [(p.topic, p.partition) for p in parts]

@@ -1,0 +1,286 @@
+"""``AgentRunner``: wires one agent process together and runs it until stopped.
+
+Parts: settings → serde → producer (idempotent or transactional) → scheduler → engine (loop) →
+committer → pump (consumer thread) → ops server. ``run_agent`` adds process hygiene: checks the
+environment, installs SIGTERM/SIGINT handlers that stop fetching, drain (bounded by
+``shutdown_timeout``), commit and close, then returns so the process exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import signal
+import threading
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+
+from agentstream.config import KafkaSettings, check_environment, load
+from agentstream.errors import AgentLoadError, ProducerFencedError
+from agentstream.ops import OpsServer
+from agentstream.runtime._agent import Agent
+from agentstream.runtime._committer import Committer
+from agentstream.runtime._dedupe import DedupeStore, dedupe_topic
+from agentstream.runtime._dlq import dlq_topic
+from agentstream.runtime._engine import Codec, Engine, EngineStats
+from agentstream.runtime._producer import OutputProducer
+from agentstream.runtime._pump import Pump, PumpStats
+from agentstream.runtime._scheduler import KeyOrderedScheduler, SchedulerStats
+from agentstream.runtime._settings import AgentSettings
+from agentstream.serde import make_serde
+
+__all__ = ["AgentRunner", "RuntimeStats", "load_agent", "run_agent"]
+
+log = logging.getLogger("agentstream.runtime")
+
+_CLOSE_SLACK = 15.0  # commit + leave group + producer flush, on top of shutdown_timeout
+
+
+@dataclass(frozen=True)
+class RuntimeStats:
+    """A snapshot of the counters of a running agent (tests and the ops console read it)."""
+
+    scheduler: SchedulerStats
+    engine: EngineStats
+    pump: PumpStats
+    running: int
+    pending: int
+    commits: int
+
+
+class AgentRunner:
+    """Runs ``agent`` in this process until ``stop()`` (thread-safe) or a fatal error.
+
+    ``codec`` defaults to ``make_serde(kafka)``. Use ``run_agent`` for a whole process.
+    """
+
+    def __init__(
+        self,
+        agent: Agent,
+        *,
+        settings: AgentSettings | None = None,
+        kafka: KafkaSettings | None = None,
+        codec: Codec | None = None,
+    ) -> None:
+        if not agent.handlers:
+            raise AgentLoadError(f"agent {agent.name} has no handlers; declare @agent.handler(...)")
+        self.agent = agent
+        self.settings = settings or load(AgentSettings)
+        self.kafka = kafka or load(KafkaSettings)
+        self._codec = codec
+        self.group_id = self.settings.group_id or agent.name
+        self.ops_port: int | None = None
+        self.started = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pump: Pump | None = None
+        self._engine: Engine | None = None
+        self._scheduler: KeyOrderedScheduler | None = None
+        self._committer: Committer | None = None
+        self._stop_requested = threading.Event()
+
+    # -- control ----------------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Ask the agent to stop: no more fetching, drain, commit, close (thread-safe)."""
+        self._stop_requested.set()
+        if self._pump is not None:
+            self._pump.request_stop()
+
+    @property
+    def ready(self) -> bool:
+        return self._pump is not None and self._pump.ready.is_set()
+
+    def wait_ready(self, timeout: float) -> bool:
+        if not self.started.wait(timeout):
+            return False
+        assert self._pump is not None
+        return self._pump.ready.wait(timeout)
+
+    def stats(self) -> RuntimeStats:
+        if self._scheduler is None or self._engine is None or self._pump is None:
+            raise RuntimeError("the agent is not running")
+        return RuntimeStats(
+            scheduler=self._scheduler.stats,
+            engine=self._engine.stats,
+            pump=self._pump.stats,
+            running=self._scheduler.running_count,
+            pending=self._scheduler.pending_count,
+            commits=self._committer.commits if self._committer else 0,
+        )
+
+    # -- wiring -----------------------------------------------------------------------------------
+    def _codec_or_default(self) -> Codec:
+        if self._codec is not None:
+            return self._codec
+        return make_serde(self.kafka)
+
+    def _ensure_topics(self, admin: AdminClient, dedupe: DedupeStore | None) -> None:
+        md = admin.list_topics(timeout=30)
+        counts = [len(md.topics[t].partitions) for t in self.agent.topics if t in md.topics]
+        dlq = dlq_topic(self.agent.name, prefix=self.kafka.topic_prefix)
+        if dlq not in md.topics:
+            fut = admin.create_topics([NewTopic(dlq, num_partitions=1, replication_factor=-1)])
+            with contextlib.suppress(KafkaException):
+                fut[dlq].result(30)
+        if dedupe is not None and dedupe.enabled:
+            dedupe.ensure_topic(admin, partitions=max(counts, default=1))
+
+    async def run(self) -> None:
+        """Run until stopped; raises ``ProducerFencedError`` or the fatal error that stopped it."""
+        s = self.settings
+        loop = self._loop = asyncio.get_running_loop()
+        codec = self._codec_or_default()
+        client = self.kafka.client_config()
+        exactly_once = s.mode == "exactly-once"
+        dedupe = None
+        if not exactly_once and s.dedupe_window.total_seconds() > 0:
+            name = dedupe_topic(self.agent.name, prefix=self.kafka.topic_prefix)
+            dedupe = DedupeStore(name, window=s.dedupe_window)
+        await asyncio.to_thread(self._ensure_topics, AdminClient(client), dedupe)
+        instance = s.instance_id or uuid.uuid4().hex[:12]
+        producer = OutputProducer(
+            client,
+            loop=loop,
+            transactional_id=f"{self.group_id}.{instance}" if exactly_once else None,
+        )
+        consumer = Consumer(
+            self.kafka.client_config(
+                **{
+                    "group.id": self.group_id,
+                    "enable.auto.commit": False,
+                    "enable.auto.offset.store": False,
+                    "auto.offset.reset": "earliest",
+                    "isolation.level": "read_committed",
+                    **self.kafka.librdkafka,
+                }
+            )
+        )
+        if exactly_once:
+            await asyncio.to_thread(producer.init_transactions, 60)
+        scheduler = self._scheduler = KeyOrderedScheduler(
+            max_in_flight=s.max_in_flight, max_pending=s.max_pending
+        )
+        engine = self._engine = Engine(
+            self.agent,
+            codec=codec,
+            producer=producer,
+            scheduler=scheduler,
+            dedupe=dedupe,
+            dlq_topic=dlq_topic(self.agent.name, prefix=self.kafka.topic_prefix),
+            loop=loop,
+        )
+        committer = self._committer = Committer(
+            agent=self.agent.name,
+            consumer=consumer,
+            producer=producer,
+            scheduler=scheduler,
+            mode=s.mode,
+            barrier=lambda _timeout: True,  # replaced by the pump's below
+        )
+        pump = self._pump = Pump(
+            consumer=consumer,
+            topics=self.agent.topics,
+            scheduler=scheduler,
+            engine=engine,
+            committer=committer,
+            dedupe=dedupe,
+            dedupe_client_config=client,
+            settings=s,
+            loop=loop,
+        )
+        committer.barrier = pump.barrier
+        ops = self._start_ops(pump)
+        pump.start()
+        self.started.set()
+        if self._stop_requested.is_set():
+            pump.request_stop()
+        log.info(
+            "agent %s %s running: group %s, topics %s, mode %s, max_in_flight %d",
+            self.agent.name, self.agent.version, self.group_id, ", ".join(self.agent.topics),
+            s.mode, s.max_in_flight,
+        )
+        try:
+            while not pump.done.is_set():
+                if engine.fatal is not None:
+                    pump.request_stop()
+                await asyncio.sleep(0.05)
+        finally:
+            engine.cancel_all()
+            left = await asyncio.to_thread(producer.close, 10.0)
+            if left:
+                log.warning("%d records were not acknowledged at close", left)
+            if ops is not None:
+                ops.stop()
+        self._raise_failure(pump, engine)
+
+    def _raise_failure(self, pump: Pump, engine: Engine) -> None:
+        err = pump.error or engine.fatal
+        if err is None:
+            log.info("agent %s stopped cleanly", self.agent.name)
+            return
+        if isinstance(err, ProducerFencedError):
+            log.error("FENCED: %s", err)
+        raise err
+
+    def _start_ops(self, pump: Pump) -> OpsServer | None:
+        port = self.settings.ops_port
+        if port is None or port < 0:
+            return None
+        ops = OpsServer(host=self.settings.ops_host, port=port)
+        ops.add_liveness("consumer", lambda: (not pump.done.is_set(), "consumer thread alive"))
+        ops.add_readiness(
+            "assigned", lambda: (pump.ready.is_set(), f"{len(pump.stats.assigned)} partitions")
+        )
+        ops.start()
+        self.ops_port = ops.port
+        log.info("ops endpoints on :%d (/metrics, /healthz, /readyz)", ops.port)
+        return ops
+
+
+def load_agent(target: str) -> Agent:
+    """Import ``module:attr`` (or ``module`` with a single ``Agent``) and return the agent."""
+    module_name, _, attr = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise AgentLoadError(f"cannot import {module_name!r} ({exc}); check PYTHONPATH") from exc
+    if attr:
+        obj: Any = getattr(module, attr, None)
+        if not isinstance(obj, Agent):
+            raise AgentLoadError(f"{target}: {attr!r} is not an agentstream.runtime.Agent")
+        return obj
+    found = [v for v in vars(module).values() if isinstance(v, Agent)]
+    if len(found) != 1:
+        raise AgentLoadError(
+            f"{module_name} defines {len(found)} agents; name one as {module_name}:<attr>"
+        )
+    return found[0]
+
+
+def run_agent(
+    agent: Agent,
+    *,
+    settings: AgentSettings | None = None,
+    kafka: KafkaSettings | None = None,
+) -> None:
+    """Run one agent as this process, until SIGTERM/SIGINT; returns after a clean shutdown."""
+    check_environment()
+    runner = AgentRunner(agent, settings=settings, kafka=kafka)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, _on_signal, runner, sig)
+        await runner.run()
+
+    asyncio.run(main())
+
+
+def _on_signal(runner: AgentRunner, sig: signal.Signals) -> None:
+    log.info("%s received: stopping (drain up to %s)", sig.name, runner.settings.shutdown_timeout)
+    runner.stop()

@@ -1,0 +1,254 @@
+"""Key-ordered concurrency with a safe commit watermark (the idea of Confluent's Parallel Consumer).
+
+Pure bookkeeping, no Kafka and no asyncio, so it is unit- and property-tested on its own:
+
+- Records with the same ordering key (``(topic, partition, key)``; a null key orders by partition)
+  start one after another in offset order; different keys run concurrently up to
+  ``max_in_flight``.
+- At most ``max_pending`` records are accepted and unfinished at a time (queued + running); the
+  consumer pauses fetching when ``room() == 0`` instead of buffering without limit.
+- Per partition the commit watermark is the lowest unfinished offset (or last seen + 1): a
+  finished record above an unfinished one is never covered by a commit.
+
+All methods take one lock, because the consumer thread adds and revokes while the event loop
+starts and finishes work.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["KeyOrderedScheduler", "SchedulerStats", "WorkItem"]
+
+TopicPartition = tuple[str, int]
+_OrderKey = tuple[str, int, bytes | None]
+
+
+@dataclass(eq=False)
+class WorkItem:
+    """One consumed record on its way through the scheduler (compared by identity)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    payload: Any = None
+
+    @property
+    def tp(self) -> TopicPartition:
+        return (self.topic, self.partition)
+
+    @property
+    def order_key(self) -> _OrderKey:
+        return (self.topic, self.partition, self.key)
+
+
+@dataclass
+class SchedulerStats:
+    """Counters the runtime exports and the back-pressure tests assert on."""
+
+    accepted: int = 0
+    finished: int = 0
+    dropped: int = 0
+    duplicates_ignored: int = 0
+    max_running_seen: int = 0
+    max_pending_seen: int = 0
+
+
+@dataclass
+class _PartitionOffsets:
+    """Offsets of one partition in arrival (= offset) order, for the lowest-unfinished watermark."""
+
+    unfinished_order: deque[int] = field(default_factory=deque)
+    done: set[int] = field(default_factory=set)
+    last_seen: int = -1
+
+    def add(self, offset: int) -> bool:
+        if offset <= self.last_seen:
+            return False
+        self.unfinished_order.append(offset)
+        self.last_seen = offset
+        return True
+
+    def finish(self, offset: int) -> None:
+        self.done.add(offset)
+        # Amortised O(1): pop the finished prefix so the head is the lowest unfinished offset.
+        while self.unfinished_order and self.unfinished_order[0] in self.done:
+            self.done.discard(self.unfinished_order.popleft())
+
+    def watermark(self) -> int | None:
+        """Next offset to commit, or None if nothing was seen yet."""
+        if self.unfinished_order:
+            return self.unfinished_order[0]
+        return self.last_seen + 1 if self.last_seen >= 0 else None
+
+
+class KeyOrderedScheduler:
+    """Per-key FIFO queues, a bound on running and pending work, and per-partition watermarks.
+
+    ``max_in_flight`` (running handlers) and ``max_pending`` (accepted but unfinished records,
+    default ``4 * max_in_flight``) are hard bounds for ``take_ready`` and ``room``.
+    ``hold()`` stops new starts (shutdown, exactly-once commit barriers) without losing queues.
+    """
+
+    def __init__(self, *, max_in_flight: int, max_pending: int | None = None) -> None:
+        if max_in_flight < 1:
+            raise ValueError("max_in_flight must be >= 1")
+        self.max_in_flight = max_in_flight
+        self.max_pending = max(max_pending or 4 * max_in_flight, max_in_flight)
+        self.stats = SchedulerStats()
+        self._lock = threading.RLock()
+        self._queues: dict[_OrderKey, deque[WorkItem]] = {}
+        self._busy: set[_OrderKey] = set()
+        self._ready: deque[_OrderKey] = deque()  # keys with a queued head and no running item
+        self._offsets: dict[TopicPartition, _PartitionOffsets] = {}
+        self._running: set[WorkItem] = set()
+        self._pending = 0
+        self._held: set[TopicPartition] | None = None  # None: nothing held; empty set: all held
+        self._hold_all = False
+
+    # -- intake -------------------------------------------------------------------------------
+    def add(self, item: WorkItem) -> bool:
+        """Queue a record; False (and ignored) if its offset was already seen for the partition."""
+        with self._lock:
+            offs = self._offsets.setdefault(item.tp, _PartitionOffsets())
+            if not offs.add(item.offset):
+                self.stats.duplicates_ignored += 1
+                return False
+            key = item.order_key
+            queue = self._queues.get(key)
+            if queue is None:
+                queue = self._queues[key] = deque()
+            queue.append(item)
+            if len(queue) == 1 and key not in self._busy:
+                self._ready.append(key)
+            self._pending += 1
+            self.stats.accepted += 1
+            self.stats.max_pending_seen = max(self.stats.max_pending_seen, self._pending)
+            return True
+
+    def room(self) -> int:
+        """How many more records may be accepted before the consumer must pause."""
+        with self._lock:
+            return max(0, self.max_pending - self._pending)
+
+    # -- execution ----------------------------------------------------------------------------
+    def take_ready(self) -> list[WorkItem]:
+        """Items that may start now (each the head of its key's queue), marked running."""
+        out: list[WorkItem] = []
+        with self._lock:
+            skipped: list[_OrderKey] = []
+            while self._ready and len(self._running) < self.max_in_flight:
+                key = self._ready.popleft()
+                if self._is_held(key):
+                    skipped.append(key)
+                    continue
+                item = self._queues[key].popleft()
+                self._busy.add(key)
+                self._running.add(item)
+                out.append(item)
+            self._ready.extendleft(reversed(skipped))
+            self.stats.max_running_seen = max(self.stats.max_running_seen, len(self._running))
+        return out
+
+    def finish(self, item: WorkItem) -> None:
+        """Mark a running item finished: it may now be covered by a commit; its key moves on."""
+        with self._lock:
+            if item not in self._running:
+                return  # its partition was revoked and forgotten meanwhile
+            self._running.discard(item)
+            self._pending -= 1
+            self.stats.finished += 1
+            key = item.order_key
+            self._busy.discard(key)
+            offs = self._offsets.get(item.tp)
+            if offs is not None:
+                offs.finish(item.offset)
+            queue = self._queues.get(key)
+            if queue:
+                self._ready.append(key)
+            elif queue is not None:
+                del self._queues[key]
+
+    # -- commit watermarks ----------------------------------------------------------------------
+    def watermarks(self, tps: Iterable[TopicPartition] | None = None) -> dict[TopicPartition, int]:
+        """Per partition, the offset to commit: every offset below it is finished."""
+        with self._lock:
+            wanted = self._offsets.keys() if tps is None else [t for t in tps if t in self._offsets]
+            out: dict[TopicPartition, int] = {}
+            for tp in wanted:
+                mark = self._offsets[tp].watermark()
+                if mark is not None:
+                    out[tp] = mark
+            return out
+
+    # -- holds, revocation, introspection ------------------------------------------------------
+    def hold(self, tps: Iterable[TopicPartition] | None = None) -> None:
+        """Stop starting queued work (of ``tps``, or of every partition when None)."""
+        with self._lock:
+            if tps is None:
+                self._hold_all = True
+            else:
+                self._held = (self._held or set()) | set(tps)
+
+    def release(self) -> None:
+        with self._lock:
+            self._hold_all = False
+            self._held = None
+
+    def _is_held(self, key: _OrderKey) -> bool:
+        return self._hold_all or (self._held is not None and (key[0], key[1]) in self._held)
+
+    def drop_queued(self, tps: Iterable[TopicPartition] | None = None) -> list[WorkItem]:
+        """Remove queued (not started) items; their offsets stay unfinished for the watermark."""
+        wanted = None if tps is None else set(tps)
+        dropped: list[WorkItem] = []
+        with self._lock:
+            for key in list(self._queues):
+                if wanted is not None and (key[0], key[1]) not in wanted:
+                    continue
+                queue = self._queues[key]
+                dropped.extend(queue)
+                queue.clear()
+                if key not in self._busy:
+                    del self._queues[key]
+            self._ready = deque(k for k in self._ready if self._queues.get(k))
+            self._pending -= len(dropped)
+            self.stats.dropped += len(dropped)
+        return dropped
+
+    def forget(self, tps: Iterable[TopicPartition]) -> None:
+        """Drop every trace of partitions that left the assignment (after their final commit)."""
+        gone = set(tps)
+        self.drop_queued(gone)
+        with self._lock:
+            for item in [i for i in self._running if i.tp in gone]:
+                self._running.discard(item)
+                self._busy.discard(item.order_key)
+                self._pending -= 1
+            for key in [k for k in self._queues if (k[0], k[1]) in gone]:
+                del self._queues[key]
+            self._ready = deque(k for k in self._ready if (k[0], k[1]) not in gone)
+            for tp in gone:
+                self._offsets.pop(tp, None)
+
+    def running(self, tps: Iterable[TopicPartition] | None = None) -> list[WorkItem]:
+        with self._lock:
+            if tps is None:
+                return list(self._running)
+            wanted = set(tps)
+            return [i for i in self._running if i.tp in wanted]
+
+    @property
+    def running_count(self) -> int:
+        with self._lock:
+            return len(self._running)
+
+    @property
+    def pending_count(self) -> int:
+        with self._lock:
+            return self._pending

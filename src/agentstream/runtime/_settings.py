@@ -1,0 +1,77 @@
+"""``AgentSettings``: how one agent process runs (env prefix ``AGENTSTREAM_AGENT_``)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from agentstream.config import ENV_PREFIX, register_settings
+
+__all__ = ["AgentSettings", "DeliveryMode"]
+
+DeliveryMode = Literal["at-least-once", "exactly-once"]
+
+
+@register_settings
+class AgentSettings(BaseSettings):
+    """Runtime settings of one agent process; Kafka access itself is ``KafkaSettings``.
+
+    Every field reads ``AGENTSTREAM_AGENT_<FIELD>`` (e.g. ``AGENTSTREAM_AGENT_MAX_IN_FLIGHT=32``);
+    durations accept seconds or ISO 8601 (``PT30S``).
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix=f"{ENV_PREFIX}AGENT_", extra="forbid", frozen=True
+    )
+
+    group_id: str | None = Field(
+        default=None, description="Consumer group; default: the agent's name."
+    )
+    mode: DeliveryMode = Field(
+        default="at-least-once",
+        description="at-least-once (idempotent producer + dedupe on event id) or exactly-once "
+        "(one Kafka transaction per commit: outputs + input offsets).",
+    )
+    max_in_flight: int = Field(default=64, ge=1, description="Handlers running at once.")
+    max_pending: int | None = Field(
+        default=None, ge=1,
+        description="Accepted but unfinished records before fetching pauses "
+        "(default 4 x max_in_flight).",
+    )
+    commit_interval: timedelta = Field(
+        default=timedelta(seconds=1), description="How often offsets (or transactions) commit."
+    )
+    shutdown_timeout: timedelta = Field(
+        default=timedelta(seconds=30),
+        description="On SIGTERM or revocation, how long running handlers may finish.",
+    )
+    dedupe_window: timedelta = Field(
+        default=timedelta(minutes=10),
+        description="At-least-once: how long handled event ids are remembered (across restarts); "
+        "0 disables dedupe.",
+    )
+    ops_host: str = Field(default="0.0.0.0", description="Bind address of /metrics, /healthz.")
+    ops_port: int | None = Field(
+        default=0, description="Port of /metrics, /healthz, /readyz; 0 = random, None or -1 = off."
+    )
+    instance_id: str | None = Field(
+        default=None,
+        description="Stable id of this process among its group (e.g. a StatefulSet pod name); "
+        "exactly-once uses it in transactional.id so a restarted process fences its "
+        "predecessor at once. Default: random per start.",
+    )
+    batch_size: int = Field(default=500, ge=1, description="Max records fetched per poll.")
+
+    @field_validator("commit_interval", "shutdown_timeout", "dedupe_window", mode="before")
+    @classmethod
+    def _seconds(cls, value: Any) -> Any:
+        """Accept plain seconds from the environment ("30", "0.5") as well as ISO 8601."""
+        if isinstance(value, str):
+            try:
+                return timedelta(seconds=float(value))
+            except ValueError:
+                return value
+        return value

@@ -1,0 +1,123 @@
+"""KeyOrderedScheduler: per-key order, bounds, and a watermark that never passes unfinished work."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from agentstream.runtime import KeyOrderedScheduler, WorkItem
+
+
+def _items(spec: list[tuple[int, int]]) -> list[WorkItem]:
+    """(partition, key) pairs -> items with increasing offsets per partition."""
+    next_off: dict[int, int] = {}
+    out = []
+    for part, key in spec:
+        off = next_off.get(part, 0)
+        next_off[part] = off + 1
+        out.append(WorkItem("t", part, off, f"k{key}".encode()))
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    spec=st.lists(st.tuples(st.integers(0, 2), st.integers(0, 5)), min_size=1, max_size=80),
+    max_in_flight=st.integers(1, 8),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_random_completion_orders_keep_invariants(
+    spec: list[tuple[int, int]], max_in_flight: int, seed: int
+) -> None:
+    rng = random.Random(seed)
+    sched = KeyOrderedScheduler(max_in_flight=max_in_flight, max_pending=10_000)
+    items = _items(spec)
+    to_add = list(items)
+    running: list[WorkItem] = []
+    finished: set[int] = set()
+    started_per_key: dict[tuple[int, bytes | None], list[int]] = {}
+    while to_add or running or sched.pending_count:
+        # interleave adds, starts and completions at random
+        if to_add and rng.random() < 0.5:
+            assert sched.add(to_add.pop(0))
+        for item in sched.take_ready():
+            started_per_key.setdefault((item.partition, item.key), []).append(item.offset)
+            running.append(item)
+        assert len(running) <= max_in_flight
+        keys_running = [(i.partition, i.key) for i in running]
+        assert len(keys_running) == len(set(keys_running)), "one running item per key"
+        if running and rng.random() < 0.6:
+            done = running.pop(rng.randrange(len(running)))
+            sched.finish(done)
+            finished.add(id(done))
+        for (topic, part), mark in sched.watermarks().items():
+            assert topic == "t"
+            below = [i for i in items if i.partition == part and i.offset < mark]
+            assert all(id(i) in finished for i in below), "watermark passed unfinished work"
+    for (part, key), offsets in started_per_key.items():
+        expected = [i.offset for i in items if i.partition == part and i.key == key]
+        assert offsets == expected, "per-key start order must be offset order"
+    last = {}
+    for i in items:
+        last[i.partition] = i.offset
+    assert sched.watermarks() == {("t", p): o + 1 for p, o in last.items()}
+
+
+def test_watermark_stops_at_lowest_unfinished() -> None:
+    sched = KeyOrderedScheduler(max_in_flight=10)
+    a, b, c = (WorkItem("t", 0, i, k) for i, k in enumerate([b"a", b"b", b"c"]))
+    for i in (a, b, c):
+        sched.add(i)
+    assert sched.take_ready() == [a, b, c]
+    sched.finish(c)
+    sched.finish(b)
+    assert sched.watermarks() == {("t", 0): 0}
+    sched.finish(a)
+    assert sched.watermarks() == {("t", 0): 3}
+
+
+def test_same_key_waits_for_previous() -> None:
+    sched = KeyOrderedScheduler(max_in_flight=10)
+    first, second = WorkItem("t", 0, 0, b"k"), WorkItem("t", 0, 1, b"k")
+    other = WorkItem("t", 0, 2, b"x")
+    for i in (first, second, other):
+        sched.add(i)
+    assert sched.take_ready() == [first, other]
+    assert sched.take_ready() == []
+    sched.finish(first)
+    assert sched.take_ready() == [second]
+
+
+def test_room_bounds_pending_and_duplicates_are_ignored() -> None:
+    sched = KeyOrderedScheduler(max_in_flight=2, max_pending=3)
+    for off in range(3):
+        assert sched.add(WorkItem("t", 0, off, b"k"))
+    assert sched.room() == 0
+    assert not sched.add(WorkItem("t", 0, 1, b"k"))
+    assert sched.stats.duplicates_ignored == 1
+
+
+def test_drop_queued_keeps_offsets_unfinished_and_hold_stops_starts() -> None:
+    sched = KeyOrderedScheduler(max_in_flight=1)
+    a, b = WorkItem("t", 0, 0, b"a"), WorkItem("t", 0, 1, b"b")
+    sched.add(a)
+    sched.add(b)
+    [started] = sched.take_ready()
+    assert started is a
+    assert sched.drop_queued() == [b]
+    sched.finish(a)
+    assert sched.watermarks() == {("t", 0): 1}, "dropped b must stay uncommitted"
+    sched.forget([("t", 0)])
+    assert sched.watermarks() == {} and sched.pending_count == 0
+    sched.hold()
+    sched.add(WorkItem("t", 1, 0, b"c"))
+    assert sched.take_ready() == []
+    sched.release()
+    assert len(sched.take_ready()) == 1
+
+
+def test_invalid_bound() -> None:
+    with pytest.raises(ValueError):
+        KeyOrderedScheduler(max_in_flight=0)
