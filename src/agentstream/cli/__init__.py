@@ -32,6 +32,7 @@ _COMMAND_MODULES = (
     "agentstream.cli._memory",
     "agentstream.cli._run",
     "agentstream.cli._dlq",
+    "agentstream.cli._workflows",
 )
 
 for _name in _COMMAND_MODULES:

@@ -15,6 +15,9 @@ __all__ = [
     "LLM_REQUESTS",
     "LLM_TOKENS",
     "RETRIES",
+    "TIMERS_FIRED",
+    "WORKFLOW_CHECKPOINT_LATENCY",
+    "WORKFLOW_STEPS",
 ]
 
 _LATENCY_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
@@ -48,4 +51,18 @@ LLM_TOKENS = Counter(
 LLM_LATENCY = Histogram(
     "agentstream_llm_latency_seconds", "LLM call latency.", ["agent", "model"],
     buckets=_LATENCY_BUCKETS,
+)
+WORKFLOW_CHECKPOINT_LATENCY = Histogram(
+    "agentstream_workflow_checkpoint_seconds",
+    "Time to write and have acknowledged one workflow run checkpoint.",
+    ["workflow"],
+    buckets=_LATENCY_BUCKETS,
+)
+WORKFLOW_STEPS = Counter(
+    "agentstream_workflow_steps_total", "Workflow steps finished, by outcome.",
+    ["workflow", "step", "outcome"],
+)
+TIMERS_FIRED = Counter(
+    "agentstream_timers_fired_total", "Durable timers fired (a re-fire after a crash counts).",
+    ["service"],
 )

@@ -1,0 +1,399 @@
+"""The workflow engine: runs steps, checkpoints each finished one, resumes runs after a crash.
+
+The order of writes is the whole guarantee, and it lives here only:
+
+1. ``start`` writes the run's first checkpoint (input, every step pending) and waits for the
+   acknowledgement; from then on the run is durable and the trigger may be committed.
+2. Each step attempt runs under its timeout and retry policy. When a step finishes, its result
+   is written in the run's checkpoint and acknowledged BEFORE any step that depends on it starts.
+   So a finished step is never executed again: after a crash the run resumes at its first
+   unfinished step with the finished steps' results restored.
+3. The run ends by emitting its completion event (``WorkflowCompleted`` / ``WorkflowFailed``, or
+   the user's encoding) and recording the final status. In ``exactly-once`` mode both go in one
+   Kafka transaction, so the event exists iff the run is recorded as finished. In
+   ``at-least-once`` mode the event is acknowledged first and the status second; a crash in
+   between re-emits the event on resume with the SAME event id (derived from the run id), so a
+   consumer that deduplicates by event id sees it once.
+
+A step interrupted after its side effect but before its checkpoint runs again: that is what
+``StepContext.idempotency_key`` is for. One engine instance per workflow name is expected to
+run at a time (in exactly-once mode a second one fences the first).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from types import MappingProxyType, TracebackType
+from typing import Any, Literal
+
+from agentstream.config import KafkaSettings
+from agentstream.ops.metrics import WORKFLOW_CHECKPOINT_LATENCY, WORKFLOW_STEPS
+from agentstream.workflow._checkpoint import (
+    RunCheckpoint,
+    StepState,
+    decode_value,
+    encode_value,
+    now,
+)
+from agentstream.workflow._kafka import AckedProducer, OutRecord, ensure_topic, read_compacted
+from agentstream.workflow._workflow import Workflow, execute_step
+
+__all__ = [
+    "CompletionEncoder",
+    "DeliveryMode",
+    "RunOutcome",
+    "WorkflowEngine",
+    "read_runs",
+    "runs_topic",
+]
+
+log = logging.getLogger("agentstream.workflow")
+
+DeliveryMode = Literal["at-least-once", "exactly-once"]
+
+# Namespace for ids derived from run ids and trigger ids (stable across processes and restarts).
+ID_NAMESPACE = uuid.UUID("5b0f7a52-3c1e-4d7e-9a51-6f1f6c0e2a11")
+
+
+def runs_topic(workflow: str, *, prefix: str = "") -> str:
+    """The compacted checkpoint topic of a workflow: ``<prefix>workflows.<name>.runs``."""
+    return f"{prefix}workflows.{workflow}.runs"
+
+
+def read_runs(
+    workflow: str,
+    settings: KafkaSettings | None = None,
+    *,
+    timeout: timedelta = timedelta(seconds=30),
+) -> list[RunCheckpoint]:
+    """The last checkpoint of every run of ``workflow``, oldest first (for CLIs and tests)."""
+    settings = settings or KafkaSettings()
+    topic = runs_topic(workflow, prefix=settings.topic_prefix)
+    stored = read_compacted(settings.client_config(), topic, timeout=timeout)
+    runs = []
+    for value in stored.values():
+        try:
+            runs.append(RunCheckpoint.from_bytes(value))
+        except (ValueError, KeyError):
+            continue
+    return sorted(runs, key=lambda r: r.created_at)
+
+
+def derived_id(*parts: str) -> str:
+    return str(uuid.uuid5(ID_NAMESPACE, "\x1f".join(parts)))
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """How a run ended. ``event_id`` is the id of its completion event (same on every re-emit)."""
+
+    run_id: str
+    workflow: str
+    version: str
+    status: Literal["succeeded", "failed"]
+    results: Mapping[str, Any]
+    error: str | None
+    failed_step: str | None
+    event_id: str
+    trigger_id: str | None
+
+    @property
+    def event_type(self) -> str:
+        kind = "WorkflowCompleted" if self.status == "succeeded" else "WorkflowFailed"
+        return f"agentstream.workflow.{kind}"
+
+
+CompletionEncoder = Callable[[RunOutcome], bytes]
+
+
+def default_completion_event(outcome: RunOutcome) -> bytes:
+    """The default completion event: JSON with a CloudEvents-like ``meta`` like every event."""
+    doc = {
+        "meta": {
+            "id": outcome.event_id,
+            "type": outcome.event_type,
+            "source": f"workflow.{outcome.workflow}",
+            "subject": outcome.run_id,
+            "time": now().isoformat(timespec="milliseconds"),
+            "correlation_id": outcome.trigger_id or outcome.run_id,
+            "causation_id": outcome.trigger_id,
+        },
+        "run_id": outcome.run_id,
+        "workflow": outcome.workflow,
+        "version": outcome.version,
+        "status": outcome.status,
+        "results": {k: encode_value(v) for k, v in outcome.results.items()},
+        "error": outcome.error,
+        "failed_step": outcome.failed_step,
+    }
+    return json.dumps(doc, separators=(",", ":")).encode()
+
+
+class WorkflowEngine:
+    """Runs one ``Workflow``: starts runs, checkpoints steps, resumes unfinished runs.
+
+    Use as ``async with WorkflowEngine(wf) as engine:`` (or ``await open()`` / ``close()``).
+    ``open`` provisions the runs topic if missing (``create_topics``, default on; ``partitions``
+    default 3) and reads it to the end; ``resume_all`` then continues every unfinished run.
+
+    ``mode`` (default ``"at-least-once"``) decides how the completion event is made unique (see
+    the module docstring). ``completion_topic`` defaults to ``<prefix>workflows.<name>.events``;
+    ``encode_completion`` replaces the default JSON event (e.g. with an Avro record whose
+    ``meta.id`` is ``outcome.event_id``). ``ack_timeout`` (default 30 s) bounds every write,
+    ``read_timeout`` (default 60 s) the read of the runs topic.
+    """
+
+    def __init__(
+        self,
+        workflow: Workflow,
+        *,
+        settings: KafkaSettings | None = None,
+        mode: DeliveryMode = "at-least-once",
+        completion_topic: str | None = None,
+        encode_completion: CompletionEncoder | None = None,
+        create_topics: bool = True,
+        partitions: int = 3,
+        ack_timeout: timedelta = timedelta(seconds=30),
+        read_timeout: timedelta = timedelta(seconds=60),
+    ) -> None:
+        workflow.order()  # fail fast on a bad declaration
+        self.workflow = workflow
+        self.settings = settings or KafkaSettings()
+        prefix = self.settings.topic_prefix
+        self.mode: DeliveryMode = mode
+        self.runs_topic = runs_topic(workflow.name, prefix=prefix)
+        self.completion_topic = completion_topic or f"{prefix}workflows.{workflow.name}.events"
+        self._encode = encode_completion or default_completion_event
+        self._create_topics = create_topics
+        self._partitions = partitions
+        self._read_timeout = read_timeout
+        self._producer = AckedProducer(
+            self.settings.client_config(),
+            transactional_id=(
+                f"agentstream.workflow.{self.runs_topic}" if mode == "exactly-once" else None
+            ),
+            ack_timeout=ack_timeout,
+        )
+        self._runs: dict[str, RunCheckpoint] = {}
+        self._tasks: dict[str, asyncio.Task[RunOutcome]] = {}
+        self._opened = False
+
+    async def __aenter__(self) -> WorkflowEngine:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def open(self) -> None:
+        """Provision topics, connect, and load every run's last checkpoint."""
+        if self._opened:
+            return
+        config = self.settings.client_config()
+        if self._create_topics:
+            for topic, compacted in ((self.runs_topic, True), (self.completion_topic, False)):
+                await asyncio.to_thread(
+                    ensure_topic, config, topic, partitions=self._partitions,
+                    timeout=self._read_timeout, compacted=compacted,
+                )
+        await self._producer.open()
+        stored = await asyncio.to_thread(
+            read_compacted, config, self.runs_topic, timeout=self._read_timeout
+        )
+        for key, value in stored.items():
+            try:
+                self._runs[key] = RunCheckpoint.from_bytes(value)
+            except (ValueError, KeyError) as exc:
+                log.warning(
+                    "skipping unreadable checkpoint %r on %s: %s", key, self.runs_topic, exc
+                )
+        self._opened = True
+
+    async def close(self) -> None:
+        """Stop running runs where they are (they resume on the next start) and disconnect."""
+        tasks = list(self._tasks.values())
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._producer.close()
+        self._opened = False
+
+    def _need_open(self) -> None:
+        if not self._opened:
+            raise RuntimeError("WorkflowEngine is not open: use `async with` or await open()")
+
+    def runs(self) -> dict[str, RunCheckpoint]:
+        """The last known checkpoint of every run (read at ``open``, updated as runs go)."""
+        return dict(self._runs)
+
+    async def start(
+        self, trigger: Any, *, run_id: str | None = None, trigger_id: str | None = None
+    ) -> str:
+        """Start a run for ``trigger`` and return its run id once the run is durable.
+
+        ``trigger`` is the run's input: a JSON value or an Avro event ``Record``. The run id
+        defaults to one derived from the trigger's event id (``meta.id`` of a record, or
+        ``trigger_id``), so a redelivered trigger finds the existing run instead of starting a
+        second one; with neither, a random id is used. Starting a known run id starts nothing
+        (a known unfinished run is resumed if it is not running in this process).
+        """
+        self._need_open()
+        meta = getattr(trigger, "meta", None)
+        trigger_id = trigger_id or getattr(meta, "id", None)
+        if run_id is None:
+            run_id = (
+                derived_id(self.workflow.name, trigger_id) if trigger_id else str(uuid.uuid4())
+            )
+        known = self._runs.get(run_id)
+        if known is not None:
+            if known.status == "running" and run_id not in self._tasks:
+                self._spawn(known)
+            return run_id
+        cp = RunCheckpoint(
+            run_id=run_id,
+            workflow=self.workflow.name,
+            version=self.workflow.version,
+            input=encode_value(trigger, what="workflow input"),
+            steps={n: StepState() for n in self.workflow.order()},
+            trigger_id=trigger_id,
+            trigger_type=getattr(meta, "type", None),
+        )
+        await self._checkpoint(cp)
+        self._spawn(cp)
+        return run_id
+
+    async def resume_all(self) -> list[str]:
+        """Continue every run recorded as running (not already running here); returns their ids."""
+        self._need_open()
+        resumed = []
+        for run_id, cp in self._runs.items():
+            if cp.status == "running" and run_id not in self._tasks:
+                log.info("resuming run %s of %s at step %s", run_id, cp.workflow,
+                         cp.first_unfinished())
+                self._spawn(cp)
+                resumed.append(run_id)
+        return resumed
+
+    async def wait(self, run_id: str, *, timeout: timedelta = timedelta(minutes=5)) -> RunOutcome:
+        """Wait for a run to end and return how it ended (``TimeoutError`` at the deadline)."""
+        task = self._tasks.get(run_id)
+        if task is not None:
+            async with asyncio.timeout(timeout.total_seconds()):
+                return await asyncio.shield(task)
+        cp = self._runs.get(run_id)
+        if cp is None:
+            raise KeyError(f"no run {run_id!r} of workflow {self.workflow.name!r}")
+        if cp.status == "running":
+            raise RuntimeError(f"run {run_id!r} is unfinished and not running; call resume_all()")
+        return self._outcome(cp)
+
+    async def run(self, trigger: Any, *, run_id: str | None = None,
+                  timeout: timedelta = timedelta(minutes=5)) -> RunOutcome:
+        """``start`` then ``wait``: convenient in scripts and tests."""
+        return await self.wait(await self.start(trigger, run_id=run_id), timeout=timeout)
+
+    def _spawn(self, cp: RunCheckpoint) -> None:
+        task = asyncio.create_task(self._execute(cp), name=f"workflow-run-{cp.run_id}")
+        self._tasks[cp.run_id] = task
+
+        def forget(t: asyncio.Task[RunOutcome]) -> None:
+            if self._tasks.get(cp.run_id) is t:
+                del self._tasks[cp.run_id]
+            if not t.cancelled() and t.exception() is not None:
+                log.error("run %s of %s stopped: %s", cp.run_id, cp.workflow, t.exception())
+
+        task.add_done_callback(forget)
+
+    async def _checkpoint(self, cp: RunCheckpoint, *extra: OutRecord) -> None:
+        cp.updated_at = now()
+        record = OutRecord(self.runs_topic, cp.run_id, cp.to_bytes())
+        t0 = time.perf_counter()
+        await self._producer.write([*extra, record])
+        WORKFLOW_CHECKPOINT_LATENCY.labels(self.workflow.name).observe(time.perf_counter() - t0)
+        self._runs[cp.run_id] = cp
+
+    async def _execute(self, cp: RunCheckpoint) -> RunOutcome:
+        inputs = decode_value(cp.input)
+        results = cp.results()
+        succeeded = set(results)
+        started = set(succeeded)
+        failed = next((n for n, s in cp.steps.items() if s.status == "failed"), None)
+        pending: dict[asyncio.Task[StepState], str] = {}
+        try:
+            while True:
+                if failed is None:
+                    for name in self.workflow.ready_steps(succeeded, started):
+                        started.add(name)
+                        coro = execute_step(self.workflow, cp.run_id, name, inputs, dict(results))
+                        pending[asyncio.create_task(coro)] = name
+                if not pending:
+                    break
+                done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for t in done:
+                    name = pending.pop(t)
+                    state = cp.steps[name] = t.result()
+                    WORKFLOW_STEPS.labels(self.workflow.name, name, state.status).inc()
+                    if state.status == "succeeded":
+                        succeeded.add(name)
+                        results[name] = decode_value(state.result)
+                    else:
+                        failed = failed or name
+                # The checkpoint is acknowledged before any dependent step may start.
+                await self._checkpoint(cp)
+        finally:
+            # Reached with steps still running only when this run is being stopped (close, or a
+            # checkpoint that could not be written): they are unfinished and rerun on resume.
+            for t in pending:
+                t.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        if failed is not None:
+            cp.status, cp.failed_step = "failed", failed
+            cp.error = f"step {failed!r} failed: {cp.steps[failed].error}"
+        else:
+            cp.status = "succeeded"
+        return await self._finish(cp)
+
+    async def _finish(self, cp: RunCheckpoint) -> RunOutcome:
+        cp.completion_event_id = derived_id(cp.run_id, "completed")
+        outcome = self._outcome(cp)
+        event = OutRecord(
+            self.completion_topic,
+            cp.run_id,
+            self._encode(outcome),
+            [
+                ("agentstream.event_id", outcome.event_id.encode()),
+                ("agentstream.event_type", outcome.event_type.encode()),
+                ("agentstream.run_id", cp.run_id.encode()),
+            ],
+        )
+        if self._producer.transactional:
+            await self._checkpoint(cp, event)
+        else:
+            await self._producer.write([event])
+            await self._checkpoint(cp)
+        return outcome
+
+    def _outcome(self, cp: RunCheckpoint) -> RunOutcome:
+        if cp.status == "running":
+            raise RuntimeError(f"run {cp.run_id!r} has not ended")
+        return RunOutcome(
+            run_id=cp.run_id,
+            workflow=cp.workflow,
+            version=cp.version,
+            status=cp.status,
+            results=MappingProxyType(cp.results()),
+            error=cp.error,
+            failed_step=cp.failed_step,
+            event_id=cp.completion_event_id or derived_id(cp.run_id, "completed"),
+            trigger_id=cp.trigger_id,
+        )
+

@@ -1,0 +1,1 @@
+"""Child-process agents that integration tests start and SIGKILL to prove recovery."""
