@@ -45,7 +45,7 @@ test-slow: venv kafka-jars
 
 demo: venv kafka-jars
 	$(BIN)/agentstream dev up
-	$(BIN)/python -m agentstream.demo
+	$(BIN)/python -m services.demo.run
 
 lint: venv
 	$(BIN)/ruff check src tests services benchmarks
