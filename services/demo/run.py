@@ -20,7 +20,6 @@ from agentstream.events import BuildFailed, PullRequestOpened
 from agentstream.schemas import Record
 from agentstream.serde import make_serde
 from agentstream.topics import apply, load_catalog
-
 from services.demo.github import scenario, to_events
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,10 +89,14 @@ def main() -> int:
     try:
         producer = Producer(settings.client_config(**{"enable.idempotence": True}))
         for e in events:
-            producer.produce("events.code", key=e.meta.subject.encode(), value=serde.encode("events.code", e))
+            producer.produce(
+                "events.code", key=e.meta.subject.encode(), value=serde.encode("events.code", e)
+            )
         if producer.flush(30):
             raise SystemExit("demo: events were not acknowledged by the broker in 30 s")
-        print(f"== published {len(events)} semantic events to events.code; expecting {expected} risks")
+        print(
+            f"== published {len(events)} semantic events to events.code; expecting {expected} risks"
+        )
         got = 0
         while got < expected:
             if time.monotonic() > deadline:
@@ -103,14 +106,20 @@ def main() -> int:
             msg = consumer.poll(0.5)
             if msg is None or msg.error() is not None:
                 continue
-            risk = serde.decode("insights.risks", msg.value(), partition=msg.partition(), offset=msg.offset())
+            risk = serde.decode(
+                "insights.risks", msg.value(), partition=msg.partition(), offset=msg.offset()
+            )
             got += 1
             print(f"   RISK [{risk.severity}] {risk.kind}: {risk.title}")
-            print(f"        based on {', '.join(risk.based_on)}; caused by {risk.meta.causation_id}")
+            print(
+                f"        based on {', '.join(risk.based_on)}; caused by {risk.meta.causation_id}"
+            )
         print("== topology (agentstream agents)")
         for view in read_topology(settings, timeout=timedelta(seconds=20)):
-            print(f"   {view.name} {view.version}: consumes {view.consumes}, emits {view.emits}, "
-                  f"live instances {list(view.live_instances)}")
+            print(
+                f"   {view.name} {view.version}: consumes {view.consumes}, emits {view.emits}, "
+                f"live instances {list(view.live_instances)}"
+            )
         print(f"== demo finished: {len(events)} events in, {got} risks out")
         return 0
     finally:

@@ -20,14 +20,15 @@ agent = Agent(
 @agent.handler(BuildFailed, topic="events.code")
 async def on_build_failed(event: BuildFailed, ctx: Context) -> None:
     on_default = event.branch in DEFAULT_BRANCHES
+    branch = event.branch or "an unknown branch"
     await ctx.emit(
         RiskDetected(
             meta=ctx.meta(RiskDetected, subject=event.repo),
             based_on=(event.meta.id,),
             kind="build-failed",
             severity=RiskSeverity.HIGH if on_default else RiskSeverity.MEDIUM,
-            title=f"{event.workflow} failed on {event.branch or 'an unknown branch'} in {event.repo}",
-            summary=f"Run {event.run_id} ended with '{event.conclusion}' at {event.commit_sha[:8]}.",
+            title=f"{event.workflow} failed on {branch} in {event.repo}",
+            summary=f"Run {event.run_id} ended '{event.conclusion}' at {event.commit_sha[:8]}.",
             recommendation="Fix or revert before merging more work." if on_default else None,
             confidence=1.0,
         ),
@@ -48,7 +49,8 @@ async def on_pull_request_opened(event: PullRequestOpened, ctx: Context) -> None
             kind="large-pull-request",
             severity=RiskSeverity.MEDIUM,
             title=f"{event.repo}#{event.number} changes {lines} lines in {files} files",
-            summary=f"'{event.title}' by {event.author} is large; large changes get shallow reviews.",
+            summary=f"'{event.title}' by {event.author} is large; large changes get shallow "
+            "reviews.",
             recommendation="Ask the author to split it, or pair on the review.",
             confidence=0.7,
         ),

@@ -11,14 +11,14 @@ instances apart by asking the broker which members the agent's consumer group ha
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka import KafkaError, Producer
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
+from agentstream.bus import read_compacted
 from agentstream.config import KafkaSettings
 from agentstream.errors import AgentStreamError
 from agentstream.events import AgentDescriptor
@@ -46,7 +46,9 @@ def descriptor_key(name: str, instance: str) -> bytes:
     return f"{name}/{instance}".encode()
 
 
-def ensure_agents_topic(admin: AdminClient, settings: KafkaSettings, *, timeout: float = 30) -> None:
+def ensure_agents_topic(
+    admin: AdminClient, settings: KafkaSettings, *, timeout: float = 30
+) -> None:
     """Create the compacted descriptor topic if it does not exist (idempotent)."""
     topic = agents_topic(settings)
     if topic in admin.list_topics(timeout=timeout).topics:
@@ -58,7 +60,7 @@ def ensure_agents_topic(admin: AdminClient, settings: KafkaSettings, *, timeout:
     )[topic]  # fmt: skip
     try:
         fut.result(timeout=timeout)
-    except Exception as exc:  # noqa: BLE001 - a concurrent creator won the race: fine
+    except Exception as exc:
         err = exc.args[0] if exc.args else None
         if not (isinstance(err, KafkaError) and err.code() == KafkaError.TOPIC_ALREADY_EXISTS):
             raise
@@ -131,51 +133,11 @@ def _read_descriptors(
     settings: KafkaSettings, serde: Serde, timeout: timedelta
 ) -> dict[bytes, AgentDescriptor]:
     topic = agents_topic(settings)
-    consumer = Consumer(
-        settings.client_config(
-            **{"group.id": "agentstream-topology-reader", "enable.auto.commit": False,
-               "enable.partition.eof": True}
-        )
-    )  # fmt: skip
     latest: dict[bytes, AgentDescriptor] = {}
-    try:
-        md = consumer.list_topics(topic, timeout=timeout.total_seconds()).topics.get(topic)
-        if md is None or md.error is not None:
-            return {}
-        deadline = time.monotonic() + timeout.total_seconds()
-        parts = []
-        for p in md.partitions:
-            low, high = consumer.get_watermark_offsets(
-                TopicPartition(topic, p), timeout=timeout.total_seconds()
-            )
-            if high > low:
-                parts.append((p, high))
-        if not parts:
-            return {}
-        consumer.assign([TopicPartition(topic, p, 0) for p, _ in parts])
-        pending = {p: high for p, high in parts}
-        while pending:
-            if time.monotonic() > deadline:
-                raise AgentStreamError(f"reading {topic} did not finish within {timeout}")
-            for msg in consumer.consume(num_messages=500, timeout=0.5):
-                err = msg.error()
-                if err is not None:
-                    if err.code() != KafkaError._PARTITION_EOF:
-                        raise AgentStreamError(f"reading {topic}: {err}")
-                    pending.pop(msg.partition(), None)
-                    continue
-                key = msg.key() or b""
-                value = msg.value()
-                if value is None:
-                    latest.pop(key, None)
-                else:
-                    record = serde.decode(topic, value, partition=msg.partition(), offset=msg.offset())
-                    if isinstance(record, AgentDescriptor):
-                        latest[key] = record
-                if msg.offset() + 1 >= pending.get(msg.partition(), 0):
-                    pending.pop(msg.partition(), None)
-    finally:
-        consumer.close()
+    for key, found in read_compacted(settings.client_config(), topic, timeout=timeout).items():
+        record = serde.decode(topic, found.value, partition=found.partition, offset=found.offset)
+        if isinstance(record, AgentDescriptor):
+            latest[key] = record
     return latest
 
 
@@ -186,7 +148,7 @@ def _group_members(admin: AdminClient, groups: list[str], timeout: float) -> dic
     for group, fut in admin.describe_consumer_groups(groups, request_timeout=timeout).items():
         try:
             desc = fut.result(timeout=timeout)
-        except Exception:  # noqa: BLE001 - an unknown group simply has no live members
+        except Exception:
             continue
         members[group] = {m.client_id for m in desc.members}
     return members

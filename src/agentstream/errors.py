@@ -41,7 +41,7 @@ class ConfigError(AgentStreamError):
 
 
 class MissingToolError(AgentStreamError):
-    """A program AgentStream needs (Java, Maven) is not installed; the message says what to install."""
+    """A program AgentStream needs (Java, Maven) is missing; the message says what to install."""
 
 
 class BrokerStartError(AgentStreamError):
@@ -55,7 +55,8 @@ class CatalogError(AgentStreamError):
 
 class TopicDriftError(AgentStreamError):
     """``topics apply`` refused a change it cannot make safely (shrinking partitions, changing the
-    replication factor, breaking a co-partition group); ``report`` holds what was and was not done."""
+    replication factor, breaking a co-partition group); ``report`` holds what was and was not
+    done."""
 
     def __init__(self, message: str, *, report: object = None) -> None:
         super().__init__(message)
@@ -68,7 +69,7 @@ class TopicProvisionError(AgentStreamError):
 
 
 class SchemaLoadError(AgentStreamError):
-    """An ``.avsc`` file is missing, malformed or refers to an unknown type; the message names it."""
+    """An ``.avsc`` file is missing, malformed or names an unknown type; the message names it."""
 
 
 class UnknownRecordTypeError(AgentStreamError):

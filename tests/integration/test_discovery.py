@@ -23,7 +23,9 @@ def _descriptor(name: str, instance: str, consumes: str, emits: str) -> AgentDes
     return AgentDescriptor(
         name=name,
         version="1.2.0",
-        consumes=(Subscription(topic=consumes, types=("agentstream.events.code.PullRequestOpened",)),),
+        consumes=(
+            Subscription(topic=consumes, types=("agentstream.events.code.PullRequestOpened",)),
+        ),
         emits=(Subscription(topic=emits, types=("agentstream.insights.RiskDetected",)),),
         instance=instance,
         host="test",
@@ -32,23 +34,35 @@ def _descriptor(name: str, instance: str, consumes: str, emits: str) -> AgentDes
     )
 
 
-def test_topology_shows_agents_live_and_stale(bootstrap_servers: str, kafka_admin, topic_factory) -> None:
-    settings = KafkaSettings(bootstrap_servers=bootstrap_servers, topic_prefix=unique_name("p") + ".")
+def test_topology_shows_agents_live_and_stale(
+    bootstrap_servers: str, kafka_admin, topic_factory
+) -> None:
+    settings = KafkaSettings(
+        bootstrap_servers=bootstrap_servers, topic_prefix=unique_name("p") + "."
+    )
     ensure_agents_topic(kafka_admin, settings)
     serde = make_serde(settings)
     producer = Producer(settings.client_config())
     risk, brief = unique_name("risk"), unique_name("brief")
     input_topic = topic_factory()
-    publish_descriptor(producer, serde, settings, _descriptor(risk, "r-1", input_topic, "insights.risks"))
-    publish_descriptor(producer, serde, settings, _descriptor(brief, "b-1", "events.chat", "insights.briefings"))
-    publish_descriptor(producer, serde, settings, _descriptor(brief, "b-2", "events.chat", "insights.briefings"))
+    publish_descriptor(
+        producer, serde, settings, _descriptor(risk, "r-1", input_topic, "insights.risks")
+    )
+    publish_descriptor(
+        producer, serde, settings, _descriptor(brief, "b-1", "events.chat", "insights.briefings")
+    )
+    publish_descriptor(
+        producer, serde, settings, _descriptor(brief, "b-2", "events.chat", "insights.briefings")
+    )
     withdraw_descriptor(producer, settings, brief, "b-2")
 
     # r-1 is a live member of its consumer group; b-1 announced itself but is not running.
     member = Consumer(settings.client_config(**{"group.id": risk, "client.id": "r-1"}))
     try:
         member.subscribe([input_topic])
-        consume_until(member, until=lambda _: bool(member.assignment()), timeout=timedelta(seconds=30))
+        consume_until(
+            member, until=lambda _: bool(member.assignment()), timeout=timedelta(seconds=30)
+        )
         views = {v.name: v for v in read_topology(settings, timeout=timedelta(seconds=20))}
     finally:
         member.close()

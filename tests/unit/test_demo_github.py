@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from services.demo.github import scenario, to_events
 
 from agentstream.events import BuildFailed, PullRequestMerged, PullRequestOpened, ReviewRequested
 from agentstream.serde import InMemorySchemaStore, SingleObjectSerde
-from services.demo.github import scenario, to_events
 
 SAMPLES = Path(__file__).resolve().parents[2] / "services" / "demo" / "samples" / "github"
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from agentstream.discovery import read_topology
 
 
 def agents(
@@ -15,10 +18,6 @@ def agents(
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the broker.")] = 20.0,
 ) -> None:
     """Which agent consumes and emits which event types on which topics, versions, instances."""
-    from datetime import timedelta
-
-    from agentstream.discovery import read_topology
-
     views = read_topology(timeout=timedelta(seconds=timeout))
     if as_json:
         for v in views:
@@ -38,7 +37,9 @@ def agents(
         )
 
     for v in views:
-        inst = [f"{i} (live)" for i in v.live_instances] + [f"{i} (stale)" for i in v.stale_instances]
+        inst = [f"{i} (live)" for i in v.live_instances] + [
+            f"{i} (stale)" for i in v.stale_instances
+        ]
         table.add_row(v.name, v.version, fmt(v.consumes), fmt(v.emits), "\n".join(inst))
     Console().print(table)
 

@@ -14,7 +14,10 @@ dev = typer.Typer(help="Run a local Apache Kafka broker (KRaft, single node) for
 
 HomeOpt = Annotated[
     Path | None,
-    typer.Option("--home", help="Broker directory (default: $AGENTSTREAM_HOME/broker or ~/.agentstream/broker)."),
+    typer.Option(
+        "--home",
+        help="Broker directory (default: $AGENTSTREAM_HOME/broker or ~/.agentstream/broker).",
+    ),
 ]
 PortOpt = Annotated[int, typer.Option("--port", help="Client port; the controller uses port+1.")]
 

@@ -15,6 +15,7 @@ start their own.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import re
@@ -28,6 +29,9 @@ from dataclasses import asdict, dataclass
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
+from typing import Any
+
+from confluent_kafka.admin import AdminClient
 
 from agentstream.errors import BrokerStartError, ConfigError, MissingToolError
 
@@ -47,7 +51,10 @@ _STATE_FILE = "broker.json"
 
 
 def default_home() -> Path:
-    """Where ``agentstream dev`` keeps its broker: ``$AGENTSTREAM_HOME/broker`` or ``~/.agentstream/broker``."""
+    """Where ``agentstream dev`` keeps its broker.
+
+    ``$AGENTSTREAM_HOME/broker``, else ``~/.agentstream/broker``.
+    """
     base = os.environ.get("AGENTSTREAM_HOME")
     return Path(base) / "broker" if base else Path.home() / ".agentstream" / "broker"
 
@@ -334,7 +341,7 @@ class LocalBroker:
                 cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True, cwd=self.home,
             )  # fmt: skip
-        state = {
+        state: dict[str, Any] = {
             "pid": proc.pid,
             "port": self.port,
             "controller_port": self.controller_port,
@@ -352,8 +359,6 @@ class LocalBroker:
         return BrokerStatus(**state, running=True)
 
     def _wait_ready(self, proc: subprocess.Popen[bytes]) -> None:
-        from confluent_kafka.admin import AdminClient
-
         deadline = time.monotonic() + self.start_timeout.total_seconds()
         admin = AdminClient({"bootstrap.servers": self.bootstrap_servers, "log_level": 0})
         while time.monotonic() < deadline:
@@ -366,7 +371,7 @@ class LocalBroker:
                 md = admin.list_topics(timeout=2)
                 if md.brokers:
                     return
-            except Exception:  # noqa: BLE001 - not answering yet is expected while starting
+            except Exception:
                 pass
             time.sleep(0.2)
         raise BrokerStartError(
@@ -375,10 +380,8 @@ class LocalBroker:
         )
 
     def _kill(self, pid: int) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self._reap(pid, 10)
 
     @staticmethod
@@ -400,10 +403,8 @@ class LocalBroker:
         current = self.status()
         if current is None:
             return False
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(current.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
         if not self._reap(current.pid, self.stop_timeout.total_seconds()):
             self._kill(current.pid)
         self._state_path().unlink(missing_ok=True)

@@ -70,7 +70,7 @@ class OpsServer:
         for name, check in checks.items():
             try:
                 passed, detail = check()
-            except Exception as exc:  # noqa: BLE001 - a failing check is a failed probe
+            except Exception as exc:
                 passed, detail = False, f"check raised {type(exc).__name__}: {exc}"
             results[name] = {"ok": passed, "detail": detail}
             ok = ok and passed
@@ -80,7 +80,7 @@ class OpsServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 return  # probes every few seconds would flood the agent's log
 
             def _send(self, status: int, body: bytes, ctype: str) -> None:
@@ -105,7 +105,9 @@ class OpsServer:
                 else:
                     for prefix, route in server._routes.items():
                         if path == prefix or path.startswith(prefix + "/"):
-                            status, body = route(path[len(prefix):].lstrip("/"), parse_qs(url.query))
+                            status, body = route(
+                                path[len(prefix) :].lstrip("/"), parse_qs(url.query)
+                            )
                             self._json(status, body)
                             return
                     self._json(404, {"error": f"no such endpoint: {url.path}"})

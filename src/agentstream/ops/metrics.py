@@ -40,16 +40,18 @@ DEAD_LETTERS = Counter(
 )
 IN_FLIGHT = Gauge("agentstream_in_flight", "Events being handled right now.", ["agent"])
 CONSUMER_LAG = Gauge(
-    "agentstream_consumer_lag", "High watermark minus committed offset.", ["agent", "topic", "partition"]
+    "agentstream_consumer_lag",
+    "High watermark minus committed offset.",
+    ["agent", "topic", "partition"],
 )
 LLM_REQUESTS = Counter(
     "agentstream_llm_requests_total", "LLM calls by outcome.", ["agent", "model", "outcome"]
 )
-LLM_TOKENS = Counter(
-    "agentstream_llm_tokens_total", "LLM tokens used.", ["agent", "model", "kind"]
-)
+LLM_TOKENS = Counter("agentstream_llm_tokens_total", "LLM tokens used.", ["agent", "model", "kind"])
 LLM_LATENCY = Histogram(
-    "agentstream_llm_latency_seconds", "LLM call latency.", ["agent", "model"],
+    "agentstream_llm_latency_seconds",
+    "LLM call latency.",
+    ["agent", "model"],
     buckets=_LATENCY_BUCKETS,
 )
 WORKFLOW_CHECKPOINT_LATENCY = Histogram(
@@ -59,10 +61,12 @@ WORKFLOW_CHECKPOINT_LATENCY = Histogram(
     buckets=_LATENCY_BUCKETS,
 )
 WORKFLOW_STEPS = Counter(
-    "agentstream_workflow_steps_total", "Workflow steps finished, by outcome.",
+    "agentstream_workflow_steps_total",
+    "Workflow steps finished, by outcome.",
     ["workflow", "step", "outcome"],
 )
 TIMERS_FIRED = Counter(
-    "agentstream_timers_fired_total", "Durable timers fired (a re-fire after a crash counts).",
+    "agentstream_timers_fired_total",
+    "Durable timers fired (a re-fire after a crash counts).",
     ["service"],
 )

@@ -15,6 +15,7 @@ every wait and raise ``WaitTimeoutError`` naming what they were waiting for.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import uuid
@@ -25,8 +26,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaException, Message, Producer
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from agentstream.errors import AgentStreamError, BrokerStartError
 from agentstream.localkafka import LocalBroker, free_port
@@ -98,13 +99,17 @@ def start_test_broker(tmp_dir: Path) -> BrokerHandle:
         version=broker.version,
         started_in=time.monotonic() - t0,
         local=broker,
-        _stop=broker.stop,
+        _stop=lambda: _discard(broker.stop()),
     )
+
+
+def _discard(_: object) -> None:
+    return None
 
 
 def _start_docker_broker() -> BrokerHandle:
     try:
-        from testcontainers.kafka import KafkaContainer
+        from testcontainers.kafka import KafkaContainer  # noqa: PLC0415 - optional extra
     except ImportError as exc:
         raise BrokerStartError(
             "AGENTSTREAM_TEST_BROKER=docker needs testcontainers: pip install 'agentstream[docker]'"
@@ -141,8 +146,11 @@ def create_topic(
     deadline = time.monotonic() + timeout.total_seconds()
     while time.monotonic() < deadline:
         md = admin.list_topics(topic=name, timeout=5).topics.get(name)
-        if md is not None and md.error is None and len(md.partitions) == partitions and all(
-            p.leader >= 0 for p in md.partitions.values()
+        if (
+            md is not None
+            and md.error is None
+            and len(md.partitions) == partitions
+            and all(p.leader >= 0 for p in md.partitions.values())
         ):
             return name
         time.sleep(0.1)
@@ -155,10 +163,8 @@ def delete_topics(admin: AdminClient, names: Iterable[str], *, timeout: float = 
     if not names:
         return
     for fut in admin.delete_topics(names, operation_timeout=timeout).values():
-        try:
+        with contextlib.suppress(KafkaException):  # already gone
             fut.result(timeout=timeout)
-        except KafkaException:
-            pass
 
 
 def produce(
@@ -190,7 +196,9 @@ def produce(
         n += 1
     remaining = producer.flush(timeout.total_seconds())
     if remaining:
-        raise WaitTimeoutError(f"{remaining} of {n} records to {topic} not acknowledged in {timeout}")
+        raise WaitTimeoutError(
+            f"{remaining} of {n} records to {topic} not acknowledged in {timeout}"
+        )
     if errors:
         raise AgentStreamError(f"{len(errors)} records to {topic} failed: {errors[:3]}")
     return n
@@ -242,9 +250,10 @@ def consume_until(
         msg = c.poll(min(left, 0.5))
         if msg is None:
             continue
-        if msg.error() is not None:
-            if msg.error().code() == -191:  # _PARTITION_EOF: not an error for us
+        err = msg.error()
+        if err is not None:
+            if err.code() == KafkaError._PARTITION_EOF:  # end of a partition: not an error
                 continue
-            raise AgentStreamError(f"consume error: {msg.error()}")
+            raise AgentStreamError(f"consume error: {err}")
         got.append(msg)
     return got

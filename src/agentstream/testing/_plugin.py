@@ -7,7 +7,13 @@ from collections.abc import Callable, Iterator
 import pytest
 from confluent_kafka.admin import AdminClient
 
-from agentstream.testing import BrokerHandle, create_topic, delete_topics, start_test_broker, unique_name
+from agentstream.testing import (
+    BrokerHandle,
+    create_topic,
+    delete_topics,
+    start_test_broker,
+    unique_name,
+)
 
 
 def _announce(config: pytest.Config, line: str) -> None:
@@ -31,7 +37,7 @@ def kafka_broker(
     """The session's broker. Fails (never skips) when no broker can be started."""
     try:
         handle = start_test_broker(tmp_path_factory.mktemp("agentstream-kafka"))
-    except Exception as exc:  # noqa: BLE001 - reported as a failure with the cause
+    except Exception as exc:
         pytest.fail(f"no Kafka broker could be started for the tests: {exc}", pytrace=False)
     _announce(request.config, f"agentstream: {handle.describe()}")
     yield handle
