@@ -109,12 +109,7 @@ class Attendee(Record):
     "True when attendance is optional (ROLE=OPT-PARTICIPANT)."
 
     def to_avro(self) -> dict[str, Any]:
-        return {
-            "email": self.email,
-            "name": self.name,
-            "response": self.response,
-            "optional": self.optional,
-        }
+        return self.__dict__.copy()
 
     @classmethod
     def from_avro(cls, data: Mapping[str, Any]) -> Self:
@@ -125,6 +120,13 @@ class Attendee(Record):
             "response": AttendeeResponse(data.get("response", AttendeeResponse.NEEDS_ACTION)),
             "optional": data.get("optional", False),
         })
+        return obj
+
+    @classmethod
+    def adopt_avro(cls, data: dict[str, Any]) -> Self:
+        data["response"] = AttendeeResponse(data["response"])
+        obj = _new(cls)
+        _set(obj, "__dict__", data)
         return obj
 
 
@@ -153,16 +155,7 @@ class EventMeta(Record):
     "W3C Trace Context traceparent of the producing span, if any. CloudEvents extension: traceparent."
 
     def to_avro(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "type": self.type,
-            "source": self.source,
-            "subject": self.subject,
-            "time": self.time,
-            "correlation_id": self.correlation_id,
-            "causation_id": self.causation_id,
-            "traceparent": self.traceparent,
-        }
+        return self.__dict__.copy()
 
     @classmethod
     def from_avro(cls, data: Mapping[str, Any]) -> Self:
@@ -177,6 +170,12 @@ class EventMeta(Record):
             "causation_id": data.get("causation_id", None),
             "traceparent": data.get("traceparent", None),
         })
+        return obj
+
+    @classmethod
+    def adopt_avro(cls, data: dict[str, Any]) -> Self:
+        obj = _new(cls)
+        _set(obj, "__dict__", data)
         return obj
 
 
@@ -201,14 +200,9 @@ class MeetingCancelled(Record):
     "Why it was cancelled, if given."
 
     def to_avro(self) -> dict[str, Any]:
-        return {
-            "meta": self.meta.to_avro(),
-            "uid": self.uid,
-            "title": self.title,
-            "start": self.start,
-            "sequence": self.sequence,
-            "reason": self.reason,
-        }
+        data = self.__dict__.copy()
+        data["meta"] = self.meta.to_avro()
+        return data
 
     @classmethod
     def from_avro(cls, data: Mapping[str, Any]) -> Self:
@@ -221,6 +215,13 @@ class MeetingCancelled(Record):
             "sequence": data.get("sequence", 0),
             "reason": data.get("reason", None),
         })
+        return obj
+
+    @classmethod
+    def adopt_avro(cls, data: dict[str, Any]) -> Self:
+        data["meta"] = EventMeta.adopt_avro(data["meta"])
+        obj = _new(cls)
+        _set(obj, "__dict__", data)
         return obj
 
 
@@ -259,21 +260,10 @@ class MeetingScheduled(Record):
     "iCalendar SEQUENCE: revision number of the meeting."
 
     def to_avro(self) -> dict[str, Any]:
-        return {
-            "meta": self.meta.to_avro(),
-            "uid": self.uid,
-            "calendar": self.calendar,
-            "title": self.title,
-            "description": self.description,
-            "location": self.location,
-            "organizer": self.organizer,
-            "start": self.start,
-            "end": self.end,
-            "timezone": self.timezone,
-            "recurrence_rule": self.recurrence_rule,
-            "attendees": [x0.to_avro() for x0 in self.attendees],
-            "sequence": self.sequence,
-        }
+        data = self.__dict__.copy()
+        data["meta"] = self.meta.to_avro()
+        data["attendees"] = [x0.to_avro() for x0 in self.attendees]
+        return data
 
     @classmethod
     def from_avro(cls, data: Mapping[str, Any]) -> Self:
@@ -293,6 +283,14 @@ class MeetingScheduled(Record):
             "attendees": tuple(Attendee.from_avro(x0) for x0 in data.get("attendees", ())),
             "sequence": data.get("sequence", 0),
         })
+        return obj
+
+    @classmethod
+    def adopt_avro(cls, data: dict[str, Any]) -> Self:
+        data["meta"] = EventMeta.adopt_avro(data["meta"])
+        data["attendees"] = tuple(Attendee.adopt_avro(x0) for x0 in data["attendees"])
+        obj = _new(cls)
+        _set(obj, "__dict__", data)
         return obj
 
 
@@ -333,22 +331,10 @@ class MeetingUpdated(Record):
     "Names of the fields that changed, when known."
 
     def to_avro(self) -> dict[str, Any]:
-        return {
-            "meta": self.meta.to_avro(),
-            "uid": self.uid,
-            "calendar": self.calendar,
-            "title": self.title,
-            "description": self.description,
-            "location": self.location,
-            "organizer": self.organizer,
-            "start": self.start,
-            "end": self.end,
-            "timezone": self.timezone,
-            "recurrence_rule": self.recurrence_rule,
-            "attendees": [x0.to_avro() for x0 in self.attendees],
-            "sequence": self.sequence,
-            "changed_fields": self.changed_fields,
-        }
+        data = self.__dict__.copy()
+        data["meta"] = self.meta.to_avro()
+        data["attendees"] = [x0.to_avro() for x0 in self.attendees]
+        return data
 
     @classmethod
     def from_avro(cls, data: Mapping[str, Any]) -> Self:
@@ -369,6 +355,15 @@ class MeetingUpdated(Record):
             "sequence": data.get("sequence", 0),
             "changed_fields": tuple(data.get("changed_fields", ())),
         })
+        return obj
+
+    @classmethod
+    def adopt_avro(cls, data: dict[str, Any]) -> Self:
+        data["meta"] = EventMeta.adopt_avro(data["meta"])
+        data["attendees"] = tuple(Attendee.adopt_avro(x0) for x0 in data["attendees"])
+        data["changed_fields"] = tuple(data["changed_fields"])
+        obj = _new(cls)
+        _set(obj, "__dict__", data)
         return obj
 
 
@@ -393,14 +388,9 @@ class ChannelCreated(Record):
     "When it was created, UTC."
 
     def to_avro(self) -> dict[str, Any]:
-        return {
-            "meta": self.meta.to_avro(),
-            "team": self.team,
-            "channel": self.channel,
-            "name": self.name,
-            "creator": self.creator,
-            "created_at": self.created_at,
-        }
+        data = self.__dict__.copy()
+        data["meta"] = self.meta.to_avro()
+        return data
 
     @classmethod
     def from_avro(cls, data: Mapping[str, Any]) -> Self:
@@ -413,6 +403,13 @@ class ChannelCreated(Record):
             "creator": data["creator"],
             "created_at": data["created_at"],
         })
+        return obj
+
+    @classmethod
+    def adopt_avro(cls, data: dict[str, Any]) -> Self:
+        data["meta"] = EventMeta.adopt_avro(data["meta"])
+        obj = _new(cls)
+        _set(obj, "__dict__", data)
         return obj
 
 
@@ -441,16 +438,9 @@ class MessagePosted(Record):
     "When it was posted, UTC."
 
     def to_avro(self) -> dict[str, Any]:
-        return {
-            "meta": self.meta.to_avro(),
-            "team": self.team,
-            "channel": self.channel,
-            "user": self.user,
-            "text": self.text,
-            "ts": self.ts,
-            "thread_ts": self.thread_ts,
-            "posted_at": self.posted_at,
-        }
+        data = self.__dict__.copy()
+        data["meta"] = self.meta.to_avro()
+        return data
 
     @classmethod
     def from_avro(cls, data: Mapping[str, Any]) -> Self:
@@ -465,6 +455,13 @@ class MessagePosted(Record):
             "thread_ts": data.get("thread_ts", None),
             "posted_at": data["posted_at"],
         })
+        return obj
+
+    @classmethod
+    def adopt_avro(cls, data: dict[str, Any]) -> Self:
+        data["meta"] = EventMeta.adopt_avro(data["meta"])
+        obj = _new(cls)
+        _set(obj, "__dict__", data)
         return obj
 
 
@@ -493,16 +490,9 @@ class ReactionAdded(Record):
     "When the reaction was added, UTC."
 
     def to_avro(self) -> dict[str, Any]:
-        return {
-            "meta": self.meta.to_avro(),
-            "team": self.team,
-            "channel": self.channel,
-            "user": self.user,
-            "reaction": self.reaction,
-            "item_ts": self.item_ts,
-            "item_user": self.item_user,
-            "reacted_at": self.reacted_at,
-        }
+        data = self.__dict__.copy()
+        data["meta"] = self.meta.to_avro()
+        return data
 
     @classmethod
     def from_avro(cls, data: Mapping[str, Any]) -> Self:
@@ -517,6 +507,13 @@ class ReactionAdded(Record):
             "item_user": data.get("item_user", None),
             "reacted_at": data["reacted_at"],
         })
+        return obj
+
+    @classmethod
+    def adopt_avro(cls, data: dict[str, Any]) -> Self:
+        data["meta"] = EventMeta.adopt_avro(data["meta"])
+        obj = _new(cls)
+        _set(obj, "__dict__", data)
         return obj
 
 
@@ -551,19 +548,9 @@ class BuildFailed(Record):
     "When the run completed, UTC."
 
     def to_avro(self) -> dict[str, Any]:
-        return {
-            "meta": self.meta.to_avro(),
-            "repo": self.repo,
-            "workflow": self.workflow,
-            "run_id": self.run_id,
-            "url": self.url,
-            "commit_sha": self.commit_sha,
-            "branch": self.branch,
-            "conclusion": self.conclusion,
-            "actor": self.actor,
-            "pull_requests": self.pull_requests,
-            "failed_at": self.failed_at,
-        }
+        data = self.__dict__.copy()
+        data["meta"] = self.meta.to_avro()
+        return data
 
     @classmethod
     def from_avro(cls, data: Mapping[str, Any]) -> Self:
@@ -581,6 +568,14 @@ class BuildFailed(Record):
             "pull_requests": tuple(data.get("pull_requests", ())),
             "failed_at": data["failed_at"],
         })
+        return obj
+
+    @classmethod
+    def adopt_avro(cls, data: dict[str, Any]) -> Self:
+        data["meta"] = EventMeta.adopt_avro(data["meta"])
+        data["pull_requests"] = tuple(data["pull_requests"])
+        obj = _new(cls)
+        _set(obj, "__dict__", data)
         return obj
 
 
@@ -609,16 +604,9 @@ class CommentAdded(Record):
     "When the comment was created, UTC."
 
     def to_avro(self) -> dict[str, Any]:
-        return {
-            "meta": self.meta.to_avro(),
-            "repo": self.repo,
-            "number": self.number,
-            "url": self.url,
-            "author": self.author,
-            "body": self.body,
-            "on_pull_request": self.on_pull_request,
-            "created_at": self.created_at,
-        }
+        data = self.__dict__.copy()
+        data["meta"] = self.meta.to_avro()
+        return data
 
     @classmethod
     def from_avro(cls, data: Mapping[str, Any]) -> Self:
@@ -633,6 +621,13 @@ class CommentAdded(Record):
             "on_pull_request": data.get("on_pull_request", False),
             "created_at": data["created_at"],
         })
+        return obj
+
+    @classmethod
+    def adopt_avro(cls, data: dict[str, Any]) -> Self:
+        data["meta"] = EventMeta.adopt_avro(data["meta"])
+        obj = _new(cls)
+        _set(obj, "__dict__", data)
         return obj
 
 
@@ -661,16 +656,9 @@ class IssueClosed(Record):
     "When it was closed, UTC."
 
     def to_avro(self) -> dict[str, Any]:
-        return {
-            "meta": self.meta.to_avro(),
-            "repo": self.repo,
-            "number": self.number,
-            "title": self.title,
-            "url": self.url,
-            "closed_by": self.closed_by,
-            "state_reason": self.state_reason,
-            "closed_at": self.closed_at,
-        }
+        data = self.__dict__.copy()
+        data["meta"] = self.meta.to_avro()
+        return data
 
     @classmethod
     def from_avro(cls, data: Mapping[str, Any]) -> Self:
@@ -685,6 +673,13 @@ class IssueClosed(Record):
             "state_reason": data.get("state_reason", None),
             "closed_at": data["closed_at"],
         })
+        return obj
+
+    @classmethod
+    def adopt_avro(cls, data: dict[str, Any]) -> Self:
+        data["meta"] = EventMeta.adopt_avro(data["meta"])
+        obj = _new(cls)
+        _set(obj, "__dict__", data)
         return obj
 
 
@@ -715,17 +710,9 @@ class IssueOpened(Record):
     "When the issue was created, UTC."
 
     def to_avro(self) -> dict[str, Any]:
-        return {
-            "meta": self.meta.to_avro(),
-            "repo": self.repo,
-            "number": self.number,
-            "title": self.title,
-            "url": self.url,
-            "author": self.author,
-            "body": self.body,
-            "labels": self.labels,
-            "created_at": self.created_at,
-        }
+        data = self.__dict__.copy()
+        data["meta"] = self.meta.to_avro()
+        return data
 
     @classmethod
     def from_avro(cls, data: Mapping[str, Any]) -> Self:
@@ -741,6 +728,14 @@ class IssueOpened(Record):
             "labels": tuple(data.get("labels", ())),
             "created_at": data["created_at"],
         })
+        return obj
+
+    @classmethod
+    def adopt_avro(cls, data: dict[str, Any]) -> Self:
+        data["meta"] = EventMeta.adopt_avro(data["meta"])
+        data["labels"] = tuple(data["labels"])
+        obj = _new(cls)
+        _set(obj, "__dict__", data)
         return obj
 
 
@@ -769,16 +764,9 @@ class PullRequestClosed(Record):
     "When it was closed, UTC."
 
     def to_avro(self) -> dict[str, Any]:
-        return {
-            "meta": self.meta.to_avro(),
-            "repo": self.repo,
-            "number": self.number,
-            "title": self.title,
-            "url": self.url,
-            "author": self.author,
-            "closed_by": self.closed_by,
-            "closed_at": self.closed_at,
-        }
+        data = self.__dict__.copy()
+        data["meta"] = self.meta.to_avro()
+        return data
 
     @classmethod
     def from_avro(cls, data: Mapping[str, Any]) -> Self:
@@ -793,6 +781,13 @@ class PullRequestClosed(Record):
             "closed_by": data.get("closed_by", None),
             "closed_at": data["closed_at"],
         })
+        return obj
+
+    @classmethod
+    def adopt_avro(cls, data: dict[str, Any]) -> Self:
+        data["meta"] = EventMeta.adopt_avro(data["meta"])
+        obj = _new(cls)
+        _set(obj, "__dict__", data)
         return obj
 
 
@@ -823,17 +818,9 @@ class PullRequestMerged(Record):
     "When it was merged, UTC."
 
     def to_avro(self) -> dict[str, Any]:
-        return {
-            "meta": self.meta.to_avro(),
-            "repo": self.repo,
-            "number": self.number,
-            "title": self.title,
-            "url": self.url,
-            "author": self.author,
-            "merged_by": self.merged_by,
-            "merge_commit_sha": self.merge_commit_sha,
-            "merged_at": self.merged_at,
-        }
+        data = self.__dict__.copy()
+        data["meta"] = self.meta.to_avro()
+        return data
 
     @classmethod
     def from_avro(cls, data: Mapping[str, Any]) -> Self:
@@ -849,6 +836,13 @@ class PullRequestMerged(Record):
             "merge_commit_sha": data.get("merge_commit_sha", None),
             "merged_at": data["merged_at"],
         })
+        return obj
+
+    @classmethod
+    def adopt_avro(cls, data: dict[str, Any]) -> Self:
+        data["meta"] = EventMeta.adopt_avro(data["meta"])
+        obj = _new(cls)
+        _set(obj, "__dict__", data)
         return obj
 
 
@@ -889,22 +883,9 @@ class PullRequestOpened(Record):
     "Files changed, if known."
 
     def to_avro(self) -> dict[str, Any]:
-        return {
-            "meta": self.meta.to_avro(),
-            "repo": self.repo,
-            "number": self.number,
-            "title": self.title,
-            "url": self.url,
-            "author": self.author,
-            "base_branch": self.base_branch,
-            "head_branch": self.head_branch,
-            "draft": self.draft,
-            "body": self.body,
-            "created_at": self.created_at,
-            "additions": self.additions,
-            "deletions": self.deletions,
-            "changed_files": self.changed_files,
-        }
+        data = self.__dict__.copy()
+        data["meta"] = self.meta.to_avro()
+        return data
 
     @classmethod
     def from_avro(cls, data: Mapping[str, Any]) -> Self:
@@ -925,6 +906,13 @@ class PullRequestOpened(Record):
             "deletions": data.get("deletions", None),
             "changed_files": data.get("changed_files", None),
         })
+        return obj
+
+    @classmethod
+    def adopt_avro(cls, data: dict[str, Any]) -> Self:
+        data["meta"] = EventMeta.adopt_avro(data["meta"])
+        obj = _new(cls)
+        _set(obj, "__dict__", data)
         return obj
 
 
@@ -955,17 +943,9 @@ class ReleasePublished(Record):
     "When it was published, UTC."
 
     def to_avro(self) -> dict[str, Any]:
-        return {
-            "meta": self.meta.to_avro(),
-            "repo": self.repo,
-            "tag": self.tag,
-            "name": self.name,
-            "url": self.url,
-            "author": self.author,
-            "prerelease": self.prerelease,
-            "body": self.body,
-            "published_at": self.published_at,
-        }
+        data = self.__dict__.copy()
+        data["meta"] = self.meta.to_avro()
+        return data
 
     @classmethod
     def from_avro(cls, data: Mapping[str, Any]) -> Self:
@@ -981,6 +961,13 @@ class ReleasePublished(Record):
             "body": data.get("body", None),
             "published_at": data["published_at"],
         })
+        return obj
+
+    @classmethod
+    def adopt_avro(cls, data: dict[str, Any]) -> Self:
+        data["meta"] = EventMeta.adopt_avro(data["meta"])
+        obj = _new(cls)
+        _set(obj, "__dict__", data)
         return obj
 
 
@@ -1007,15 +994,9 @@ class ReviewRequested(Record):
     "Slug of the requested team; null when a user was requested."
 
     def to_avro(self) -> dict[str, Any]:
-        return {
-            "meta": self.meta.to_avro(),
-            "repo": self.repo,
-            "number": self.number,
-            "url": self.url,
-            "requested_by": self.requested_by,
-            "reviewer": self.reviewer,
-            "team": self.team,
-        }
+        data = self.__dict__.copy()
+        data["meta"] = self.meta.to_avro()
+        return data
 
     @classmethod
     def from_avro(cls, data: Mapping[str, Any]) -> Self:
@@ -1029,6 +1010,13 @@ class ReviewRequested(Record):
             "reviewer": data.get("reviewer", None),
             "team": data.get("team", None),
         })
+        return obj
+
+    @classmethod
+    def adopt_avro(cls, data: dict[str, Any]) -> Self:
+        data["meta"] = EventMeta.adopt_avro(data["meta"])
+        obj = _new(cls)
+        _set(obj, "__dict__", data)
         return obj
 
 
@@ -1057,16 +1045,9 @@ class ReviewSubmitted(Record):
     "When the review was submitted, UTC."
 
     def to_avro(self) -> dict[str, Any]:
-        return {
-            "meta": self.meta.to_avro(),
-            "repo": self.repo,
-            "number": self.number,
-            "url": self.url,
-            "reviewer": self.reviewer,
-            "state": self.state,
-            "body": self.body,
-            "submitted_at": self.submitted_at,
-        }
+        data = self.__dict__.copy()
+        data["meta"] = self.meta.to_avro()
+        return data
 
     @classmethod
     def from_avro(cls, data: Mapping[str, Any]) -> Self:
@@ -1081,6 +1062,14 @@ class ReviewSubmitted(Record):
             "body": data.get("body", None),
             "submitted_at": data["submitted_at"],
         })
+        return obj
+
+    @classmethod
+    def adopt_avro(cls, data: dict[str, Any]) -> Self:
+        data["meta"] = EventMeta.adopt_avro(data["meta"])
+        data["state"] = ReviewState(data["state"])
+        obj = _new(cls)
+        _set(obj, "__dict__", data)
         return obj
 
 
@@ -1107,15 +1096,9 @@ class ActivitySummary(Record):
     "Short text summary."
 
     def to_avro(self) -> dict[str, Any]:
-        return {
-            "meta": self.meta.to_avro(),
-            "based_on": self.based_on,
-            "entity": self.entity,
-            "period_start": self.period_start,
-            "period_end": self.period_end,
-            "counts": self.counts,
-            "summary": self.summary,
-        }
+        data = self.__dict__.copy()
+        data["meta"] = self.meta.to_avro()
+        return data
 
     @classmethod
     def from_avro(cls, data: Mapping[str, Any]) -> Self:
@@ -1129,6 +1112,14 @@ class ActivitySummary(Record):
             "counts": data.get("counts", {}),
             "summary": data["summary"],
         })
+        return obj
+
+    @classmethod
+    def adopt_avro(cls, data: dict[str, Any]) -> Self:
+        data["meta"] = EventMeta.adopt_avro(data["meta"])
+        data["based_on"] = tuple(data["based_on"])
+        obj = _new(cls)
+        _set(obj, "__dict__", data)
         return obj
 
 
@@ -1157,16 +1148,9 @@ class BriefingReady(Record):
     "Key points, one line each."
 
     def to_avro(self) -> dict[str, Any]:
-        return {
-            "meta": self.meta.to_avro(),
-            "based_on": self.based_on,
-            "audience": self.audience,
-            "period_start": self.period_start,
-            "period_end": self.period_end,
-            "title": self.title,
-            "body": self.body,
-            "highlights": self.highlights,
-        }
+        data = self.__dict__.copy()
+        data["meta"] = self.meta.to_avro()
+        return data
 
     @classmethod
     def from_avro(cls, data: Mapping[str, Any]) -> Self:
@@ -1181,6 +1165,15 @@ class BriefingReady(Record):
             "body": data["body"],
             "highlights": tuple(data.get("highlights", ())),
         })
+        return obj
+
+    @classmethod
+    def adopt_avro(cls, data: dict[str, Any]) -> Self:
+        data["meta"] = EventMeta.adopt_avro(data["meta"])
+        data["based_on"] = tuple(data["based_on"])
+        data["highlights"] = tuple(data["highlights"])
+        obj = _new(cls)
+        _set(obj, "__dict__", data)
         return obj
 
 
@@ -1209,16 +1202,9 @@ class RiskDetected(Record):
     "Confidence between 0 and 1 when the producer can estimate it."
 
     def to_avro(self) -> dict[str, Any]:
-        return {
-            "meta": self.meta.to_avro(),
-            "based_on": self.based_on,
-            "kind": self.kind,
-            "severity": self.severity,
-            "title": self.title,
-            "summary": self.summary,
-            "recommendation": self.recommendation,
-            "confidence": self.confidence,
-        }
+        data = self.__dict__.copy()
+        data["meta"] = self.meta.to_avro()
+        return data
 
     @classmethod
     def from_avro(cls, data: Mapping[str, Any]) -> Self:
@@ -1235,6 +1221,15 @@ class RiskDetected(Record):
         })
         return obj
 
+    @classmethod
+    def adopt_avro(cls, data: dict[str, Any]) -> Self:
+        data["meta"] = EventMeta.adopt_avro(data["meta"])
+        data["based_on"] = tuple(data["based_on"])
+        data["severity"] = RiskSeverity(data["severity"])
+        obj = _new(cls)
+        _set(obj, "__dict__", data)
+        return obj
+
 
 @dataclass(frozen=True, kw_only=True)
 class Subscription(Record):
@@ -1249,10 +1244,7 @@ class Subscription(Record):
     "Avro full names of the event types; empty means any."
 
     def to_avro(self) -> dict[str, Any]:
-        return {
-            "topic": self.topic,
-            "types": self.types,
-        }
+        return self.__dict__.copy()
 
     @classmethod
     def from_avro(cls, data: Mapping[str, Any]) -> Self:
@@ -1261,6 +1253,13 @@ class Subscription(Record):
             "topic": data["topic"],
             "types": tuple(data.get("types", ())),
         })
+        return obj
+
+    @classmethod
+    def adopt_avro(cls, data: dict[str, Any]) -> Self:
+        data["types"] = tuple(data["types"])
+        obj = _new(cls)
+        _set(obj, "__dict__", data)
         return obj
 
 
@@ -1291,17 +1290,10 @@ class AgentDescriptor(Record):
     "What the agent does, for people reading the topology."
 
     def to_avro(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "version": self.version,
-            "consumes": [x0.to_avro() for x0 in self.consumes],
-            "emits": [x0.to_avro() for x0 in self.emits],
-            "instance": self.instance,
-            "host": self.host,
-            "pid": self.pid,
-            "started_at": self.started_at,
-            "description": self.description,
-        }
+        data = self.__dict__.copy()
+        data["consumes"] = [x0.to_avro() for x0 in self.consumes]
+        data["emits"] = [x0.to_avro() for x0 in self.emits]
+        return data
 
     @classmethod
     def from_avro(cls, data: Mapping[str, Any]) -> Self:
@@ -1319,6 +1311,14 @@ class AgentDescriptor(Record):
         })
         return obj
 
+    @classmethod
+    def adopt_avro(cls, data: dict[str, Any]) -> Self:
+        data["consumes"] = tuple(Subscription.adopt_avro(x0) for x0 in data["consumes"])
+        data["emits"] = tuple(Subscription.adopt_avro(x0) for x0 in data["emits"])
+        obj = _new(cls)
+        _set(obj, "__dict__", data)
+        return obj
+
 
 @dataclass(frozen=True, kw_only=True)
 class Header(Record):
@@ -1333,10 +1333,7 @@ class Header(Record):
     "Header value bytes; null when absent."
 
     def to_avro(self) -> dict[str, Any]:
-        return {
-            "key": self.key,
-            "value": self.value,
-        }
+        return self.__dict__.copy()
 
     @classmethod
     def from_avro(cls, data: Mapping[str, Any]) -> Self:
@@ -1345,6 +1342,12 @@ class Header(Record):
             "key": data["key"],
             "value": data.get("value", None),
         })
+        return obj
+
+    @classmethod
+    def adopt_avro(cls, data: dict[str, Any]) -> Self:
+        obj = _new(cls)
+        _set(obj, "__dict__", data)
         return obj
 
 
@@ -1387,23 +1390,9 @@ class DeadLetter(Record):
     "Name of the agent that gave up."
 
     def to_avro(self) -> dict[str, Any]:
-        return {
-            "original_topic": self.original_topic,
-            "original_partition": self.original_partition,
-            "original_offset": self.original_offset,
-            "original_key": self.original_key,
-            "original_value": self.original_value,
-            "original_headers": [x0.to_avro() for x0 in self.original_headers],
-            "event_id": self.event_id,
-            "event_type": self.event_type,
-            "error_type": self.error_type,
-            "error_message": self.error_message,
-            "stage": self.stage,
-            "attempts": self.attempts,
-            "first_failure_at": self.first_failure_at,
-            "last_failure_at": self.last_failure_at,
-            "agent": self.agent,
-        }
+        data = self.__dict__.copy()
+        data["original_headers"] = [x0.to_avro() for x0 in self.original_headers]
+        return data
 
     @classmethod
     def from_avro(cls, data: Mapping[str, Any]) -> Self:
@@ -1427,6 +1416,14 @@ class DeadLetter(Record):
         })
         return obj
 
+    @classmethod
+    def adopt_avro(cls, data: dict[str, Any]) -> Self:
+        data["original_headers"] = tuple(Header.adopt_avro(x0) for x0 in data["original_headers"])
+        data["stage"] = DeadLetterStage(data["stage"])
+        obj = _new(cls)
+        _set(obj, "__dict__", data)
+        return obj
+
 
 @dataclass(frozen=True, kw_only=True)
 class RawRecord(Record):
@@ -1447,13 +1444,7 @@ class RawRecord(Record):
     "The payload bytes, unmodified."
 
     def to_avro(self) -> dict[str, Any]:
-        return {
-            "source": self.source,
-            "kind": self.kind,
-            "received_at": self.received_at,
-            "headers": self.headers,
-            "body": self.body,
-        }
+        return self.__dict__.copy()
 
     @classmethod
     def from_avro(cls, data: Mapping[str, Any]) -> Self:
@@ -1465,6 +1456,12 @@ class RawRecord(Record):
             "headers": data.get("headers", {}),
             "body": data["body"],
         })
+        return obj
+
+    @classmethod
+    def adopt_avro(cls, data: dict[str, Any]) -> Self:
+        obj = _new(cls)
+        _set(obj, "__dict__", data)
         return obj
 
 

@@ -93,23 +93,23 @@ class _Gen:
             return v if conv == x else f"{{k{depth}: {conv} for k{depth}, {x} in {v}.items()}}"
         return v
 
-    def from_avro(self, t: Any, v: str, depth: int = 0) -> str:
+    def from_avro(self, t: Any, v: str, depth: int = 0, *, method: str = "from_avro") -> str:
         inner = self.nullable(t)
         if inner is not None:
-            conv = self.from_avro(inner, v, depth)
+            conv = self.from_avro(inner, v, depth, method=method)
             return conv if conv == v else f"None if {v} is None else {conv}"
         k = self.kind(t)
         x = f"x{depth}"
         name = _simple(t if isinstance(t, str) else str(t.get("type")))
         if k == "record":
-            return f"{name}.from_avro({v})"
+            return f"{name}.{method}({v})"
         if k == "enum":
             return f"{name}({v})"
         if k == "array":
-            conv = self.from_avro(t["items"], x, depth + 1)
+            conv = self.from_avro(t["items"], x, depth + 1, method=method)
             return f"tuple({v})" if conv == x else f"tuple({conv} for {x} in {v})"
         if k == "map":
-            conv = self.from_avro(t["values"], x, depth + 1)
+            conv = self.from_avro(t["values"], x, depth + 1, method=method)
             return v if conv == x else f"{{k{depth}: {conv} for k{depth}, {x} in {v}.items()}}"
         return v
 
@@ -184,7 +184,7 @@ class _Gen:
             f"    SCHEMA: ClassVar[dict[str, Any]] = schema_of({_q(full)})",
             "",
         ]
-        to_items, from_items = [], []
+        to_items, from_items, adopt_items = [], [], []
         for f in d["fields"]:
             name, t = f["name"], f["type"]
             ann = self.annotation(t)
@@ -198,7 +198,17 @@ class _Gen:
                 src = f"data[{_q(name)}]"
             if "doc" in f:
                 lines.append(f"    {_doc(f['doc'])}")
-            to_items.append(f"            {_q(name)}: {self.to_avro(t, 'self.' + name)},")
+            to_conv = self.to_avro(t, "self." + name)
+            if to_conv != "self." + name:
+                to_items.append(f"        data[{_q(name)}] = {to_conv}")
+            item = f"data[{_q(name)}]"
+            adopt = self.from_avro(t, "v", method="adopt_avro")
+            if adopt.startswith("None if v is None"):
+                adopt = adopt.replace("None if v is None", f"None if (v := {item}) is None", 1)
+                adopt_items.append(f"        {item} = {adopt}")
+            elif adopt != "v":
+                adopt = self.from_avro(t, item, method="adopt_avro")
+                adopt_items.append(f"        {item} = {adopt}")
             conv = self.from_avro(t, "v")
             if conv == "v":
                 from_items.append(f"            {_q(name)}: {src},")
@@ -208,12 +218,14 @@ class _Gen:
                 from_items.append(f"            {_q(name)}: {walrus},")
             else:
                 from_items.append(f"            {_q(name)}: {self.from_avro(t, src)},")
+        # The instance dict holds exactly the fields, so to_avro is a shallow copy with nested
+        # records turned into dicts; adopt_avro takes over the (fresh, complete) dict fastavro
+        # decoded, converting only what differs from the Avro form.
         lines += [
             "",
             "    def to_avro(self) -> dict[str, Any]:",
-            "        return {",
-            *to_items,
-            "        }",
+            *(["        data = self.__dict__.copy()", *to_items, "        return data"]
+              if to_items else ["        return self.__dict__.copy()"]),
             "",
             "    @classmethod",
             "    def from_avro(cls, data: Mapping[str, Any]) -> Self:",
@@ -221,6 +233,13 @@ class _Gen:
             "        _set(obj, \"__dict__\", {",
             *from_items,
             "        })",
+            "        return obj",
+            "",
+            "    @classmethod",
+            "    def adopt_avro(cls, data: dict[str, Any]) -> Self:",
+            *adopt_items,
+            "        obj = _new(cls)",
+            "        _set(obj, \"__dict__\", data)",
             "        return obj",
         ]
         return [*lines, "", ""]

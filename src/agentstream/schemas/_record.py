@@ -34,8 +34,9 @@ class Record:
     """Base of every generated record class (frozen dataclasses, one per Avro record).
 
     ``FULLNAME`` is the Avro full name, ``SCHEMA`` the self-contained schema JSON (named types it
-    uses are inlined). ``to_avro`` gives the dict fastavro writes; ``from_avro`` builds the typed
-    object back from what fastavro reads. ``dataclasses.replace`` works on every subclass.
+    uses are inlined). ``to_avro`` gives the dict fastavro writes (a fresh dict each call);
+    ``from_avro`` builds the typed object back from what fastavro reads. ``dataclasses.replace``
+    works on every subclass.
     """
 
     FULLNAME: ClassVar[str]
@@ -49,6 +50,16 @@ class Record:
     def from_avro(cls, data: Mapping[str, Any]) -> Self:
         """Build the typed record from a dict as fastavro reads it."""
         raise NotImplementedError
+
+    @classmethod
+    def adopt_avro(cls, data: dict[str, Any]) -> Self:
+        """Like ``from_avro``, but takes ownership of ``data`` (the serdes' decode fast path).
+
+        ``data`` must be a dict fastavro just decoded with this class's schema as the reader
+        schema (so every field is present): generated classes convert nested values in place and
+        use it as the instance dict. The default simply calls ``from_avro``.
+        """
+        return cls.from_avro(data)
 
 
 def schema_of(fullname: str) -> dict[str, Any]:

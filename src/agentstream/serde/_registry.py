@@ -1,56 +1,52 @@
-"""Confluent Schema Registry wire format (magic 0 + 4-byte schema id + Avro body).
+"""Confluent Schema Registry wire format (magic 0 + 4-byte big-endian schema id + Avro body).
 
-Encoding and decoding go through confluent-kafka's own ``AvroSerializer``/``AvroDeserializer``, so
-bytes interoperate with every Confluent client. Subjects follow TopicRecordNameStrategy
-(``<topic>-<record full name>``) so several event types share one topic. Before the first write of
-a type to a topic, the new schema is checked against the subject's latest version with our
-checker too (the registry checks again with its own configuration).
+The bytes are exactly what confluent-kafka's ``AvroSerializer`` writes and its ``AvroDeserializer``
+reads (the interop tests check both directions), and subjects follow TopicRecordNameStrategy
+(``<topic>-<record full name>``) so several event types share one topic. The registry is only
+asked once per (topic, record type) when encoding (register, or look up when auto-register is
+off) and once per schema id when decoding (fetch the writer schema); the per-message work is
+fastavro plus the 5-byte header, without the serializer's per-call subject and rule machinery.
+Before the first write of a type to a topic, the new schema is checked against the subject's
+latest version with our checker too (the registry checks again with its own configuration).
 """
 
 from __future__ import annotations
 
 import json
 import threading
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from confluent_kafka.schema_registry import (
-    SchemaRegistryClient,
-    SchemaRegistryError,
-    topic_record_subject_name_strategy,
-)
-from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
-from confluent_kafka.serialization import MessageField, SerializationContext
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient, SchemaRegistryError
 
-from agentstream.errors import DecodeError
+from agentstream.errors import DecodeError, SchemaStoreError
 from agentstream.schemas._compat import (
     CompatibilityMode,
     check_compatibility,
     reader_writer_problems,
 )
 from agentstream.schemas._loader import strip_uuid
-from agentstream.schemas._record import Record, all_records, parsed_schema
+from agentstream.schemas._record import Record, all_records, decoding_schema, fingerprint
+from agentstream.serde._codec import Body, BodyError
 from agentstream.serde._single import encode_error
 
 __all__ = ["RegistrySerde"]
 
+_MAGIC = 0
+_HEADER_LEN = 5
 
-def _uuids_as_str(value: Any) -> Any:
-    # fastavro applies the *writer's* uuid annotation, so ids arrive as uuid.UUID; the contract
-    # types them as str.
-    if isinstance(value, dict):
-        return {k: _uuids_as_str(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_uuids_as_str(v) for v in value]
-    return str(value) if isinstance(value, uuid.UUID) else value
+
+def subject_name(topic: str, cls: type[Record]) -> str:
+    """The TopicRecordNameStrategy subject of ``cls`` on ``topic`` (as confluent names it)."""
+    return f"{topic}-{cls.FULLNAME}"
 
 
 class RegistrySerde:
     """Confluent-framed Avro through a Schema Registry (``mock://name`` URLs use confluent's mock).
 
     ``registry`` is a URL or a ready ``SchemaRegistryClient``. ``auto_register`` (default True)
-    registers new schemas; ``compatibility`` (default BACKWARD) is checked before registering.
+    registers new schemas (else the schema must already be registered under the subject);
+    ``compatibility`` (default BACKWARD) is checked before registering.
     """
 
     def __init__(
@@ -69,29 +65,44 @@ class RegistrySerde:
         self.compatibility: CompatibilityMode = compatibility
         self.auto_register = auto_register
         self._readers = dict(reader_records) if reader_records is not None else all_records()
-        self._ser: dict[tuple[str, type[Record]], AvroSerializer] = {}
-        self._de: dict[int, tuple[type[Record], AvroDeserializer]] = {}
+        # (topic, class) -> (header bytes, writer body)
+        self._enc: dict[tuple[str, type[Record]], tuple[bytes, Body]] = {}
+        # schema id -> (class, body: writer schema + reader schema, or None if the same)
+        self._dec: dict[int, tuple[type[Record], Body]] = {}
         self._lock = threading.Lock()
 
-    def _serializer(self, topic: str, cls: type[Record]) -> AvroSerializer:
+    def _prepare(self, topic: str, cls: type[Record]) -> tuple[bytes, Body]:
         with self._lock:
-            ser = self._ser.get((topic, cls))
-            if ser is None:
-                self._check(topic, cls)
-                ser = AvroSerializer(
-                    self.client,
-                    json.dumps(cls.SCHEMA),
-                    to_dict=lambda rec, _ctx: rec.to_avro(),
-                    conf={
-                        "auto.register.schemas": self.auto_register,
-                        "subject.name.strategy": topic_record_subject_name_strategy,
-                    },
-                )
-                self._ser[(topic, cls)] = ser
-            return ser
+            entry = self._enc.get((topic, cls))
+            if entry is None:
+                subject = subject_name(topic, cls)
+                self._check(subject, cls)
+                schema_id = self._schema_id(subject, cls)
+                header = bytes([_MAGIC]) + schema_id.to_bytes(4, "big")
+                entry = self._enc[(topic, cls)] = (header, Body(decoding_schema(cls)))
+            return entry
 
-    def _check(self, topic: str, cls: type[Record]) -> None:
-        subject = f"{topic}-{cls.FULLNAME}"
+    def _schema_id(self, subject: str, cls: type[Record]) -> int:
+        # The same schema string confluent's AvroSerializer registers for the class, so the
+        # registry hands both the same id.
+        schema = Schema(json.dumps(cls.SCHEMA), "AVRO")
+        action = "registering" if self.auto_register else "looking up"
+        try:
+            if self.auto_register:
+                return int(self.client.register_schema(subject, schema))
+            found = self.client.lookup_schema(subject, schema).schema_id
+        except SchemaRegistryError as exc:
+            found, problem = None, str(exc)
+        else:
+            problem = "the registry returned no schema id"
+        if found is not None:
+            return int(found)
+        raise SchemaStoreError(
+            f"{action} {cls.FULLNAME} under subject {subject!r} in the Schema Registry failed: "
+            f"{problem}; events of that type were not produced"
+        )
+
+    def _check(self, subject: str, cls: type[Record]) -> None:
         try:
             latest = self.client.get_latest_version(subject)
         except SchemaRegistryError:
@@ -102,56 +113,63 @@ class RegistrySerde:
     def encode(self, topic: str, record: Record) -> bytes:
         """Confluent-framed bytes for ``record``; raises ``EncodeError`` naming a bad field."""
         cls = type(record)
-        ser = self._ser.get((topic, cls)) or self._serializer(topic, cls)
+        header, body = self._enc.get((topic, cls)) or self._prepare(topic, cls)
+        buf = bytearray(header)
         try:
-            data = ser(record, SerializationContext(topic, MessageField.VALUE))
-        except Exception as exc:
-            raise encode_error(record, parsed_schema(cls), exc) from exc
-        assert data is not None
-        return data
+            body.write(buf, record.to_avro())
+        except Exception as exc:  # fastavro raises ValueError/TypeError/AttributeError/...
+            raise encode_error(record, body.writer, exc) from exc
+        return bytes(buf)
 
     def decode(self, topic: str, data: bytes, *, partition: int = -1, offset: int = -1) -> Record:
         """The record in ``data``; raises ``DecodeError`` saying where and why it failed."""
-        if len(data) < 5:
+        if len(data) < _HEADER_LEN:
             reason = "truncated" if data[:1] in (b"", b"\x00") else "bad-magic"
             raise DecodeError(topic, partition, offset, reason, f"{len(data)} bytes")
-        if data[0] != 0:
+        if data[0] != _MAGIC:
             raise DecodeError(topic, partition, offset, "bad-magic", f"first byte {data[0]:#04x}")
-        schema_id = int.from_bytes(data[1:5], "big")
-        entry = self._de.get(schema_id) or self._resolve(schema_id, topic, partition, offset)
-        cls, de = entry
+        schema_id = int.from_bytes(data[1:_HEADER_LEN], "big")
+        cls, body = self._dec.get(schema_id) or self._resolve(schema_id, topic, partition, offset)
         try:
-            value: Any = de(data, SerializationContext(topic, MessageField.VALUE))
-        except (EOFError, IndexError) as exc:  # fastavro's C reader: IndexError = out of bytes
-            raise DecodeError(topic, partition, offset, "truncated", repr(exc)) from exc
-        except Exception as exc:
-            raise DecodeError(topic, partition, offset, "corrupt", repr(exc)) from exc
-        return cls.from_avro(value)
+            value = body.read(data, _HEADER_LEN)
+        except BodyError as exc:
+            detail = f"{cls.FULLNAME} body: {exc.detail}"
+            raise DecodeError(topic, partition, offset, exc.reason, detail) from exc
+        return cls.adopt_avro(value)
 
     def _resolve(
         self, schema_id: int, topic: str, partition: int, offset: int
-    ) -> tuple[type[Record], AvroDeserializer]:
+    ) -> tuple[type[Record], Body]:
         try:
-            writer = json.loads(str(self.client.get_schema(schema_id).schema_str))
+            registered = self.client.get_schema(schema_id)
         except SchemaRegistryError as exc:
             raise DecodeError(
                 topic, partition, offset, "unknown-schema-id", f"id {schema_id}: {exc}"
             ) from exc
+        if registered.references:
+            raise DecodeError(
+                topic, partition, offset, "incompatible-schema",
+                f"id {schema_id} uses schema references, which AgentStream does not resolve "
+                "(its schemas are self-contained)",
+            )
+        writer: Any = json.loads(str(registered.schema_str))
         name = str(writer.get("name")) if isinstance(writer, dict) else str(writer)
+        if isinstance(writer, dict) and writer.get("namespace") and "." not in name:
+            name = f"{writer['namespace']}.{name}"
         cls = self._readers.get(name)
         if cls is None:
             raise DecodeError(topic, partition, offset, "unknown-type", name)
-        problems = reader_writer_problems(cls.SCHEMA, writer)
-        if problems:
-            raise DecodeError(
-                topic, partition, offset, "incompatible-schema",
-                f"writer {name} (id {schema_id}) vs this reader: {'; '.join(problems)}",
-            )
-        de = AvroDeserializer(
-            self.client,
-            json.dumps(strip_uuid(cls.SCHEMA)),
-            from_dict=lambda value, _ctx: _uuids_as_str(value),
-        )
+        if fingerprint(writer) == fingerprint(cls):
+            body = Body(decoding_schema(cls))  # same schema: no resolution per message
+        else:
+            problems = reader_writer_problems(cls.SCHEMA, writer)
+            if problems:
+                raise DecodeError(
+                    topic, partition, offset, "incompatible-schema",
+                    f"writer {name} (id {schema_id}) vs this reader: {'; '.join(problems)}",
+                )
+            body = Body(strip_uuid(writer), decoding_schema(cls))
+        entry = (cls, body)
         with self._lock:
-            self._de[schema_id] = (cls, de)
-        return cls, de
+            self._dec[schema_id] = entry
+        return entry

@@ -3,24 +3,23 @@
 Writer schemas live in a ``SchemaStore`` (by default the compacted ``_agentstream.schemas``
 topic). The hot path never touches Kafka: the header bytes and parsed schema of each class are
 computed once, and each fingerprint seen while decoding is resolved once (writer schema fetched,
-checked against the reader's class of the same full name) and cached.
+checked against the reader's class of the same full name) and cached. A fingerprint equal to the
+reader class's own decodes without schema resolution.
 """
 
 from __future__ import annotations
 
-import io
 import threading
 from collections.abc import Mapping
 from typing import Any
 
-import fastavro
-from fastavro import schemaless_reader, schemaless_writer
 from fastavro.validation import ValidationError, validate
 
 from agentstream.errors import DecodeError, EncodeError
 from agentstream.schemas._compat import reader_writer_problems
 from agentstream.schemas._loader import strip_uuid
 from agentstream.schemas._record import Record, all_records, decoding_schema, fingerprint
+from agentstream.serde._codec import Body, BodyError
 from agentstream.serde._store import SchemaStore
 
 __all__ = ["MAGIC", "SingleObjectSerde"]
@@ -57,32 +56,33 @@ class SingleObjectSerde:
     ) -> None:
         self.store = store
         self._readers = dict(reader_records) if reader_records is not None else all_records()
-        self._enc: dict[type[Record], tuple[bytes, Any]] = {}
-        # fingerprint bytes -> (class, parsed writer schema, parsed reader schema or None)
-        self._dec: dict[bytes, tuple[type[Record], Any, Any]] = {}
+        # class -> (header bytes, writer body)
+        self._enc: dict[type[Record], tuple[bytes, Body]] = {}
+        # fingerprint bytes -> (class, body: writer schema + reader schema, or None if the same)
+        self._dec: dict[bytes, tuple[type[Record], Body]] = {}
         self._lock = threading.Lock()
         for cls in self._readers.values():
             fp = fingerprint(cls).to_bytes(8, "little")
-            self._dec[fp] = (cls, decoding_schema(cls), None)
+            self._dec[fp] = (cls, Body(decoding_schema(cls)))
 
-    def _prepare(self, cls: type[Record]) -> tuple[bytes, Any]:
+    def _prepare(self, cls: type[Record]) -> tuple[bytes, Body]:
         with self._lock:
             entry = self._enc.get(cls)
             if entry is None:
                 fp = self.store.register(cls.SCHEMA)
-                entry = self._enc[cls] = (MAGIC + fp.to_bytes(8, "little"), decoding_schema(cls))
+                header = MAGIC + fp.to_bytes(8, "little")
+                entry = self._enc[cls] = (header, Body(decoding_schema(cls)))
             return entry
 
     def encode(self, topic: str, record: Record) -> bytes:
         """Header + Avro body of ``record``; raises ``EncodeError`` naming a bad field."""
-        entry = self._enc.get(type(record)) or self._prepare(type(record))
-        buf = io.BytesIO()
-        buf.write(entry[0])
+        header, body = self._enc.get(type(record)) or self._prepare(type(record))
+        buf = bytearray(header)
         try:
-            schemaless_writer(buf, entry[1], record.to_avro())
+            body.write(buf, record.to_avro())
         except Exception as exc:  # fastavro raises ValueError/TypeError/AttributeError/...
-            raise encode_error(record, entry[1], exc) from exc
-        return buf.getvalue()
+            raise encode_error(record, body.writer, exc) from exc
+        return bytes(buf)
 
     def decode(self, topic: str, data: bytes, *, partition: int = -1, offset: int = -1) -> Record:
         """The record in ``data``; raises ``DecodeError`` saying where and why it failed."""
@@ -93,28 +93,20 @@ class SingleObjectSerde:
             )
         if len(data) < _HEADER_LEN:
             raise DecodeError(topic, partition, offset, "truncated", f"{len(data)} bytes")
-        key = bytes(data[2:_HEADER_LEN])
-        entry = self._dec.get(key) or self._resolve(key, topic, partition, offset)
-        cls, writer, reader = entry
-        buf = io.BytesIO(data)
-        buf.seek(_HEADER_LEN)
+        key = data[2:_HEADER_LEN]
+        if type(key) is not bytes:
+            key = bytes(key)
+        cls, body = self._dec.get(key) or self._resolve(key, topic, partition, offset)
         try:
-            value = schemaless_reader(buf, writer, reader)
-        except Exception as exc:
-            # Running out of bytes shows up as EOFError or, in fastavro's C reader, IndexError.
-            short = isinstance(exc, EOFError) or buf.tell() >= len(data)
-            reason = "truncated" if short else "corrupt"
-            raise DecodeError(topic, partition, offset, reason, repr(exc)) from exc
-        if buf.tell() != len(data):
-            raise DecodeError(
-                topic, partition, offset, "corrupt",
-                f"{len(data) - buf.tell()} bytes left after the {cls.FULLNAME} body",
-            )
-        return cls.from_avro(value)  # type: ignore[arg-type]
+            value = body.read(data, _HEADER_LEN)
+        except BodyError as exc:
+            detail = f"{cls.FULLNAME} body: {exc.detail}"
+            raise DecodeError(topic, partition, offset, exc.reason, detail) from exc
+        return cls.adopt_avro(value)
 
     def _resolve(
         self, key: bytes, topic: str, partition: int, offset: int
-    ) -> tuple[type[Record], Any, Any]:
+    ) -> tuple[type[Record], Body]:
         fp = int.from_bytes(key, "little")
         schema = self.store.lookup(fp)
         if schema is None:
@@ -131,7 +123,7 @@ class SingleObjectSerde:
                 topic, partition, offset, "incompatible-schema",
                 f"writer {name} {fp:016x} vs this reader: {'; '.join(problems)}",
             )
-        entry = (cls, fastavro.parse_schema(strip_uuid(schema), {}), decoding_schema(cls))
+        entry = (cls, Body(strip_uuid(schema), decoding_schema(cls)))
         with self._lock:
             self._dec[key] = entry
         return entry
