@@ -3,6 +3,10 @@
 ``read_compacted`` is how the platform reads a compacted topic as a table (agent descriptors,
 workflow checkpoints, timers, schemas): every partition from its start to the end it had when
 the read began, latest value per key, tombstones applied, with a deadline.
+
+``ensure_topic`` is how a platform part creates the internal topic it needs on first use: it
+returns only once every partition has a leader, because a topic that was just created answers
+"unknown partition" / "not leader" to producers and offset lookups for a moment.
 """
 
 from __future__ import annotations
@@ -13,15 +17,78 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from agentstream.errors import AgentStreamError
 
-__all__ = ["CompactedValue", "ReadTimeoutError", "read_compacted"]
+__all__ = [
+    "CompactedValue",
+    "ReadTimeoutError",
+    "TopicNotReadyError",
+    "ensure_topic",
+    "read_compacted",
+    "wait_for_leaders",
+]
 
 
 class ReadTimeoutError(AgentStreamError):
     """A topic could not be read to its end in time; check the broker and the timeout."""
+
+
+class TopicNotReadyError(AgentStreamError):
+    """A topic could not be created, or has partitions without a leader; check the broker."""
+
+
+def wait_for_leaders(admin: AdminClient, topic: str, *, timeout: timedelta) -> int:
+    """Block until every partition of ``topic`` has a leader; return the partition count."""
+    deadline = time.monotonic() + timeout.total_seconds()
+    while True:
+        md = admin.list_topics(topic=topic, timeout=max(0.5, deadline - time.monotonic()))
+        t = md.topics.get(topic)
+        if (
+            t is not None
+            and t.error is None
+            and t.partitions
+            and all(p.leader >= 0 for p in t.partitions.values())
+        ):
+            return len(t.partitions)
+        if time.monotonic() > deadline:
+            raise TopicNotReadyError(
+                f"topic {topic!r} has partitions without a leader after {timeout}; "
+                "is the broker healthy?"
+            )
+        time.sleep(0.05)
+
+
+def ensure_topic(
+    admin: AdminClient,
+    topic: str,
+    *,
+    partitions: int = 1,
+    config: dict[str, str] | None = None,
+    timeout: timedelta = timedelta(seconds=30),
+) -> int:
+    """Create ``topic`` if it is missing (an existing one is kept as it is), wait for leaders.
+
+    Returns the topic's partition count. The catalog (``agentstream topics apply``) is the place
+    to provision topics in production; this makes a first run on a fresh broker just work.
+    """
+    existing = admin.list_topics(timeout=timeout.total_seconds()).topics.get(topic)
+    if existing is None or existing.error is not None:
+        new = NewTopic(topic, num_partitions=partitions, replication_factor=-1, config=config or {})
+        fut = admin.create_topics([new], operation_timeout=timeout.total_seconds())[topic]
+        try:
+            fut.result(timeout=timeout.total_seconds())
+        except KafkaException as exc:
+            err = exc.args[0] if exc.args else None
+            if not (isinstance(err, KafkaError) and err.code() == KafkaError.TOPIC_ALREADY_EXISTS):
+                raise TopicNotReadyError(f"could not create topic {topic!r}: {exc}") from exc
+        except Exception as exc:  # a future that did not resolve in time
+            raise TopicNotReadyError(
+                f"creating topic {topic!r} did not finish within {timeout}: {exc!r}"
+            ) from exc
+    return wait_for_leaders(admin, topic, timeout=timeout)
 
 
 @dataclass(frozen=True)

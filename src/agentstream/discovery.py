@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from confluent_kafka import KafkaError, Producer
-from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient  # type: ignore[attr-defined]
 
-from agentstream.bus import read_compacted
+from agentstream.bus import ensure_topic, read_compacted
 from agentstream.config import KafkaSettings
 from agentstream.errors import AgentStreamError
 from agentstream.events import AgentDescriptor
@@ -50,20 +50,12 @@ def ensure_agents_topic(
     admin: AdminClient, settings: KafkaSettings, *, timeout: float = 30
 ) -> None:
     """Create the compacted descriptor topic if it does not exist (idempotent)."""
-    topic = agents_topic(settings)
-    if topic in admin.list_topics(timeout=timeout).topics:
-        return
-    fut = admin.create_topics(
-        [NewTopic(topic, num_partitions=1, replication_factor=-1,
-                  config={"cleanup.policy": "compact", "min.compaction.lag.ms": "0"})],
-        operation_timeout=timeout,
-    )[topic]  # fmt: skip
-    try:
-        fut.result(timeout=timeout)
-    except Exception as exc:
-        err = exc.args[0] if exc.args else None
-        if not (isinstance(err, KafkaError) and err.code() == KafkaError.TOPIC_ALREADY_EXISTS):
-            raise
+    ensure_topic(
+        admin,
+        agents_topic(settings),
+        config={"cleanup.policy": "compact", "min.compaction.lag.ms": "0"},
+        timeout=timedelta(seconds=timeout),
+    )
 
 
 def _deliver(producer: Producer, timeout: timedelta) -> None:

@@ -126,15 +126,22 @@ def describe_cmd(
     settings = _settings()
     admin = _admin(settings)
     pfx = settings.topic_prefix if prefix is None else prefix
-    state = describe_topic(admin, name, timeout=timedelta(seconds=timeout))
-    if state is None and pfx and not name.startswith(pfx):
+    # A configured prefix applies to catalog names first; the literal name is the fallback.
+    state = None
+    if pfx and not name.startswith(pfx):
         state = describe_topic(admin, pfx + name, timeout=timedelta(seconds=timeout))
+    if state is None:
+        state = describe_topic(admin, name, timeout=timedelta(seconds=timeout))
     if state is None:
         typer.secho(f"topic {name!r} does not exist on the cluster", fg=typer.colors.RED, err=True)
         raise typer.Exit(1)
     console = Console()
-    parts = Table(title=f"{state.name}: {len(state.partitions)} partitions, "
-                  f"replication {state.replication_factor}")
+    # A plain line, not a table title: titles wrap at the table's width and split long names.
+    typer.echo(
+        f"{state.name}: {len(state.partitions)} partitions, "
+        f"replication {state.replication_factor}"
+    )
+    parts = Table()
     for col in ("partition", "leader", "replicas", "isr", "low", "high"):
         parts.add_column(col, justify="right")
     for p in state.partitions:

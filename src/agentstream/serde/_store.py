@@ -16,8 +16,9 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+from confluent_kafka.admin import AdminClient  # type: ignore[attr-defined]
 
+from agentstream.bus import TopicNotReadyError, ensure_topic
 from agentstream.config import KafkaSettings
 from agentstream.errors import SchemaStoreError
 from agentstream.schemas._compat import CompatibilityMode, check_compatibility
@@ -110,25 +111,15 @@ class KafkaSchemaStore(InMemorySchemaStore):
         if self._ready:
             return
         admin = AdminClient(self.settings.client_config())
-        new = NewTopic(
-            self.topic,
-            num_partitions=1,
-            replication_factor=-1,
-            config={"cleanup.policy": "compact"},
-        )
-        futures = admin.create_topics([new], request_timeout=self.timeout.total_seconds())
         try:
-            futures[self.topic].result(timeout=self.timeout.total_seconds())
-        except KafkaException as exc:
-            if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
-                raise SchemaStoreError(
-                    f"cannot create schema topic {self.topic!r}: {exc}; check the broker at "
-                    f"{self.settings.bootstrap_servers} and the principal's CREATE permission"
-                ) from exc
-        except Exception as exc:  # concurrent.futures.TimeoutError and friends
+            ensure_topic(
+                admin, self.topic, partitions=1, config={"cleanup.policy": "compact"},
+                timeout=self.timeout,
+            )  # fmt: skip
+        except TopicNotReadyError as exc:
             raise SchemaStoreError(
-                f"creating schema topic {self.topic!r} timed out after {self.timeout}; "
-                f"is the broker at {self.settings.bootstrap_servers} reachable?"
+                f"schema topic {self.topic!r} is not usable: {exc}; check the broker at "
+                f"{self.settings.bootstrap_servers} and the principal's CREATE permission"
             ) from exc
         self._ready = True
 
