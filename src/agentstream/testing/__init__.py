@@ -29,6 +29,7 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
+from agentstream.bus import TopicNotReadyError, wait_for_leaders
 from agentstream.errors import AgentStreamError, BrokerStartError
 from agentstream.localkafka import LocalBroker, free_port
 
@@ -137,24 +138,17 @@ def create_topic(
     config: dict[str, str] | None = None,
     timeout: timedelta = timedelta(seconds=30),
 ) -> str:
-    """Create a topic and wait until its metadata shows every partition with a leader."""
+    """Create a topic (failing if it exists) and wait until every partition has a leader."""
     fut = admin.create_topics(
         [NewTopic(name, num_partitions=partitions, replication_factor=1, config=config or {})],
         operation_timeout=timeout.total_seconds(),
     )[name]
     fut.result(timeout=timeout.total_seconds())
-    deadline = time.monotonic() + timeout.total_seconds()
-    while time.monotonic() < deadline:
-        md = admin.list_topics(topic=name, timeout=5).topics.get(name)
-        if (
-            md is not None
-            and md.error is None
-            and len(md.partitions) == partitions
-            and all(p.leader >= 0 for p in md.partitions.values())
-        ):
-            return name
-        time.sleep(0.1)
-    raise WaitTimeoutError(f"topic {name} has no leader for all partitions after {timeout}")
+    try:
+        wait_for_leaders(admin, name, timeout=timeout)
+    except TopicNotReadyError as exc:
+        raise WaitTimeoutError(str(exc)) from exc
+    return name
 
 
 def delete_topics(admin: AdminClient, names: Iterable[str], *, timeout: float = 30) -> None:
