@@ -25,13 +25,13 @@ app = typer.Typer(
 # Modules that add commands to ``app`` (each defines ``register(app)``).
 _COMMAND_MODULES = (
     "agentstream.cli._dev",
-    "agentstream.cli._topics",
     "agentstream.cli._schemas",
     "agentstream.cli._events",
+    "agentstream.cli._topics",
     "agentstream.cli._agents",
-    "agentstream.cli._memory",
     "agentstream.cli._run",
     "agentstream.cli._dlq",
+    "agentstream.cli._memory",
     "agentstream.cli._workflows",
 )
 

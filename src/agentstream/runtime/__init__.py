@@ -20,6 +20,8 @@ from agentstream.errors import NonRetryableError, ProducerFencedError
 from agentstream.runtime._agent import Agent, HandlerSpec
 from agentstream.runtime._context import Context
 from agentstream.runtime._dlq import REPLAY_HEADER, dlq_topic
+from agentstream.runtime._durable import WorkflowBinding
+from agentstream.runtime._memory import BoundStore
 from agentstream.runtime._retry import RetryPolicy
 from agentstream.runtime._runner import AgentRunner, RuntimeStats, load_agent, run_agent
 from agentstream.runtime._scheduler import KeyOrderedScheduler, WorkItem
@@ -30,6 +32,7 @@ __all__ = [
     "Agent",
     "AgentRunner",
     "AgentSettings",
+    "BoundStore",
     "Context",
     "DeliveryMode",
     "HandlerSpec",
@@ -39,6 +42,7 @@ __all__ = [
     "RetryPolicy",
     "RuntimeStats",
     "WorkItem",
+    "WorkflowBinding",
     "dlq_topic",
     "load_agent",
     "run_agent",

@@ -3,8 +3,9 @@
 Commit order (the only one in the runtime; nothing else commits offsets or transactions):
 
 1. An input counts as *finished* only after every record it caused is acknowledged by the
-   broker: its emitted events, its dead letter, ``ctx.produce_raw`` writes (memory changelogs
-   will use that hook) and, at-least-once, its dedupe marker. The engine enforces this before it
+   broker: its emitted events, its dead letter, ``ctx.produce_raw`` writes, its memory
+   changelog writes (``ctx.store`` and reducers, see ``_memory.py``) and, at-least-once, its
+   dedupe marker. The engine enforces this before it
    calls ``scheduler.finish``; a handler that has not run never finishes.
 2. The offset to commit per partition is the scheduler's watermark: the lowest unfinished offset
    (or last seen + 1), so a finished input above an unfinished one is never committed.

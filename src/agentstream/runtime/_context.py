@@ -14,10 +14,16 @@ import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from agentstream.errors import UnknownStoreError
 from agentstream.schemas import new_meta
 
 if TYPE_CHECKING:
+    from datetime import datetime, timedelta
+
     from agentstream.events import EventMeta
+    from agentstream.memory import StoreManager
+    from agentstream.runtime._durable import Durable
+    from agentstream.runtime._memory import AgentMemory, BoundStore
 
 __all__ = ["Context", "Sender"]
 
@@ -48,6 +54,8 @@ class Context:
 
     Attributes: ``agent`` (name), ``event`` (the decoded input), ``topic``, ``partition``,
     ``offset``, ``key``, ``attempt`` (1-based), ``log`` (a logger naming the agent and input).
+    ``store(name)`` is a memory store of the agent, bound to the input's partition;
+    ``schedule``/``cancel_timer`` use the agent's durable timers (``Agent(..., timers=True)``).
     """
 
     def __init__(
@@ -62,6 +70,8 @@ class Context:
         attempt: int,
         dedupe_key: str,
         sender: Sender,
+        memory: AgentMemory | None = None,
+        durable: Durable | None = None,
     ) -> None:
         self.agent = agent
         self.event = event
@@ -76,10 +86,62 @@ class Context:
         )
         self._dedupe_key = dedupe_key
         self._sender = sender
+        self._memory = memory
+        self._durable = durable
         self._emitted = 0
         self._made: set[str] = set()
         self.acks: list[asyncio.Future[None]] = []
         self.emitted: list[tuple[str, str]] = []  # (topic, type) for metrics
+
+    def store(self, name: str) -> BoundStore:
+        """The agent's key-value store ``name`` on this input's partition: ``get``, ``put``,
+        ``delete``. Writes go to its changelog and commit with this input (acknowledged before
+        its offset commits; the same transaction in exactly-once mode). Raises
+        ``UnknownStoreError`` for an undeclared store."""
+        return self._require_memory(name).bound(name, self.partition)
+
+    @property
+    def stores(self) -> StoreManager:
+        """The agent's ``StoreManager`` (fact stores: ``ctx.stores.facts(name)``, with
+        ``ctx.partition``)."""
+        return self._require_memory("?").manager
+
+    async def schedule(
+        self,
+        event: Any,
+        *,
+        topic: str,
+        at: datetime | None = None,
+        after: timedelta | None = None,
+        key: bytes | str | None = None,
+    ) -> str:
+        """Publish ``event`` to ``topic`` later: at ``at`` (aware) or ``after`` from now.
+
+        Meta is filled as by ``emit`` (deterministic id); the timer id (returned) is that event
+        id, so a redelivered input re-schedules the same timer instead of adding one. The timer
+        is stored durably before this returns and survives restarts; it fires once (a firing
+        repeated after a crash carries the same event id).
+        """
+        if self._durable is None:
+            raise RuntimeError("ctx.schedule needs the agent runner (Agent(..., timers=True))")
+        record = self._filled(event)
+        k = key if key is not None else record.meta.subject
+        ks = k.decode() if isinstance(k, bytes) else k
+        return await self._durable.schedule(record, topic=topic, key=ks, at=at, after=after)
+
+    async def cancel_timer(self, timer_id: str) -> bool:
+        """Cancel a timer made by ``schedule``; False if it is unknown (fired or cancelled)."""
+        if self._durable is None:
+            raise RuntimeError("ctx.cancel_timer needs the agent runner (Agent(..., timers=True))")
+        return await self._durable.cancel(timer_id)
+
+    def _require_memory(self, name: str) -> AgentMemory:
+        if self._memory is None:
+            raise UnknownStoreError(
+                f"agent {self.agent} declares no memory stores (asked for {name!r}); declare "
+                "them with Agent(..., stores=[StoreSpec(...)]) or agent.store(StoreSpec(...))"
+            )
+        return self._memory
 
     @property
     def _input_meta(self) -> Any:

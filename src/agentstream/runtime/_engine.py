@@ -22,7 +22,10 @@ from agentstream.runtime._agent import Agent, HandlerSpec
 from agentstream.runtime._context import Context
 from agentstream.runtime._dedupe import DedupeStore
 from agentstream.runtime._dlq import FailureInfo, Stage, build_dead_letter, replay_marker
+from agentstream.runtime._durable import Durable
+from agentstream.runtime._memory import AgentMemory, collecting
 from agentstream.runtime._producer import DeliveryError, OutputProducer
+from agentstream.runtime._retry import RetryPolicy
 from agentstream.runtime._scheduler import KeyOrderedScheduler, TopicPartition, WorkItem
 
 __all__ = ["Codec", "Engine", "EngineStats"]
@@ -53,6 +56,13 @@ class _Emit(Exception):
     """Marks a failure while waiting for the acknowledgements of emitted records."""
 
 
+async def _fold_only(event: Any, ctx: Context) -> None:
+    """The handler of input types the agent does not handle: only the stores fold them."""
+
+
+_FOLD_RETRY = RetryPolicy(maximum_attempts=3)
+
+
 class Engine:
     """Runs started records as asyncio tasks on one loop; see the module docstring."""
 
@@ -66,8 +76,12 @@ class Engine:
         dedupe: DedupeStore | None,
         dlq_topic: str,
         loop: asyncio.AbstractEventLoop,
+        memory: AgentMemory | None = None,
+        durable: Durable | None = None,
     ) -> None:
         self.agent = agent
+        self.memory = memory
+        self.durable = durable
         self.codec = codec
         self.producer = producer
         self.scheduler = scheduler
@@ -145,6 +159,8 @@ class Engine:
         type_name = str(getattr(type(record), "FULLNAME", getattr(meta, "type", "?")))
         metrics.EVENTS_IN.labels(self.agent.name, item.topic, type_name).inc()
         spec = self.agent.find(item.topic, type_name)
+        if spec is None and self.memory is not None:
+            spec = HandlerSpec(type(record), item.topic, _fold_only, retry=_FOLD_RETRY)
         if spec is None:
             self.stats.skipped += 1
             return
@@ -174,16 +190,21 @@ class Engine:
         self.dedupe.remember(dkey)
 
     async def _attempt(self, spec: HandlerSpec, record: Any, ctx: Context) -> None:
-        if spec.timeout is None:
-            await spec.fn(record, ctx)
-        else:
-            try:
-                await asyncio.wait_for(spec.fn(record, ctx), spec.timeout.total_seconds())
-            except TimeoutError:
-                raise TimeoutError(
-                    f"handler {getattr(spec.fn, '__qualname__', spec.fn)} exceeded its timeout "
-                    f"of {spec.timeout.total_seconds():g}s"
-                ) from None
+        with collecting(ctx.acks):  # memory writes count as this input's outputs
+            if spec.timeout is None:
+                await spec.fn(record, ctx)
+            else:
+                try:
+                    await asyncio.wait_for(spec.fn(record, ctx), spec.timeout.total_seconds())
+                except TimeoutError:
+                    raise TimeoutError(
+                        f"handler {getattr(spec.fn, '__qualname__', spec.fn)} exceeded its "
+                        f"timeout of {spec.timeout.total_seconds():g}s"
+                    ) from None
+            if self.memory is not None:
+                # Reducers fold the input only after its handler succeeded; a reducer that raises
+                # fails the attempt like the handler would (retried, then dead-lettered).
+                self.memory.apply(record, ctx.partition)
         try:
             await asyncio.gather(*ctx.acks)
         except Exception as exc:
@@ -207,6 +228,8 @@ class Engine:
                 attempt=attempt,
                 dedupe_key=dkey,
                 sender=self,
+                memory=self.memory,
+                durable=self.durable,
             )
             try:
                 await self._attempt(spec, record, ctx)

@@ -5,9 +5,12 @@ the asyncio loop. The thread hands records to the scheduler and wakes the loop; 
 must finish work first (revocation, shutdown, exactly-once barriers) the thread waits for it with
 a deadline. Partition ownership is a small state machine per rebalance:
 
-    assigned --(on_assign: restore dedupe markers)--> active
-    active --(on_revoke: drain running, commit, forget)--> released
-    active --(on_lost: cancel, forget, no commit)--> released
+    assigned --(on_assign: restore dedupe markers, restore memory stores)--> active
+    active --(on_revoke: drain running, commit, drop memory, forget)--> released
+    active --(on_lost: cancel, drop memory, forget, no commit)--> released
+
+Restores block the callback, so nothing of a partition is fetched before its state is back (keep
+a restore shorter than ``max.poll.interval.ms``, or raise it, for very large stores).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from agentstream.runtime._committer import Committer
 from agentstream.runtime._dedupe import DedupeStore
 from agentstream.runtime._engine import Engine
+from agentstream.runtime._memory import AgentMemory
 from agentstream.runtime._scheduler import KeyOrderedScheduler, WorkItem
 from agentstream.runtime._settings import AgentSettings
 
@@ -61,8 +65,10 @@ class Pump:
         dedupe_client_config: dict[str, Any],
         settings: AgentSettings,
         loop: asyncio.AbstractEventLoop,
+        memory: AgentMemory | None = None,
     ) -> None:
         self.consumer = consumer
+        self.memory = memory
         self.topics = topics
         self.scheduler = scheduler
         self.engine = engine
@@ -181,6 +187,9 @@ class Pump:
             if tp.offset >= 0:
                 self.consumer.seek(tp)
             log.warning("rewound %s[%d] to committed offset %d", tp.topic, tp.partition, tp.offset)
+        if self.memory is not None:
+            # Local state holds the aborted writes: read it back from the (committed) changelog.
+            self.memory.reload(_tps(parts))
 
     # -- rebalance state machine ------------------------------------------------------------------
     def _on_assign(self, consumer: Consumer, parts: list[TopicPartition]) -> None:
@@ -191,6 +200,8 @@ class Pump:
                 self._dedupe_conf, [p.partition for p in parts], timeout=self._drain_timeout
             )
             log.info("restored %d dedupe markers for %d partition(s)", n, len(parts))
+        if self.memory is not None and parts:
+            self.memory.assign(_tps(parts))
         self.stats.assigned = tuple(sorted({*self.stats.assigned, *_tps(parts)}))
         log.info("assigned %s", ", ".join(f"{t}[{p}]" for t, p in _tps(parts)) or "nothing")
         self.ready.set()
@@ -223,6 +234,8 @@ class Pump:
         self.committer.producer.abort_transaction(self.committer.timeout)
 
     def _release(self, tps: list[tuple[str, int]]) -> None:
+        if self.memory is not None:
+            self.memory.revoke(tps)
         self.scheduler.forget(tps)
         self.committer.forget(tps)
         self.stats.assigned = tuple(tp for tp in self.stats.assigned if tp not in set(tps))

@@ -22,13 +22,18 @@ from confluent_kafka import Consumer, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from agentstream.config import KafkaSettings, check_environment, load
+from agentstream.discovery import ensure_agents_topic
 from agentstream.errors import AgentLoadError, ProducerFencedError
+from agentstream.memory import memory_route
 from agentstream.ops import OpsServer
 from agentstream.runtime._agent import Agent
 from agentstream.runtime._committer import Committer
 from agentstream.runtime._dedupe import DedupeStore, dedupe_topic
+from agentstream.runtime._descriptor import Announcer
 from agentstream.runtime._dlq import dlq_topic
+from agentstream.runtime._durable import Durable
 from agentstream.runtime._engine import Codec, Engine, EngineStats
+from agentstream.runtime._memory import AgentMemory
 from agentstream.runtime._producer import OutputProducer
 from agentstream.runtime._pump import Pump, PumpStats
 from agentstream.runtime._scheduler import KeyOrderedScheduler, SchedulerStats
@@ -76,12 +81,14 @@ class AgentRunner:
         self._codec = codec
         self.group_id = self.settings.group_id or agent.name
         self.ops_port: int | None = None
+        self.instance_id: str | None = None
         self.started = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pump: Pump | None = None
         self._engine: Engine | None = None
         self._scheduler: KeyOrderedScheduler | None = None
         self._committer: Committer | None = None
+        self._memory: AgentMemory | None = None
         self._stop_requested = threading.Event()
 
     # -- control ----------------------------------------------------------------------------------
@@ -119,9 +126,14 @@ class AgentRunner:
             return self._codec
         return make_serde(self.kafka)
 
-    def _ensure_topics(self, admin: AdminClient, dedupe: DedupeStore | None) -> None:
+    def _ensure_topics(
+        self, admin: AdminClient, dedupe: DedupeStore | None, memory: AgentMemory | None
+    ) -> None:
         md = admin.list_topics(timeout=30)
-        counts = [len(md.topics[t].partitions) for t in self.agent.topics if t in md.topics]
+        inputs = {t: len(md.topics[t].partitions) for t in self.agent.topics if t in md.topics}
+        counts = list(inputs.values())
+        if memory is not None:
+            memory.ensure_topics(admin, inputs)
         dlq = dlq_topic(self.agent.name, prefix=self.kafka.topic_prefix)
         if dlq not in md.topics:
             fut = admin.create_topics([NewTopic(dlq, num_partitions=1, replication_factor=-1)])
@@ -129,6 +141,7 @@ class AgentRunner:
                 fut[dlq].result(30)
         if dedupe is not None and dedupe.enabled:
             dedupe.ensure_topic(admin, partitions=max(counts, default=1))
+        ensure_agents_topic(admin, self.kafka)
 
     async def run(self) -> None:
         """Run until stopped; raises ``ProducerFencedError`` or the fatal error that stopped it."""
@@ -141,25 +154,22 @@ class AgentRunner:
         if not exactly_once and s.dedupe_window.total_seconds() > 0:
             name = dedupe_topic(self.agent.name, prefix=self.kafka.topic_prefix)
             dedupe = DedupeStore(name, window=s.dedupe_window)
-        await asyncio.to_thread(self._ensure_topics, AdminClient(client), dedupe)
-        instance = s.instance_id or uuid.uuid4().hex[:12]
+        instance = self.instance_id = s.instance_id or uuid.uuid4().hex[:12]
         producer = OutputProducer(
             client,
             loop=loop,
             transactional_id=f"{self.group_id}.{instance}" if exactly_once else None,
         )
-        consumer = Consumer(
-            self.kafka.client_config(
-                **{
-                    "group.id": self.group_id,
-                    "enable.auto.commit": False,
-                    "enable.auto.offset.store": False,
-                    "auto.offset.reset": "earliest",
-                    "isolation.level": "read_committed",
-                    **self.kafka.librdkafka,
-                }
-            )
+        memory = self._memory = (
+            AgentMemory(self.agent, kafka=self.kafka, producer=producer)
+            if self.agent.stores
+            else None
         )
+        await asyncio.to_thread(self._ensure_topics, AdminClient(client), dedupe, memory)
+        durable = await self._open_durable(codec)
+        consumer = self._make_consumer(instance)
+        announcer = Announcer(self.agent, instance=instance, kafka=self.kafka, serde=codec)
+        await asyncio.to_thread(announcer.publish)
         if exactly_once:
             await asyncio.to_thread(producer.init_transactions, 60)
         scheduler = self._scheduler = KeyOrderedScheduler(
@@ -173,6 +183,8 @@ class AgentRunner:
             dedupe=dedupe,
             dlq_topic=dlq_topic(self.agent.name, prefix=self.kafka.topic_prefix),
             loop=loop,
+            memory=memory,
+            durable=durable,
         )
         committer = self._committer = Committer(
             agent=self.agent.name,
@@ -192,6 +204,7 @@ class AgentRunner:
             dedupe_client_config=client,
             settings=s,
             loop=loop,
+            memory=memory,
         )
         committer.barrier = pump.barrier
         ops = self._start_ops(pump)
@@ -214,9 +227,54 @@ class AgentRunner:
             left = await asyncio.to_thread(producer.close, 10.0)
             if left:
                 log.warning("%d records were not acknowledged at close", left)
-            if ops is not None:
-                ops.stop()
+            await self._close_parts(ops, memory, durable)
+            if pump.error is None and engine.fatal is None:
+                await asyncio.to_thread(self._withdraw, announcer)
         self._raise_failure(pump, engine)
+
+    @staticmethod
+    async def _close_parts(
+        ops: OpsServer | None, memory: AgentMemory | None, durable: Durable | None
+    ) -> None:
+        if ops is not None:
+            ops.stop()
+        if memory is not None:
+            memory.close()
+        if durable is not None:
+            await durable.close()
+
+    async def _open_durable(self, codec: Codec) -> Durable | None:
+        """Workflow engines (unfinished runs resumed) and timers, before any input is read."""
+        if not (self.agent.workflows or self.agent.timers):
+            return None
+        durable = Durable(
+            agent=self.agent.name, bindings=self.agent.workflows, timers=self.agent.timers,
+            kafka=self.kafka, mode=self.settings.mode, codec=codec,
+        )
+        await durable.open()
+        return durable
+
+    def _make_consumer(self, instance: str) -> Consumer:
+        return Consumer(
+            self.kafka.client_config(
+                **{
+                    "group.id": self.group_id,
+                    "enable.auto.commit": False,
+                    "enable.auto.offset.store": False,
+                    "auto.offset.reset": "earliest",
+                    "isolation.level": "read_committed",
+                    **self.kafka.librdkafka,
+                    # read_topology tells live instances by the group members' client ids.
+                    "client.id": instance,
+                }
+            )
+        )
+
+    def _withdraw(self, announcer: Announcer) -> None:
+        try:
+            announcer.withdraw()
+        except Exception as exc:  # the topology then shows the instance as stale
+            log.warning("could not withdraw descriptor of instance %s: %s", announcer.instance, exc)
 
     def _raise_failure(self, pump: Pump, engine: Engine) -> None:
         err = pump.error or engine.fatal
@@ -236,6 +294,9 @@ class AgentRunner:
         ops.add_readiness(
             "assigned", lambda: (pump.ready.is_set(), f"{len(pump.stats.assigned)} partitions")
         )
+        if self._memory is not None:
+            ops.add_readiness("memory", self._memory.readiness)
+            ops.add_json_route("/memory", memory_route(self._memory.manager))
         ops.start()
         self.ops_port = ops.port
         log.info("ops endpoints on :%d (/metrics, /healthz, /readyz)", ops.port)

@@ -14,7 +14,11 @@ import random
 from agentstream.events import PullRequestOpened, RiskDetected, RiskSeverity
 from agentstream.runtime import Agent, Context, RetryPolicy
 
-agent = Agent(os.environ.get("ECHO_AGENT", "echo"), version="1.0.0", emits=[RiskDetected])
+agent = Agent(
+    os.environ.get("ECHO_AGENT", "echo"),
+    version="1.0.0",
+    emits_to={os.environ.get("ECHO_OUT", "out"): [RiskDetected]},
+)
 _LOG = os.environ.get("ECHO_LOG")
 _DELAY = float(os.environ.get("ECHO_DELAY_MS", "0")) / 1000
 _fd = os.open(_LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644) if _LOG else None

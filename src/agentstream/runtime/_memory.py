@@ -1,0 +1,185 @@
+"""The runtime's side of an agent's memory stores: changelog writes, partitions, readiness.
+
+``AgentMemory`` wraps one ``StoreManager`` for a running agent:
+
+- **Writes** go through the agent's own producer (``ProducerChangelogWriter``): each changelog
+  record's acknowledgement is added to the acknowledgements of the input being handled (a context
+  variable names them), so an input counts as finished only once its changelog writes are durable
+  (at-least-once: before its offset is committed), and in exactly-once mode they join the same
+  transaction as its outputs and offset.
+- **Partitions**: the consumer thread calls ``assign`` from the rebalance callback and blocks
+  until the stores of the new partitions are restored, so no event of a partition is fetched
+  (let alone handled) before its state is back; ``revoke`` runs after the partition's in-flight
+  work finished and its offsets were committed. Stores are keyed by input *partition number*:
+  several input topics must be co-partitioned (same partition count).
+- **Readiness**: ``readiness()`` for ``/readyz`` reports partitions still restoring.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
+from datetime import timedelta
+from typing import Any
+
+from confluent_kafka.admin import AdminClient
+
+from agentstream.config import KafkaSettings
+from agentstream.errors import ChangelogPartitionError, ChangelogWriteError, TopicProvisionError
+from agentstream.memory import (
+    PartitionStatus,
+    Store,
+    StoreManager,
+    ensure_changelog_topics,
+)
+from agentstream.runtime._agent import Agent
+from agentstream.runtime._producer import OutputProducer
+
+__all__ = ["AgentMemory", "BoundStore", "ProducerChangelogWriter", "collecting"]
+
+log = logging.getLogger("agentstream.runtime")
+
+TP = tuple[str, int]
+
+# The acknowledgements of the input being handled; changelog writes add theirs to it.
+_SINK: ContextVar[list[asyncio.Future[None]] | None] = ContextVar(
+    "agentstream_changelog_acks", default=None
+)
+
+
+@contextlib.contextmanager
+def collecting(acks: list[asyncio.Future[None]]) -> Iterator[None]:
+    """Within the block (and tasks it starts), changelog writes report to ``acks``."""
+    token = _SINK.set(acks)
+    try:
+        yield
+    finally:
+        _SINK.reset(token)
+
+
+class ProducerChangelogWriter:
+    """A ``ChangelogWriter`` over the runtime's ``OutputProducer`` (see the module docstring)."""
+
+    def __init__(self, producer: OutputProducer) -> None:
+        self._producer = producer
+
+    def produce(self, topic: str, partition: int, key: bytes, value: bytes | None) -> None:
+        sink = _SINK.get()
+        if sink is None:
+            raise ChangelogWriteError(
+                f"memory write to {topic} outside of an event's handling; change stores from a "
+                "handler (ctx.store(name)) or a reducer, so the write commits with its input"
+            )
+        sink.append(self._producer.send(topic, value, key=key, partition=partition))
+
+
+class BoundStore:
+    """A key-value store as a handler sees it: keys live on the input's partition."""
+
+    def __init__(self, store: Store, partition: int) -> None:
+        self._store = store
+        self.partition = partition
+
+    def get(self, key: str) -> Any | None:
+        """The state of ``key`` (``None`` if absent)."""
+        return self._store.get(key, partition=self.partition)
+
+    def put(self, key: str, value: Any) -> None:
+        """Set ``key``'s state; the changelog write commits with the input."""
+        self._store.put(key, value, self.partition)
+
+    def delete(self, key: str) -> None:
+        """Forget ``key`` (a tombstone in the changelog)."""
+        self._store.delete(key, self.partition)
+
+    def items(self) -> Iterator[tuple[str, Any]]:
+        """The entities of this partition."""
+        return self._store.items(partition=self.partition)
+
+
+class AgentMemory:
+    """One agent process's stores (see the module docstring)."""
+
+    def __init__(
+        self,
+        agent: Agent,
+        *,
+        kafka: KafkaSettings,
+        producer: OutputProducer,
+        restore_timeout: timedelta = timedelta(minutes=10),
+    ) -> None:
+        self.manager = StoreManager(
+            agent.name,
+            agent.stores,
+            writer=ProducerChangelogWriter(producer),
+            settings=kafka,
+            restore_timeout=restore_timeout,
+        )
+        self.restore_timeout = restore_timeout
+        self._tps: set[TP] = set()
+
+    def ensure_topics(self, admin: AdminClient, input_partitions: dict[str, int]) -> None:
+        """Create the changelogs with the inputs' partition count (which must be one count)."""
+        counts = set(input_partitions.values())
+        if len(counts) != 1:
+            raise ChangelogPartitionError(
+                "memory stores need co-partitioned inputs (one partition count), got "
+                f"{input_partitions or 'no existing input topics'}; create the input topics "
+                "first, with equal partition counts"
+            )
+        partitions = counts.pop()
+        try:
+            ensure_changelog_topics(admin, self.manager.topics, partitions=partitions)
+        except TopicProvisionError:
+            # Another process of this agent created them at the same moment: check them again.
+            ensure_changelog_topics(admin, self.manager.topics, partitions=partitions)
+
+    def assign(self, tps: Iterable[TP]) -> None:
+        """Restore the partitions new to this process; blocks (consumer thread) until done."""
+        tps = list(tps)
+        held = {p for _, p in self._tps}
+        self._tps.update(tps)
+        new = sorted({p for _, p in tps} - held)
+        if not new:
+            return
+        log.info("restoring memory of partition(s) %s", new)
+        ready = self.manager.assign_blocking(new, timeout=self.restore_timeout)
+        log.info("memory of partition(s) %s restored", sorted(ready))
+
+    def revoke(self, tps: Iterable[TP]) -> None:
+        """Drop the state of partitions no input topic-partition of this process needs."""
+        self._tps.difference_update(tps)
+        held = {p for _, p in self._tps}
+        gone = [
+            p
+            for p, s in self.manager.statuses().items()
+            if p not in held and s not in (PartitionStatus.REVOKED, PartitionStatus.IDLE)
+        ]
+        if gone:
+            self.manager.revoke(gone)
+
+    def reload(self, tps: Iterable[TP]) -> None:
+        """Drop and restore again (an aborted transaction left local state ahead of the log)."""
+        tps = list(tps)
+        self.revoke(tps)
+        self.assign(tps)
+
+    def apply(self, event: Any, partition: int) -> int:
+        return self.manager.apply(event, partition)
+
+    def bound(self, name: str, partition: int) -> BoundStore:
+        return BoundStore(self.manager.store(name), partition)
+
+    def readiness(self) -> tuple[bool, str]:
+        restoring = {
+            p: s.value
+            for p, s in self.manager.statuses().items()
+            if s in (PartitionStatus.RESTORING, PartitionStatus.FAILED)
+        }
+        return (not restoring, "restored" if not restoring else f"restoring: {restoring}")
+
+    def close(self) -> None:
+        self.manager.close()
