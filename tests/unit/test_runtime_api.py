@@ -123,3 +123,25 @@ def test_agent_settings_from_env_and_unknown_variables() -> None:
         check_environment({"AGENTSTREAM_AGENT_MAX_INFLIGHT": "3"})
     with pytest.raises(Exception):  # noqa: B017 - pydantic's ValidationError
         AgentSettings(mode="sometimes")  # type: ignore[arg-type]
+
+
+def test_fast_output_ids_equal_uuid5() -> None:
+    import uuid
+
+    from agentstream.runtime._context import _ID_NAMESPACE, _uuid5
+
+    for name in ("", "agent\0input\x001", "é" * 300):
+        assert _uuid5(name) == str(uuid.uuid5(_ID_NAMESPACE, name))
+
+
+def test_evolve_copies_without_touching_the_original() -> None:
+    import dataclasses
+
+    from agentstream.events import PullRequestOpened
+    from agentstream.runtime._context import _evolve
+    from agentstream.schemas import new_meta
+
+    meta = new_meta(PullRequestOpened, source="s", subject="acme/x#1")
+    changed = _evolve(meta, id="new-id", source="agent.x")
+    assert changed == dataclasses.replace(meta, id="new-id", source="agent.x")
+    assert meta.id != "new-id" and type(changed) is type(meta)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import logging
 import uuid
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from agentstream.errors import UnknownStoreError
 from agentstream.schemas import new_meta
@@ -150,7 +151,7 @@ class Context:
     def _next_id(self) -> str:
         self._emitted += 1
         name = f"{self.agent}\0{self._dedupe_key}\0{self._emitted}"
-        event_id = str(uuid.uuid5(_ID_NAMESPACE, name))
+        event_id = _uuid5(name)
         self._made.add(event_id)
         return event_id
 
@@ -167,7 +168,7 @@ class Context:
             causation_id=getattr(cause, "id", None),
             traceparent=getattr(cause, "traceparent", None),
         )
-        return dataclasses.replace(meta, id=self._next_id())
+        return _evolve(meta, id=self._next_id())
 
     def _filled(self, event: Any) -> Any:
         meta = getattr(event, "meta", None)
@@ -184,7 +185,7 @@ class Context:
             # Ids not made by ctx.meta() are replaced by deterministic ones, so that a retried
             # or redelivered handler emits the same ids again.
             changes["id"] = self._next_id()
-        return dataclasses.replace(event, meta=dataclasses.replace(meta, **changes))
+        return _evolve(event, meta=_evolve(meta, **changes))
 
     async def emit(
         self,
@@ -217,3 +218,30 @@ class Context:
         """Write raw bytes through the agent's producer (same transaction, same "acked before
         commit" rule as ``emit``); the hook for memory changelogs."""
         self.acks.append(self._sender.send_raw(topic, key, value, headers=headers))
+
+
+_NAMESPACE_BYTES = _ID_NAMESPACE.bytes
+_R = TypeVar("_R")
+
+
+def _uuid5(name: str) -> str:
+    """``str(uuid.uuid5(_ID_NAMESPACE, name))`` without building UUID objects (per emit)."""
+    digest = bytearray(
+        hashlib.sha1(_NAMESPACE_BYTES + name.encode(), usedforsecurity=False).digest()[:16]
+    )
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def _evolve(obj: _R, **changes: Any) -> _R:
+    """``dataclasses.replace`` for generated records without re-running ``__init__``.
+
+    Generated records are frozen dataclasses whose fields were validated when they were built;
+    a copy with a few fields swapped needs no second validation (this runs for every emit).
+    """
+    new = object.__new__(type(obj))
+    new.__dict__.update(obj.__dict__)
+    new.__dict__.update(changes)
+    return new

@@ -93,6 +93,15 @@ class Engine:
         self._tasks: dict[WorkItem, asyncio.Task[None]] = {}
         self._progress = asyncio.Event()
         self._in_flight = metrics.IN_FLIGHT.labels(agent.name)
+        self._children: dict[tuple[Any, ...], Any] = {}
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        """The labelled child of a per-event metric, cached (``labels()`` is costly per event)."""
+        key = (metric, *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(self.agent.name, *labels)
+        return child
 
     # -- Sender protocol for Context ------------------------------------------------------------
     def send_record(
@@ -157,7 +166,7 @@ class Engine:
             return
         meta = getattr(record, "meta", None)
         type_name = str(getattr(type(record), "FULLNAME", getattr(meta, "type", "?")))
-        metrics.EVENTS_IN.labels(self.agent.name, item.topic, type_name).inc()
+        self._child(metrics.EVENTS_IN, item.topic, type_name).inc()
         spec = self.agent.find(item.topic, type_name)
         if spec is None and self.memory is not None:
             spec = HandlerSpec(type(record), item.topic, _fold_only, retry=_FOLD_RETRY)
@@ -249,11 +258,11 @@ class Engine:
                 await asyncio.sleep(spec.retry.next_delay(exc, attempt).total_seconds())
                 continue
             self.stats.handled += 1
-            metrics.HANDLER_LATENCY.labels(self.agent.name, type_name).observe(
+            self._child(metrics.HANDLER_LATENCY, type_name).observe(
                 time.monotonic() - started
             )
             for topic, out_type in ctx.emitted:
-                metrics.EVENTS_OUT.labels(self.agent.name, topic, out_type).inc()
+                self._child(metrics.EVENTS_OUT, topic, out_type).inc()
             return
 
     async def _dead_letter(self, item: WorkItem, failure: FailureInfo, record: Any) -> None:

@@ -67,6 +67,10 @@ class OutputProducer:
         self._producer = Producer(conf)
         self._loop = loop
         self._stop = threading.Event()
+        # Delivery reports settle their futures in batches: one loop wake-up per poll instead of
+        # one per record (waking the loop costs more than settling a future).
+        self._settled: list[tuple[asyncio.Future[None], KafkaError | None, str]] = []
+        self._settled_lock = threading.Lock()
         self._thread = threading.Thread(target=self._poll, name="agentstream-producer", daemon=True)
         self._thread.start()
 
@@ -80,6 +84,8 @@ class OutputProducer:
                 if self.fatal is None:
                     self.fatal = _fenced(exc) if is_fenced(exc) else exc
                     log.error("producer failed: %s", exc)
+            finally:
+                self._hand_over()
 
     def send(
         self,
@@ -95,7 +101,8 @@ class OutputProducer:
         fut: asyncio.Future[None] = self._loop.create_future()
 
         def on_delivery(err: KafkaError | None, msg: Message) -> None:
-            self._loop.call_soon_threadsafe(_settle, fut, err, topic)
+            with self._settled_lock:
+                self._settled.append((fut, err, topic))
 
         kwargs: dict[str, Any] = {"key": key, "value": value, "on_delivery": on_delivery}
         if headers:
@@ -112,6 +119,13 @@ class OutputProducer:
             except KafkaException as exc:
                 fut.set_exception(DeliveryError(f"cannot produce to {topic}: {exc}"))
                 return fut
+
+    def _hand_over(self) -> None:
+        with self._settled_lock:
+            if not self._settled:
+                return
+            batch, self._settled = self._settled, []
+        self._loop.call_soon_threadsafe(_settle_many, batch)
 
     # -- transactions (exactly-once mode) --------------------------------------------------------
     def init_transactions(self, timeout: float) -> None:
@@ -147,7 +161,13 @@ class OutputProducer:
         left = self.flush(timeout) if not self.transactional else 0
         self._stop.set()
         self._thread.join(timeout=2)
+        self._hand_over()
         return left
+
+
+def _settle_many(batch: list[tuple[asyncio.Future[None], KafkaError | None, str]]) -> None:
+    for fut, err, topic in batch:
+        _settle(fut, err, topic)
 
 
 def _settle(fut: asyncio.Future[None], err: KafkaError | None, topic: str) -> None:

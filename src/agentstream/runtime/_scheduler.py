@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["KeyOrderedScheduler", "SchedulerStats", "WorkItem"]
+__all__ = ["KeyOrderedScheduler", "SchedulerStats", "WorkItem", "default_max_pending"]
 
 TopicPartition = tuple[str, int]
 _OrderKey = tuple[str, int, bytes | None]
@@ -87,11 +87,22 @@ class _PartitionOffsets:
         return self.last_seen + 1 if self.last_seen >= 0 else None
 
 
+def default_max_pending(max_in_flight: int) -> int:
+    """Records accepted ahead of the handlers: ``max(2000, 16 * max_in_flight)``.
+
+    Pausing and resuming a librdkafka consumer costs a fetch round trip (hundreds of ms), so a
+    buffer only a few times ``max_in_flight`` deep pauses after every batch and starves fast
+    handlers; a few thousand small records cost a few MB.
+    """
+    return max(2000, 16 * max_in_flight)
+
+
 class KeyOrderedScheduler:
     """Per-key FIFO queues, a bound on running and pending work, and per-partition watermarks.
 
     ``max_in_flight`` (running handlers) and ``max_pending`` (accepted but unfinished records,
-    default ``4 * max_in_flight``) are hard bounds for ``take_ready`` and ``room``.
+    default ``default_max_pending(max_in_flight)``) are hard bounds for ``take_ready`` and
+    ``room``.
     ``hold()`` stops new starts (shutdown, exactly-once commit barriers) without losing queues.
     """
 
@@ -99,7 +110,7 @@ class KeyOrderedScheduler:
         if max_in_flight < 1:
             raise ValueError("max_in_flight must be >= 1")
         self.max_in_flight = max_in_flight
-        self.max_pending = max(max_pending or 4 * max_in_flight, max_in_flight)
+        self.max_pending = max(max_pending or default_max_pending(max_in_flight), max_in_flight)
         self.stats = SchedulerStats()
         self._lock = threading.RLock()
         self._queues: dict[_OrderKey, deque[WorkItem]] = {}

@@ -39,7 +39,7 @@ class AgentSettings(BaseSettings):
     max_pending: int | None = Field(
         default=None, ge=1,
         description="Accepted but unfinished records before fetching pauses "
-        "(default 4 x max_in_flight).",
+        "(default max(2000, 16 x max_in_flight)).",
     )
     commit_interval: timedelta = Field(
         default=timedelta(seconds=1), description="How often offsets (or transactions) commit."
