@@ -32,8 +32,10 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+from confluent_kafka import Consumer, KafkaError, TopicPartition
+from confluent_kafka.admin import AdminClient  # type: ignore[attr-defined]
+
+from agentstream.bus import ensure_topic
 
 __all__ = ["DedupeStore", "dedupe_topic"]
 
@@ -82,20 +84,14 @@ class DedupeStore:
     def ensure_topic(self, admin: AdminClient, *, partitions: int, timeout: float = 30) -> None:
         """Create the marker topic if missing (idempotent); its partition count is then read."""
         retention_ms = int(max(self.window * 2, timedelta(hours=1)).total_seconds() * 1000)
-        new = NewTopic(
+        # Waits for leaders: offset lookups on a topic created a moment ago fail otherwise.
+        self.partitions = ensure_topic(
+            admin,
             self.topic,
-            num_partitions=max(1, partitions),
-            replication_factor=-1,
+            partitions=max(1, partitions),
             config={"cleanup.policy": "delete", "retention.ms": str(retention_ms)},
+            timeout=timedelta(seconds=timeout),
         )
-        try:
-            admin.create_topics([new], operation_timeout=timeout)[self.topic].result(timeout)
-        except KafkaException as exc:
-            if "TOPIC_ALREADY_EXISTS" not in str(exc) and "already exists" not in str(exc):
-                raise
-        md = admin.list_topics(topic=self.topic, timeout=timeout).topics.get(self.topic)
-        if md is not None and md.partitions:
-            self.partitions = len(md.partitions)
 
     def restore(
         self, client_config: dict[str, Any], input_partitions: Iterable[int], *, timeout: float

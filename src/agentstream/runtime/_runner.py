@@ -9,7 +9,6 @@ environment, installs SIGTERM/SIGINT handlers that stop fetching, drain (bounded
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import importlib
 import logging
 import signal
@@ -18,9 +17,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaException
-from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+from confluent_kafka import Consumer
+from confluent_kafka.admin import AdminClient  # type: ignore[attr-defined]
 
+from agentstream.bus import ensure_topic
 from agentstream.config import KafkaSettings, check_environment, load
 from agentstream.discovery import ensure_agents_topic
 from agentstream.errors import AgentLoadError, ProducerFencedError
@@ -132,13 +132,16 @@ class AgentRunner:
         md = admin.list_topics(timeout=30)
         inputs = {t: len(md.topics[t].partitions) for t in self.agent.topics if t in md.topics}
         counts = list(inputs.values())
+        missing = [t for t in self.agent.topics if t not in md.topics]
+        if missing:
+            log.warning(
+                "input topic(s) %s do not exist yet: nothing is consumed from them until they are "
+                "created (agentstream topics apply)", ", ".join(missing)
+            )
         if memory is not None:
             memory.ensure_topics(admin, inputs)
         dlq = dlq_topic(self.agent.name, prefix=self.kafka.topic_prefix)
-        if dlq not in md.topics:
-            fut = admin.create_topics([NewTopic(dlq, num_partitions=1, replication_factor=-1)])
-            with contextlib.suppress(KafkaException):
-                fut[dlq].result(30)
+        ensure_topic(admin, dlq, partitions=1)
         if dedupe is not None and dedupe.enabled:
             dedupe.ensure_topic(admin, partitions=max(counts, default=1))
         ensure_agents_topic(admin, self.kafka)

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
+from confluent_kafka.admin import AdminClient  # type: ignore[attr-defined]
 
-from agentstream.errors import CheckpointError
+from agentstream import bus
+from agentstream.errors import AgentStreamError, CheckpointError
 
 __all__ = ["AckedProducer", "OutRecord", "ensure_topic", "read_compacted"]
 
@@ -171,96 +171,27 @@ def ensure_topic(
     The catalog (``agentstream topics apply``) is the proper place to provision topics; this
     makes a first run on a development broker work without it.
     """
-    admin = AdminClient(dict(config))
-    md = admin.list_topics(timeout=timeout.total_seconds())
-    if topic in md.topics and md.topics[topic].error is None:
-        return
-    fut = admin.create_topics(
-        [
-            NewTopic(
-                topic,
-                num_partitions=partitions,
-                config={"cleanup.policy": "compact" if compacted else "delete"},
-            )
-        ],
-        operation_timeout=timeout.total_seconds(),
-    )[topic]
     try:
-        fut.result(timeout=timeout.total_seconds())
-    except KafkaException as exc:
-        if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
-            raise CheckpointError(f"could not create topic {topic!r}: {exc}") from None
-    deadline = time.monotonic() + timeout.total_seconds()
-    while time.monotonic() < deadline:
-        t = admin.list_topics(topic=topic, timeout=5).topics.get(topic)
-        if t is not None and t.error is None and t.partitions and all(
-            p.leader >= 0 for p in t.partitions.values()
-        ):
-            return
-        time.sleep(0.1)
-    raise CheckpointError(f"topic {topic!r} has no leader after {timeout}; is the broker healthy?")
-
-
-def read_compacted(
-    config: dict[str, Any], topic: str, *, timeout: timedelta
-) -> dict[str, bytes]:
-    """The latest value per key of ``topic`` as of now (tombstoned keys left out).
-
-    Reads every partition from the start to the end it had when the read began, with
-    read_committed isolation (aborted transactional writes are skipped). A missing topic reads
-    as empty. Raises ``CheckpointError`` when the end is not reached within ``timeout``.
-    """
-    consumer = Consumer(
-        {
-            **config,
-            "group.id": f"agentstream-reader-{time.monotonic_ns()}",
-            "enable.auto.commit": False,
-            "enable.partition.eof": True,
-            "isolation.level": "read_committed",
-            "auto.offset.reset": "earliest",
-        }
-    )
-    try:
-        return _read_to_end(consumer, topic, timeout)
-    finally:
-        consumer.close()
-
-
-def _read_to_end(consumer: Consumer, topic: str, timeout: timedelta) -> dict[str, bytes]:
-    deadline = time.monotonic() + timeout.total_seconds()
-    md = consumer.list_topics(topic=topic, timeout=timeout.total_seconds()).topics.get(topic)
-    if md is None or md.error is not None or not md.partitions:
-        return {}
-    remaining: set[int] = set()
-    assignment = []
-    for p in md.partitions:
-        low, high = consumer.get_watermark_offsets(
-            TopicPartition(topic, p), timeout=timeout.total_seconds()
+        bus.ensure_topic(
+            AdminClient(dict(config)),
+            topic,
+            partitions=partitions,
+            config={"cleanup.policy": "compact" if compacted else "delete"},
+            timeout=timeout,
         )
-        if high > low:
-            remaining.add(p)
-            assignment.append(TopicPartition(topic, p, low))
-    state: dict[str, bytes] = {}
-    if not remaining:
-        return state
-    consumer.assign(assignment)
-    while remaining:
-        if time.monotonic() > deadline:
-            raise CheckpointError(
-                f"reading {topic!r} to its end took longer than {timeout}; partitions "
-                f"{sorted(remaining)} unfinished (an open transaction holds them?)"
-            )
-        for msg in consumer.consume(500, timeout=0.2):
-            err = msg.error()
-            if err is not None:
-                if err.code() == KafkaError._PARTITION_EOF:
-                    remaining.discard(msg.partition())
-                    continue
-                raise CheckpointError(f"reading {topic!r} failed: {err.str()}")
-            key = (msg.key() or b"").decode()
-            value = msg.value()
-            if value is None:
-                state.pop(key, None)
-            else:
-                state[key] = value
-    return state
+    except bus.TopicNotReadyError as exc:
+        raise CheckpointError(str(exc)) from exc
+
+
+def read_compacted(config: dict[str, Any], topic: str, *, timeout: timedelta) -> dict[str, bytes]:
+    """The latest value per (text) key of ``topic`` as of now (tombstoned keys left out).
+
+    Read committed, every partition to the end it had when the read began; a missing topic reads
+    as empty. Raises ``CheckpointError`` when the end is not reached within ``timeout`` (an open
+    transaction holds it back?) or the read fails.
+    """
+    try:
+        table = bus.read_compacted(dict(config), topic, timeout=timeout)
+    except AgentStreamError as exc:
+        raise CheckpointError(f"reading {topic!r} failed: {exc}") from exc
+    return {key.decode(): found.value for key, found in table.items()}
