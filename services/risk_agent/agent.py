@@ -12,7 +12,7 @@ DEFAULT_BRANCHES = frozenset({"main", "master"})
 agent = Agent(
     "risk-agent",
     version="0.1.0",
-    emits=[RiskDetected],
+    emits_to={"insights.risks": [RiskDetected]},
     description="Flags failed builds and oversized pull requests for engineering managers.",
 )
 
