@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,6 +15,7 @@ from agentstream.config import check_environment
 from agentstream.errors import ConfigError, NonRetryableError
 from agentstream.events import PullRequestOpened, RiskDetected, RiskSeverity
 from agentstream.runtime import Agent, AgentSettings, Context, RetryPolicy
+from agentstream.runtime._context import _ID_NAMESPACE, _evolve, _uuid5
 from agentstream.schemas import new_meta
 
 
@@ -126,21 +129,11 @@ def test_agent_settings_from_env_and_unknown_variables() -> None:
 
 
 def test_fast_output_ids_equal_uuid5() -> None:
-    import uuid
-
-    from agentstream.runtime._context import _ID_NAMESPACE, _uuid5
-
     for name in ("", "agent\0input\x001", "é" * 300):
         assert _uuid5(name) == str(uuid.uuid5(_ID_NAMESPACE, name))
 
 
 def test_evolve_copies_without_touching_the_original() -> None:
-    import dataclasses
-
-    from agentstream.events import PullRequestOpened
-    from agentstream.runtime._context import _evolve
-    from agentstream.schemas import new_meta
-
     meta = new_meta(PullRequestOpened, source="s", subject="acme/x#1")
     changed = _evolve(meta, id="new-id", source="agent.x")
     assert changed == dataclasses.replace(meta, id="new-id", source="agent.x")
