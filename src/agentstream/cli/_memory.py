@@ -55,7 +55,8 @@ def list_cmd(
 
 @memory.command("forget")
 def forget_cmd(agent: AgentArg, store: StoreArg, key: KeyArg, timeout: TimeoutOpt = 60.0) -> None:
-    """Write a tombstone for a key: gone after compaction and from every later restore."""
+    """Write a tombstone for a key: a running owner evicts it at once; gone after compaction
+    and from every later restore."""
     partitions = forget(_settings(), agent, store, key, timeout=timedelta(seconds=timeout))
     if not partitions:
         typer.echo(f"{key}: not in memory.{agent}.{store}; nothing to forget")

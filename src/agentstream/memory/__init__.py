@@ -14,7 +14,8 @@ handled, so an agent that restarts, moves or gets new partitions remembers what 
 
 ``FactStoreSpec`` declares a bi-temporal store (facts with valid and record time). ``read_key``,
 ``list_keys`` and ``forget`` work on the changelog from outside (the ``agentstream memory`` CLI);
-``memory_route`` serves reads on the agent's ops port. See docs/memory.md.
+a running owner's ``ForgetFollower`` evicts forgotten keys at once; ``memory_route`` serves reads
+on the agent's ops port. See docs/memory.md.
 """
 
 from __future__ import annotations
@@ -30,9 +31,11 @@ from agentstream.memory._changelog import (
 )
 from agentstream.memory._codec import BytesCodec, Codec, JsonCodec
 from agentstream.memory._facts import Fact, as_of, assert_fact, retract_fact
+from agentstream.memory._follow import ForgetFollower, ForgetNotice, is_forget
 from agentstream.memory._http import memory_route
 from agentstream.memory._manager import FactStore, Store, StoreManager
 from agentstream.memory._query import (
+    FORGET_ECHO,
     FORGET_HEADER,
     ChangelogEntry,
     decode_value,
@@ -50,6 +53,7 @@ from agentstream.memory._spec import (
 )
 
 __all__ = [
+    "FORGET_ECHO",
     "FORGET_HEADER",
     "Backend",
     "BytesCodec",
@@ -63,6 +67,8 @@ __all__ = [
     "FactAssertion",
     "FactStore",
     "FactStoreSpec",
+    "ForgetFollower",
+    "ForgetNotice",
     "JsonCodec",
     "KafkaChangelogSource",
     "KafkaChangelogWriter",
@@ -78,6 +84,7 @@ __all__ = [
     "decode_value",
     "ensure_changelog_topics",
     "forget",
+    "is_forget",
     "list_keys",
     "memory_route",
     "read_key",

@@ -27,6 +27,7 @@ from confluent_kafka import (
 )
 from confluent_kafka.admin import AdminClient
 
+from agentstream.bus import watermarks
 from agentstream.errors import ChangelogPartitionError, ChangelogWriteError, RestoreError
 from agentstream.memory._backend import ChangelogRecord
 from agentstream.topics import Catalog, TopicSpec, apply
@@ -173,6 +174,13 @@ class KafkaChangelogSource:
 class _KafkaReader:
     def __init__(self, consumer: Consumer) -> None:
         self._c = consumer
+        self._ends: dict[tuple[str, int], int] = {}
+
+    def end_offset(self, topic: str, partition: int) -> int | None:
+        """The offset right after the last record ``batches`` read of ``topic[partition]``: where
+        whoever follows the changelog after this restore must start so that no record is either
+        missed or applied twice (the forget follower, ``agentstream.memory.ForgetFollower``)."""
+        return self._ends.get((topic, partition))
 
     def close(self) -> None:
         self._c.close()
@@ -192,9 +200,14 @@ class _KafkaReader:
         self, topic: str, partition: int, *, deadline: float, cancelled: Callable[[], bool]
     ) -> Iterator[Sequence[ChangelogRecord]]:
         self._check_partition(topic, partition, deadline)
-        low, high = self._c.get_watermark_offsets(
-            TopicPartition(topic, partition), timeout=_left(deadline, topic, partition)
+        low, high = watermarks(
+            self._c,
+            TopicPartition(topic, partition),
+            timeout=timedelta(seconds=_left(deadline, topic, partition)),
         )
+        # Nothing read yet: a follower starting at ``low`` misses nothing (and what it finds was
+        # not restored, so acting on it is no repetition).
+        self._ends[(topic, partition)] = high if high <= low else low
         if high <= low:
             return
         # The end is the high watermark captured now: writes that land later belong to whoever
@@ -207,6 +220,7 @@ class _KafkaReader:
                     continue
                 data, at_end = _split(msgs, topic, partition)
                 if data:
+                    self._ends[(topic, partition)] = (data[-1].offset() or 0) + 1
                     yield data
                     at_end = at_end or (data[-1].offset() or 0) + 1 >= high
                 if at_end:

@@ -107,6 +107,15 @@ class _Core:
         self._write(found[0], key.encode(), None)
         return found[0]
 
+    def evict(self, key: bytes, partition: int) -> bool:
+        """Drop ``key`` from local state only (no changelog write): the changelog already holds
+        the tombstone someone else wrote. True if it was there."""
+        state = self._local(partition)
+        if state.get(key) is None:
+            return False
+        state.delete(key)
+        return True
+
     def to_json(self, raw: bytes) -> Any:
         raise NotImplementedError
 
@@ -403,6 +412,11 @@ class StoreManager:
         for readiness probes and logs."""
         return self._restorer.progress(partition)
 
+    def restored_ends(self, partition: int) -> dict[str, int]:
+        """Changelog topic -> the offset right after the last record the restore of the ACTIVE
+        ``partition`` read; a follower of the changelog starts there (empty if unknown)."""
+        return self._restorer.ends(partition)
+
     def readiness(self, partitions: Iterable[int]) -> tuple[bool, str]:
         """An ``OpsServer.add_readiness`` check: ready when every partition given is ACTIVE."""
         waiting = {p: self.status(p).value for p in partitions if not self.is_ready(p)}
@@ -419,6 +433,13 @@ class StoreManager:
         """Right to be forgotten: tombstone ``key`` in ``store`` and drop it locally. Returns the
         partition it was on, ``None`` if this process does not hold it."""
         return self._core(store).forget(key)
+
+    def evict(self, store: str, key: str | bytes, partition: int) -> bool:
+        """Drop ``key`` from ``store``'s local state of ``partition`` without writing the changelog
+        (a forget tombstone is already there). True if it was held; ``StoreNotReadyError`` if the
+        partition is not ACTIVE."""
+        k = key.encode() if isinstance(key, str) else key
+        return self._core(store).evict(k, partition)
 
     def close(self) -> None:
         """Stop restores, drop local state (and a temporary state directory)."""

@@ -17,15 +17,28 @@ from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
 
+from agentstream.bus import watermarks
 from agentstream.config import KafkaSettings
 from agentstream.errors import ChangelogPartitionError, RestoreError
 from agentstream.memory._changelog import KafkaChangelogWriter, restore_consumer_config
 from agentstream.memory._spec import changelog_topic
 
-__all__ = ["ChangelogEntry", "decode_value", "forget", "list_keys", "read_key"]
+__all__ = [
+    "FORGET_ECHO",
+    "FORGET_HEADER",
+    "ChangelogEntry",
+    "decode_value",
+    "forget",
+    "list_keys",
+    "read_key",
+]
 
-#: Header on tombstones written by ``forget`` (so tools can tell a forget from a reducer delete).
+#: Header on tombstones written by ``forget`` (so tools can tell a forget from a reducer delete,
+#: and a running owner's ``ForgetFollower`` evicts the key from its local state).
 FORGET_HEADER = "agentstream-forget"
+#: Its value on the tombstone a running owner writes after evicting (see ``ForgetFollower``);
+#: followers ignore it, so an eviction never triggers another one.
+FORGET_ECHO = b"echo"
 
 
 @dataclass(frozen=True)
@@ -81,7 +94,7 @@ def _scan(
             )
         ends: dict[int, int] = {}
         for p in t.partitions:
-            low, high = c.get_watermark_offsets(TopicPartition(topic, p), timeout=left())
+            low, high = watermarks(c, TopicPartition(topic, p), timeout=timedelta(seconds=left()))
             if high > low:
                 ends[p] = high
         c.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in ends])
@@ -161,8 +174,8 @@ def forget(
 ) -> list[int]:
     """Write a tombstone for ``key`` to every partition whose latest record of it is live; returns
     those partitions. After compaction the entity is gone from the topic, and any restore from
-    now on leaves it out. A running owner of the partition forgets it on its next restore; to
-    drop it from a running agent at once, call ``StoreManager.forget`` in that agent."""
+    now on leaves it out. An agent process that owns the partition sees the tombstone through
+    its ``ForgetFollower`` and evicts the key from its local state within a poll interval."""
     topic = changelog_topic(agent, store, prefix=settings.topic_prefix)
     want = key.encode()
     live: dict[int, bool] = {}

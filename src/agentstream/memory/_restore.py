@@ -66,6 +66,8 @@ class _Slot:
     status: PartitionStatus = PartitionStatus.IDLE
     attempt: _Attempt | None = None
     states: dict[str, LocalState] = field(default_factory=dict)
+    # Changelog topic -> offset right after the last record the installed restore read.
+    ends: dict[str, int] = field(default_factory=dict)
     error: BaseException | None = None
 
 
@@ -169,6 +171,15 @@ class Restorer:
                 return None
             return slot.states.get(store)
 
+    def ends(self, partition: int) -> dict[str, int]:
+        """Where the restore of the ACTIVE ``partition`` stopped reading, per changelog topic
+        (empty if not ACTIVE or the source does not report offsets)."""
+        with self._lock:
+            slot = self._slots.get(partition)
+            if slot is None or slot.status is not PartitionStatus.ACTIVE:
+                return {}
+            return dict(slot.ends)
+
     def active_states(self, store: str) -> list[tuple[int, LocalState]]:
         with self._lock:
             return [
@@ -180,15 +191,16 @@ class Restorer:
     # -- the worker ------------------------------------------------------------------------------
     def _run(self, attempt: _Attempt) -> None:
         staged: dict[str, LocalState] = {}
+        ends: dict[str, int] = {}
         t0 = time.monotonic()
         deadline = t0 + self._timeout.total_seconds()
         try:
             if not attempt.cancel.is_set():
-                self._read_all(attempt, staged, deadline)
+                self._read_all(attempt, staged, ends, deadline)
         except BaseException as exc:  # every failure must settle the attempt
             self._fail(attempt, staged, exc)
             return
-        if self._install(attempt, staged):
+        if self._install(attempt, staged, ends):
             log.info(
                 "restored partition %d: %d changelog records in %.2fs",
                 attempt.partition, attempt.restored, time.monotonic() - t0,
@@ -196,8 +208,16 @@ class Restorer:
         else:
             _discard(staged)
 
-    def _read_all(self, attempt: _Attempt, staged: dict[str, LocalState], deadline: float) -> None:
+    def _read_all(
+        self,
+        attempt: _Attempt,
+        staged: dict[str, LocalState],
+        ends: dict[str, int],
+        deadline: float,
+    ) -> None:
         reader = self._source.open()
+        # Optional on a reader (the Kafka one has it; fakes need not): see ``_Slot.ends``.
+        end_offset = getattr(reader, "end_offset", None)
         try:
             for job in self._jobs:
                 state = staged[job.store] = job.new_state(attempt.partition)
@@ -208,16 +228,22 @@ class Restorer:
                     attempt.restored += len(batch)
                 if attempt.cancel.is_set():
                     return
+                end = None if end_offset is None else end_offset(job.topic, attempt.partition)
+                if end is not None:
+                    ends[job.topic] = end
         finally:
             reader.close()
 
-    def _install(self, attempt: _Attempt, staged: dict[str, LocalState]) -> bool:
+    def _install(
+        self, attempt: _Attempt, staged: dict[str, LocalState], ends: dict[str, int]
+    ) -> bool:
         with self._lock:
             slot = self._slots.get(attempt.partition)
             if attempt.cancel.is_set() or slot is None or slot.attempt is not attempt:
                 _settle(attempt.done, False)
                 return False
             slot.status, slot.attempt, slot.states = PartitionStatus.ACTIVE, None, staged
+            slot.ends = ends
             _settle(attempt.done, True)
             return True
 

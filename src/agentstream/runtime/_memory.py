@@ -13,6 +13,18 @@
   work finished and its offsets were committed. Stores are keyed by input *partition number*:
   several input topics must be co-partitioned (same partition count).
 - **Readiness**: ``readiness()`` for ``/readyz`` reports partitions still restoring.
+- **Forgets from outside** (``agentstream memory forget``): a ``ForgetFollower`` tails the
+  changelog partitions this process owns, from where their restore stopped, and each forget
+  tombstone it reads evicts the key from local state. The eviction runs on the event loop, where
+  reducers run (synchronously), so it never interleaves with a fold: the next event for the key
+  folds from an empty state. An event folded between the tombstone's append and the eviction
+  wrote the old entity back after the tombstone; so when the key was still held, the eviction
+  also writes a tombstone of its own through the agent's producer (header value ``echo``, which
+  followers ignore). Being written on the loop at eviction time, it lands after every write
+  folded from the old state and before every write folded after the eviction (one producer,
+  one partition, in order; in exactly-once mode it joins the open transaction). Limitation: a
+  *handler* that reads a key, awaits, then writes it may write back what it read before an
+  eviction that ran during its await; reducers cannot.
 """
 
 from __future__ import annotations
@@ -28,8 +40,17 @@ from typing import Any
 from confluent_kafka.admin import AdminClient
 
 from agentstream.config import KafkaSettings
-from agentstream.errors import ChangelogPartitionError, ChangelogWriteError, TopicProvisionError
+from agentstream.errors import (
+    ChangelogPartitionError,
+    ChangelogWriteError,
+    StoreNotReadyError,
+    TopicProvisionError,
+)
 from agentstream.memory import (
+    FORGET_ECHO,
+    FORGET_HEADER,
+    ForgetFollower,
+    ForgetNotice,
     PartitionStatus,
     Store,
     StoreManager,
@@ -43,6 +64,11 @@ __all__ = ["AgentMemory", "BoundStore", "ProducerChangelogWriter", "collecting"]
 log = logging.getLogger("agentstream.runtime")
 
 TP = tuple[str, int]
+
+# An echo tombstone refused at once (exactly-once: produced while the transaction commits) is
+# retried this often, this many times (about 5 s), before the eviction is left to the next restore.
+_ECHO_RETRY = timedelta(milliseconds=50)
+_ECHO_ATTEMPTS = 100
 
 # The acknowledgements of the input being handled; changelog writes add theirs to it.
 _SINK: ContextVar[list[asyncio.Future[None]] | None] = ContextVar(
@@ -110,7 +136,12 @@ class AgentMemory:
         kafka: KafkaSettings,
         producer: OutputProducer,
         restore_timeout: timedelta = timedelta(minutes=10),
+        loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
+        # Evictions run where handlers and reducers run: the loop the agent is created on.
+        self._loop = loop or asyncio.get_running_loop()
+        self._producer = producer
+        self._closed = False
         self.manager = StoreManager(
             agent.name,
             agent.stores,
@@ -120,6 +151,13 @@ class AgentMemory:
         )
         self.restore_timeout = restore_timeout
         self._tps: set[TP] = set()
+        self._store_of = {self.manager.any_store(n).topic: n for n in self.manager.names}
+        self.follower = ForgetFollower(
+            kafka.client_config(),
+            group=f"{kafka.topic_prefix}memory.{agent.name}.forget",
+            topics=list(self._store_of),
+            on_forget=self._on_forget,
+        )
 
     def ensure_topics(self, admin: AdminClient, input_partitions: dict[str, int]) -> None:
         """Create the changelogs with the inputs' partition count (which must be one count)."""
@@ -147,6 +185,8 @@ class AgentMemory:
             return
         log.info("restoring memory of partition(s) %s", new)
         ready = self.manager.assign_blocking(new, timeout=self.restore_timeout)
+        for p in ready:
+            self.follower.follow(p, self.manager.restored_ends(p))
         log.info("memory of partition(s) %s restored", sorted(ready))
 
     def revoke(self, tps: Iterable[TP]) -> None:
@@ -159,6 +199,8 @@ class AgentMemory:
             if p not in held and s not in (PartitionStatus.REVOKED, PartitionStatus.IDLE)
         ]
         if gone:
+            # Unfollow first: an eviction still queued for a dropped partition is then ignored.
+            self.follower.unfollow(gone)
             self.manager.revoke(gone)
 
     def reload(self, tps: Iterable[TP]) -> None:
@@ -181,5 +223,60 @@ class AgentMemory:
         }
         return (not restoring, "restored" if not restoring else f"restoring: {restoring}")
 
+    # -- forgets from outside --------------------------------------------------------------------
+    def _on_forget(self, notice: ForgetNotice) -> None:
+        """Follower thread: hand the notice to the loop (see the module docstring)."""
+        # A closed loop (RuntimeError) means the process is stopping: its state goes anyway.
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(self._evict, notice, False, 0)
+
+    def _evict(self, notice: ForgetNotice, echo_owed: bool, attempt: int) -> None:
+        """On the loop: drop the key locally and, if it was held, write the echo tombstone."""
+        if self._closed or self.follower.epoch(notice.partition) != notice.epoch:
+            return  # the partition was dropped (and maybe restored again) since it was read
+        store = self._store_of[notice.topic]
+        try:
+            held = self.manager.evict(store, notice.key, notice.partition)
+        except StoreNotReadyError:
+            return
+        if held:
+            log.info(
+                "forgot %r in store %s (partition %d): tombstone at offset %d",
+                notice.key.decode("utf-8", "replace"), store, notice.partition, notice.offset,
+            )
+        if not (held or echo_owed):
+            return
+        fut = self._producer.send(
+            notice.topic, None, key=notice.key, partition=notice.partition,
+            headers=[(FORGET_HEADER, FORGET_ECHO)],
+        )
+        if fut.done() and fut.exception() is not None:
+            # Refused at once. Retry the whole eviction: what was folded meanwhile came from an
+            # empty state, but its write precedes the retried echo, so drop it too (consistent
+            # with the changelog) rather than leave local state ahead of it.
+            if attempt + 1 < _ECHO_ATTEMPTS:
+                self._loop.call_later(
+                    _ECHO_RETRY.total_seconds(), self._evict, notice, True, attempt + 1
+                )
+            else:
+                log.error(
+                    "could not write the tombstone after forgetting %r in %s[%d]: %s; run "
+                    "`agentstream memory forget` again", notice.key, notice.topic,
+                    notice.partition, fut.exception(),
+                )
+            return
+        fut.add_done_callback(_report_echo)
+
     def close(self) -> None:
+        self._closed = True
+        self.follower.close()
         self.manager.close()
+
+
+def _report_echo(fut: asyncio.Future[None]) -> None:
+    exc = fut.exception()
+    if exc is not None:
+        log.warning(
+            "tombstone after a forget not acknowledged (%s); if an event of the key was folded "
+            "just before the eviction, run `agentstream memory forget` again", exc
+        )
