@@ -29,7 +29,20 @@ __all__ = [
     "ensure_topic",
     "read_compacted",
     "wait_for_leaders",
+    "watermarks",
 ]
+
+# Errors a watermark lookup gets for a moment after a topic was created or a leader moved.
+_TRANSIENT = frozenset(
+    {
+        KafkaError.NOT_LEADER_FOR_PARTITION,
+        KafkaError.LEADER_NOT_AVAILABLE,
+        KafkaError.UNKNOWN_TOPIC_OR_PART,
+        KafkaError._TIMED_OUT,
+        KafkaError._TRANSPORT,
+        KafkaError.REQUEST_TIMED_OUT,
+    }
+)
 
 
 class ReadTimeoutError(AgentStreamError):
@@ -100,13 +113,36 @@ class CompactedValue:
     value: bytes
 
 
+def watermarks(consumer: Consumer, tp: TopicPartition, *, timeout: timedelta) -> tuple[int, int]:
+    """``(low, high)`` watermarks of a partition, retrying transient errors until ``timeout``.
+
+    Right after a topic is created (or a leader moves), metadata can already name a leader while
+    the offset lookup still answers NOT_LEADER_FOR_PARTITION; that is retried, anything else is
+    raised at once.
+    """
+    deadline = time.monotonic() + timeout.total_seconds()
+    while True:
+        left = deadline - time.monotonic()
+        try:
+            low, high = consumer.get_watermark_offsets(tp, timeout=max(0.1, min(left, 5.0)))
+            return int(low), int(high)
+        except KafkaException as exc:
+            err = exc.args[0] if exc.args else None
+            code = err.code() if isinstance(err, KafkaError) else None
+            if code not in _TRANSIENT or left <= 0:
+                raise
+        time.sleep(0.05)
+
+
 def _end_offsets(consumer: Consumer, topic: str, timeout: float) -> dict[int, tuple[int, int]]:
     md = consumer.list_topics(topic=topic, timeout=timeout).topics.get(topic)
     if md is None or md.error is not None:
         return {}
     ends = {}
     for p in md.partitions:
-        low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout)
+        low, high = watermarks(
+            consumer, TopicPartition(topic, p), timeout=timedelta(seconds=timeout)
+        )
         if high > low:
             ends[p] = (low, high)
     return ends

@@ -35,7 +35,7 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 from confluent_kafka.admin import AdminClient  # type: ignore[attr-defined]
 
-from agentstream.bus import ensure_topic
+from agentstream.bus import ensure_topic, watermarks
 
 __all__ = ["DedupeStore", "dedupe_topic"]
 
@@ -120,8 +120,8 @@ class DedupeStore:
             todo: dict[int, int] = {}
             assign: list[TopicPartition] = []
             for tp in starts:
-                _, high = c.get_watermark_offsets(
-                    TopicPartition(self.topic, tp.partition), timeout=timeout
+                _, high = watermarks(
+                    c, TopicPartition(self.topic, tp.partition), timeout=timedelta(seconds=timeout)
                 )
                 if tp.offset >= 0 and tp.offset < high:
                     todo[tp.partition] = high
