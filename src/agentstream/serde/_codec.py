@@ -11,12 +11,17 @@ goes through the public API instead (same bytes, only slower).
 from __future__ import annotations
 
 import io
-from typing import Any
+from typing import Any, TypeVar
 
 import fastavro
 from fastavro import schemaless_reader, schemaless_writer
 
-__all__ = ["FAST_PATH", "Body", "BodyError"]
+from agentstream.errors import DecodeError
+from agentstream.schemas._record import Record
+
+__all__ = ["FAST_PATH", "Body", "BodyError", "decode_record"]
+
+R = TypeVar("R", bound=Record)
 
 _WRITE_OPTIONS = {"strict": False, "strict_allow_default": False, "disable_tuple_notation": False}
 _READ_OPTIONS = {
@@ -81,6 +86,20 @@ class BodyError(Exception):
         super().__init__(reason, detail)
         self.reason = reason
         self.detail = detail
+
+
+def decode_record(
+    cls: type[R], body: Body, data: bytes, start: int, where: tuple[str, int, int]
+) -> R:
+    """Read the Avro body at ``data[start:]`` into a record of ``cls`` (shared by both formats).
+
+    ``where`` is ``(topic, partition, offset)`` for the ``DecodeError`` a bad body raises.
+    """
+    try:
+        value = body.read(data, start)
+    except BodyError as exc:
+        raise DecodeError(*where, exc.reason, f"{cls.FULLNAME} body: {exc.detail}") from exc
+    return cls.adopt_avro(value)
 
 
 def _fast_write(buf: bytearray, datum: Any, body: Body) -> None:

@@ -27,7 +27,7 @@ from agentstream.schemas._compat import (
 )
 from agentstream.schemas._loader import strip_uuid
 from agentstream.schemas._record import Record, all_records, decoding_schema, fingerprint
-from agentstream.serde._codec import Body, BodyError
+from agentstream.serde._codec import Body, decode_record
 from agentstream.serde._single import encode_error
 
 __all__ = ["RegistrySerde"]
@@ -130,12 +130,7 @@ class RegistrySerde:
             raise DecodeError(topic, partition, offset, "bad-magic", f"first byte {data[0]:#04x}")
         schema_id = int.from_bytes(data[1:_HEADER_LEN], "big")
         cls, body = self._dec.get(schema_id) or self._resolve(schema_id, topic, partition, offset)
-        try:
-            value = body.read(data, _HEADER_LEN)
-        except BodyError as exc:
-            detail = f"{cls.FULLNAME} body: {exc.detail}"
-            raise DecodeError(topic, partition, offset, exc.reason, detail) from exc
-        return cls.adopt_avro(value)
+        return decode_record(cls, body, data, _HEADER_LEN, (topic, partition, offset))
 
     def _resolve(
         self, schema_id: int, topic: str, partition: int, offset: int

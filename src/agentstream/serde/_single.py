@@ -19,7 +19,7 @@ from agentstream.errors import DecodeError, EncodeError
 from agentstream.schemas._compat import reader_writer_problems
 from agentstream.schemas._loader import strip_uuid
 from agentstream.schemas._record import Record, all_records, decoding_schema, fingerprint
-from agentstream.serde._codec import Body, BodyError
+from agentstream.serde._codec import Body, decode_record
 from agentstream.serde._store import SchemaStore
 
 __all__ = ["MAGIC", "SingleObjectSerde"]
@@ -97,12 +97,7 @@ class SingleObjectSerde:
         if type(key) is not bytes:
             key = bytes(key)
         cls, body = self._dec.get(key) or self._resolve(key, topic, partition, offset)
-        try:
-            value = body.read(data, _HEADER_LEN)
-        except BodyError as exc:
-            detail = f"{cls.FULLNAME} body: {exc.detail}"
-            raise DecodeError(topic, partition, offset, exc.reason, detail) from exc
-        return cls.adopt_avro(value)
+        return decode_record(cls, body, data, _HEADER_LEN, (topic, partition, offset))
 
     def _resolve(
         self, key: bytes, topic: str, partition: int, offset: int
