@@ -8,6 +8,7 @@ security settings (SASL/SSL) reach the client untouched while a typo in one of o
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -88,9 +89,13 @@ def check_environment(environ: Mapping[str, str] | None = None) -> None:
     known = _known_variables()
     unknown = sorted(k for k in env if k.upper().startswith(ENV_PREFIX) and k.upper() not in known)
     if unknown:
+        ours = sorted(k for k in known if k.startswith(ENV_PREFIX))
+        hints = []
+        for name in unknown:
+            close = difflib.get_close_matches(name.upper(), ours, n=1)
+            hints.append(f"{name} (did you mean {close[0]}?)" if close else name)
         raise ConfigError(
-            f"unknown AgentStream setting(s): {', '.join(unknown)}; "
-            f"known: {', '.join(sorted(known))}"
+            f"unknown AgentStream setting(s): {', '.join(hints)}; known: {', '.join(ours)}"
         )
 
 

@@ -7,7 +7,10 @@ from agentstream.errors import ConfigError
 
 
 def test_unknown_agentstream_variable_is_an_error() -> None:
-    with pytest.raises(ConfigError, match=r"AGENTSTREAM_BOOTSTRAP_SERVER\b"):
+    with pytest.raises(
+        ConfigError,
+        match=r"AGENTSTREAM_BOOTSTRAP_SERVER \(did you mean AGENTSTREAM_BOOTSTRAP_SERVERS\?\)",
+    ):
         check_environment({"AGENTSTREAM_BOOTSTRAP_SERVER": "x:1"})
 
 
