@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -41,6 +42,9 @@ def kafka_broker(
         pytest.fail(f"no Kafka broker could be started for the tests: {exc}", pytrace=False)
     _announce(request.config, f"agentstream: {handle.describe()}")
     yield handle
+    # Clients the tests dropped but did not close would otherwise reconnect (and log refusals)
+    # while the broker shuts down.
+    gc.collect()
     handle.stop()
 
 
