@@ -34,11 +34,15 @@ _ID_NAMESPACE = uuid.UUID("5f3c7f5e-8a0b-4d51-9a55-6a2c1b7e0d11")
 
 
 class Sender(Protocol):
-    """What the context needs from the runtime (the agent's producer and serde)."""
+    """What the context needs from the runtime (the agent's producer and serde).
+
+    A send returns the record's acknowledgement as a future (kept in ``Context.acks``), or
+    ``None`` when the sender tracks it itself (the engine counts it into the attempt's ``Acks``).
+    """
 
     def send_record(
         self, topic: str, record: Any, *, key: bytes | None, headers: Sequence[tuple[str, bytes]]
-    ) -> asyncio.Future[None]: ...
+    ) -> asyncio.Future[None] | None: ...
 
     def send_raw(
         self,
@@ -47,7 +51,7 @@ class Sender(Protocol):
         value: bytes | None,
         *,
         headers: Sequence[tuple[str, bytes]],
-    ) -> asyncio.Future[None]: ...
+    ) -> asyncio.Future[None] | None: ...
 
 
 class Context:
@@ -91,6 +95,7 @@ class Context:
         self._durable = durable
         self._emitted = 0
         self._made: set[str] = set()
+        # Acknowledgements the sender returned as futures (the engine's sender counts its own).
         self.acks: list[asyncio.Future[None]] = []
         self.emitted: list[tuple[str, str]] = []  # (topic, type) for metrics
 
@@ -204,7 +209,9 @@ class Context:
         record = self._filled(event)
         k = key if key is not None else record.meta.subject
         kb = k.encode() if isinstance(k, str) else k
-        self.acks.append(self._sender.send_record(topic, record, key=kb, headers=headers))
+        ack = self._sender.send_record(topic, record, key=kb, headers=headers)
+        if ack is not None:
+            self.acks.append(ack)
         self.emitted.append((topic, type(record).FULLNAME))
 
     async def produce_raw(
@@ -217,7 +224,9 @@ class Context:
     ) -> None:
         """Write raw bytes through the agent's producer (same transaction, same "acked before
         commit" rule as ``emit``); the hook for memory changelogs."""
-        self.acks.append(self._sender.send_raw(topic, key, value, headers=headers))
+        ack = self._sender.send_raw(topic, key, value, headers=headers)
+        if ack is not None:
+            self.acks.append(ack)
 
 
 _NAMESPACE_BYTES = _ID_NAMESPACE.bytes

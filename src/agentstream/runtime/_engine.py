@@ -1,8 +1,11 @@
 """The event-loop side of an agent: one task per started record, decode → dedupe → handle → acks.
 
 A record is *finished* (and may be covered by a commit) only after every record it caused is
-acknowledged: its outputs, its dead letter, and its dedupe marker. Failures follow the handler's
-``RetryPolicy``; a waiting retry blocks only its own key (the scheduler keeps the key busy).
+acknowledged: its outputs, its dead letter, and its dedupe marker (written only after the others
+were acknowledged). An attempt's writes are counted into one ``Acks`` rather than awaited one
+future each, and its dedupe marker is chained from the last acknowledgement (see ``Acks``).
+Failures follow the handler's ``RetryPolicy``; a waiting retry blocks only its own key (the
+scheduler keeps the key busy).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from agentstream.runtime._dedupe import DedupeStore
 from agentstream.runtime._dlq import FailureInfo, Stage, build_dead_letter, replay_marker
 from agentstream.runtime._durable import Durable
 from agentstream.runtime._memory import AgentMemory, collecting
-from agentstream.runtime._producer import DeliveryError, OutputProducer
+from agentstream.runtime._producer import Acks, DeliveryError, OutputProducer
 from agentstream.runtime._retry import RetryPolicy
 from agentstream.runtime._scheduler import KeyOrderedScheduler, TopicPartition, WorkItem
 
@@ -103,23 +106,6 @@ class Engine:
             child = self._children[key] = metric.labels(self.agent.name, *labels)
         return child
 
-    # -- Sender protocol for Context ------------------------------------------------------------
-    def send_record(
-        self, topic: str, record: Any, *, key: bytes | None, headers: Sequence[tuple[str, bytes]]
-    ) -> asyncio.Future[None]:
-        value = self.codec.encode(topic, record)
-        return self.producer.send(topic, value, key=key, headers=list(headers))
-
-    def send_raw(
-        self,
-        topic: str,
-        key: bytes | None,
-        value: bytes | None,
-        *,
-        headers: Sequence[tuple[str, bytes]],
-    ) -> asyncio.Future[None]:
-        return self.producer.send(topic, value, key=key, headers=list(headers))
-
     # -- scheduling -------------------------------------------------------------------------------
     def dispatch(self) -> None:
         """Start every record the scheduler allows now (called on the loop)."""
@@ -178,8 +164,11 @@ class Engine:
         dkey += suffix
         if self._seen(dkey):
             return
-        await self._run_handler(spec, record, item, dkey, type_name)
-        await self._mark(item, dkey)
+        if await self._run_handler(spec, record, item, dkey, type_name):
+            assert self.dedupe is not None
+            self.dedupe.remember(dkey)  # the marker was chained after the acknowledgements
+        else:
+            await self._mark(item, dkey)
 
     def _seen(self, dkey: str) -> bool:
         if self.dedupe is not None and self.dedupe.seen(dkey):
@@ -198,8 +187,18 @@ class Engine:
         )
         self.dedupe.remember(dkey)
 
-    async def _attempt(self, spec: HandlerSpec, record: Any, ctx: Context) -> None:
-        with collecting(ctx.acks):  # memory writes count as this input's outputs
+    def _marker(self, item: WorkItem, dkey: str) -> tuple[str, bytes, int] | None:
+        """The dedupe marker of an input as (topic, key, partition); None without dedupe."""
+        if self.dedupe is None:
+            return None
+        return self.dedupe.topic, dkey.encode(), self.dedupe.marker_partition(item.partition)
+
+    async def _attempt(
+        self, spec: HandlerSpec, record: Any, ctx: Context, acks: Acks,
+        marker: tuple[str, bytes, int] | None,
+    ) -> bool:
+        """One handler attempt; True if ``marker`` was written after all its acknowledgements."""
+        with collecting(acks):  # memory writes count as this input's outputs
             if spec.timeout is None:
                 await spec.fn(record, ctx)
             else:
@@ -215,18 +214,23 @@ class Engine:
                 # fails the attempt like the handler would (retried, then dead-lettered).
                 self.memory.apply(record, ctx.partition)
         try:
-            await asyncio.gather(*ctx.acks)
+            if ctx.acks:  # futures of a sender that does not count (not the engine's)
+                await asyncio.gather(*ctx.acks)
+            return await acks.seal(marker)
         except Exception as exc:
             raise _Emit() from exc
 
     async def _run_handler(
         self, spec: HandlerSpec, record: Any, item: WorkItem, dkey: str, type_name: str
-    ) -> None:
+    ) -> bool:
+        """Handle with retries, else dead-letter; True if the dedupe marker was written."""
         failure: FailureInfo | None = None
         attempt = 0
         started = time.monotonic()
+        marker = self._marker(item, dkey)
         while True:
             attempt += 1
+            acks = Acks(self.producer)
             ctx = Context(
                 agent=self.agent.name,
                 event=record,
@@ -236,14 +240,15 @@ class Engine:
                 key=item.key,
                 attempt=attempt,
                 dedupe_key=dkey,
-                sender=self,
+                sender=_AttemptSender(self.codec, self.producer, acks),
                 memory=self.memory,
                 durable=self.durable,
             )
             try:
-                await self._attempt(spec, record, ctx)
+                marked = await self._attempt(spec, record, ctx, acks, marker)
             except Exception as raw:
-                await asyncio.gather(*ctx.acks, return_exceptions=True)
+                # Wait for every write of the failed attempt before retrying or dead-lettering.
+                await asyncio.gather(acks.seal(), *ctx.acks, return_exceptions=True)
                 exc, stage = _classify(raw)
                 if failure is None:
                     failure = FailureInfo.first(stage, exc, attempt)
@@ -252,7 +257,7 @@ class Engine:
                     failure.last_failure_at = datetime.now(UTC)
                 if not spec.retry.is_retryable(exc) or spec.retry.attempts_exhausted(attempt):
                     await self._dead_letter(item, failure, record)
-                    return
+                    return False
                 self.stats.retries += 1
                 metrics.RETRIES.labels(self.agent.name, type_name).inc()
                 await asyncio.sleep(spec.retry.next_delay(exc, attempt).total_seconds())
@@ -263,7 +268,7 @@ class Engine:
             )
             for topic, out_type in ctx.emitted:
                 self._child(metrics.EVENTS_OUT, topic, out_type).inc()
-            return
+            return marked
 
     async def _dead_letter(self, item: WorkItem, failure: FailureInfo, record: Any) -> None:
         msg = item.payload
@@ -339,6 +344,33 @@ class Engine:
     def cancel_all(self) -> None:
         for task in list(self._tasks.values()):
             task.cancel()
+
+
+class _AttemptSender:
+    """The ``Sender`` of one attempt: encodes, and counts every write into the attempt's Acks."""
+
+    __slots__ = ("_acks", "_codec", "_producer")
+
+    def __init__(self, codec: Codec, producer: OutputProducer, acks: Acks) -> None:
+        self._codec = codec
+        self._producer = producer
+        self._acks = acks
+
+    def send_record(
+        self, topic: str, record: Any, *, key: bytes | None, headers: Sequence[tuple[str, bytes]]
+    ) -> None:
+        value = self._codec.encode(topic, record)
+        self._producer.send_counted(topic, value, key=key, headers=headers, acks=self._acks)
+
+    def send_raw(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        *,
+        headers: Sequence[tuple[str, bytes]],
+    ) -> None:
+        self._producer.send_counted(topic, value, key=key, headers=headers, acks=self._acks)
 
 
 def _classify(raw: BaseException) -> tuple[BaseException, Stage]:

@@ -57,7 +57,7 @@ from agentstream.memory import (
     ensure_changelog_topics,
 )
 from agentstream.runtime._agent import Agent
-from agentstream.runtime._producer import OutputProducer
+from agentstream.runtime._producer import Acks, OutputProducer
 
 __all__ = ["AgentMemory", "BoundStore", "ProducerChangelogWriter", "collecting"]
 
@@ -70,14 +70,15 @@ TP = tuple[str, int]
 _ECHO_RETRY = timedelta(milliseconds=50)
 _ECHO_ATTEMPTS = 100
 
-# The acknowledgements of the input being handled; changelog writes add theirs to it.
-_SINK: ContextVar[list[asyncio.Future[None]] | None] = ContextVar(
+# The acknowledgements of the input being handled; changelog writes add theirs to it (counted
+# into the engine's ``Acks``, or as futures into a plain list).
+_SINK: ContextVar[Acks | list[asyncio.Future[None]] | None] = ContextVar(
     "agentstream_changelog_acks", default=None
 )
 
 
 @contextlib.contextmanager
-def collecting(acks: list[asyncio.Future[None]]) -> Iterator[None]:
+def collecting(acks: Acks | list[asyncio.Future[None]]) -> Iterator[None]:
     """Within the block (and tasks it starts), changelog writes report to ``acks``."""
     token = _SINK.set(acks)
     try:
@@ -99,7 +100,10 @@ class ProducerChangelogWriter:
                 f"memory write to {topic} outside of an event's handling; change stores from a "
                 "handler (ctx.store(name)) or a reducer, so the write commits with its input"
             )
-        sink.append(self._producer.send(topic, value, key=key, partition=partition))
+        if isinstance(sink, Acks):
+            self._producer.send_counted(topic, value, key=key, partition=partition, acks=sink)
+        else:
+            sink.append(self._producer.send(topic, value, key=key, partition=partition))
 
 
 class BoundStore:

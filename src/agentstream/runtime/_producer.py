@@ -1,8 +1,10 @@
 """The agent's one producer: outputs, dead letters, dedupe markers and raw writes all go through it.
 
-Sends return an ``asyncio.Future`` resolved by the delivery report, so the engine can await every
-acknowledgement of an input before the input counts as finished (the "acked before commit" rule).
-Delivery reports are served by a small poll thread so that no blocking call runs on the loop.
+``send`` returns an ``asyncio.Future`` resolved by the delivery report; ``send_counted`` instead
+counts the record into an ``Acks`` (one per handler attempt) that resolves a single future once
+all of the attempt's records are acknowledged. Either way the engine awaits every acknowledgement
+of an input before the input counts as finished (the "acked before commit" rule). Delivery
+reports are served by a small poll thread so that no blocking call runs on the loop.
 In exactly-once mode the producer is transactional and every send joins the open transaction.
 """
 
@@ -18,7 +20,7 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from agentstream.errors import AgentStreamError, ProducerFencedError
 
-__all__ = ["DeliveryError", "OutputProducer", "is_fenced"]
+__all__ = ["Acks", "DeliveryError", "OutputProducer", "is_fenced"]
 
 log = logging.getLogger("agentstream.runtime")
 
@@ -69,7 +71,7 @@ class OutputProducer:
         self._stop = threading.Event()
         # Delivery reports settle their futures in batches: one loop wake-up per poll instead of
         # one per record (waking the loop costs more than settling a future).
-        self._settled: list[tuple[asyncio.Future[None], KafkaError | None, str]] = []
+        self._settled: list[_Settled] = []
         self._settled_lock = threading.Lock()
         self._thread = threading.Thread(target=self._poll, name="agentstream-producer", daemon=True)
         self._thread.start()
@@ -101,9 +103,49 @@ class OutputProducer:
         fut: asyncio.Future[None] = self._loop.create_future()
 
         def on_delivery(err: KafkaError | None, msg: Message) -> None:
-            with self._settled_lock:
-                self._settled.append((fut, err, topic))
+            self._settle_later(fut, None if err is None else _not_delivered(topic, err), None)
 
+        try:
+            self._produce(
+                topic, value, key=key, headers=headers, partition=partition,
+                on_delivery=on_delivery,
+            )
+        except KafkaException as exc:
+            fut.set_exception(DeliveryError(f"cannot produce to {topic}: {exc}"))
+        return fut
+
+    def send_counted(
+        self,
+        topic: str,
+        value: bytes | None,
+        *,
+        key: bytes | None = None,
+        headers: Headers | None = None,
+        partition: int | None = None,
+        acks: Acks,
+    ) -> None:
+        """Enqueue a record whose acknowledgement counts into ``acks`` (no future per record:
+        creating and settling one per record is what bounds the loop's throughput). Must be
+        called on the event loop, before ``acks`` is sealed."""
+        acks.add()
+        try:
+            self._produce(
+                topic, value, key=key, headers=headers, partition=partition,
+                on_delivery=acks.on_delivery,
+            )
+        except KafkaException as exc:
+            acks.failed(f"cannot produce to {topic}: {exc}")
+
+    def _produce(
+        self,
+        topic: str,
+        value: bytes | None,
+        *,
+        key: bytes | None,
+        headers: Headers | None,
+        partition: int | None,
+        on_delivery: Any,
+    ) -> None:
         kwargs: dict[str, Any] = {"key": key, "value": value, "on_delivery": on_delivery}
         if headers:
             kwargs["headers"] = list(headers)
@@ -112,13 +154,17 @@ class OutputProducer:
         while True:
             try:
                 self._producer.produce(topic, **kwargs)
-                return fut
+                return
             except BufferError:
                 # The local queue is full: let the poll thread drain delivery reports.
                 self._producer.poll(0.05)
-            except KafkaException as exc:
-                fut.set_exception(DeliveryError(f"cannot produce to {topic}: {exc}"))
-                return fut
+
+    def _settle_later(
+        self, fut: asyncio.Future[Any], error: BaseException | None, result: Any
+    ) -> None:
+        """Queue a future's outcome for the next batched hand-over to the loop (any thread)."""
+        with self._settled_lock:
+            self._settled.append((fut, error, result))
 
     def _hand_over(self) -> None:
         with self._settled_lock:
@@ -165,18 +211,118 @@ class OutputProducer:
         return left
 
 
-def _settle_many(batch: list[tuple[asyncio.Future[None], KafkaError | None, str]]) -> None:
-    for fut, err, topic in batch:
-        _settle(fut, err, topic)
+class Acks:
+    """The acknowledgements of one handler attempt, counted rather than one future per record.
+
+    Delivery reports (usually on the poll thread) count the pending records down. Once the engine
+    ``seal``s the attempt (the handler returned: no more sends) and nothing is pending, ONE
+    future resolves on the loop, with ``DeliveryError`` if any record failed. ``seal(marker=...)``
+    chains the dedupe marker: when every record succeeded it is produced right from the last
+    delivery report, strictly after those acknowledgements, and the future resolves once the
+    marker is acknowledged too, so an input costs one loop wake-up instead of two. The future's
+    result says whether the marker was written; if not (never chained, refused, or lost) the
+    engine writes it itself, still after the acknowledgements.
+    """
+
+    __slots__ = ("_done", "_error", "_finished", "_lock", "_marker", "_pending", "_producer",
+                 "_sealed")
+
+    def __init__(self, producer: OutputProducer) -> None:
+        self._producer = producer
+        self._lock = threading.Lock()  # reports may arrive on the poll thread and on the loop
+        self._pending = 0
+        self._error: str | None = None
+        self._sealed = False
+        self._finished = False
+        self._done: asyncio.Future[bool] | None = None
+        self._marker: tuple[str, bytes, int] | None = None
+
+    def add(self) -> None:
+        with self._lock:
+            self._pending += 1
+
+    def on_delivery(self, err: KafkaError | None, msg: Message) -> None:
+        """The delivery report of one counted record (a confluent-kafka ``on_delivery``)."""
+        self._count_down(None if err is None else f"record to {msg.topic()} not delivered: "
+                         f"{err.str()}")
+
+    def failed(self, error: str) -> None:
+        """A counted record that could not even be enqueued."""
+        self._count_down(error)
+
+    def _count_down(self, error: str | None) -> None:
+        with self._lock:
+            self._pending -= 1
+            if error is not None and self._error is None:
+                self._error = error
+            finish = self._sealed and self._pending == 0 and not self._finished
+            if finish:
+                self._finished = True
+        if finish:
+            self._finish()
+
+    def seal(self, marker: tuple[str, bytes, int] | None = None) -> asyncio.Future[bool]:
+        """No more records will be counted; the future resolves once all are acknowledged.
+
+        ``marker`` (topic, key, partition) is the dedupe marker to write after them. Sealing
+        again returns the same future. Must be called on the event loop.
+        """
+        if self._done is not None:
+            return self._done
+        self._done = self._producer._loop.create_future()
+        with self._lock:
+            self._sealed = True
+            self._marker = marker
+            finish = self._pending == 0 and not self._finished
+            if finish:
+                self._finished = True
+        if finish:
+            if self._error is None and marker is None:
+                self._done.set_result(False)  # on the loop already: no hand-over needed
+            else:
+                self._finish()
+        return self._done
+
+    def _finish(self) -> None:
+        """Every record is acknowledged: fail, chain the marker, or resolve (any thread)."""
+        done = self._done
+        assert done is not None
+        if self._error is not None:
+            self._producer._settle_later(done, DeliveryError(self._error), None)
+            return
+        if self._marker is None:
+            self._producer._settle_later(done, None, False)
+            return
+        topic, key, partition = self._marker
+        try:
+            # Never blocks: a full queue (BufferError) hands the marker back to the engine.
+            self._producer._producer.produce(
+                topic, value=b"", key=key, partition=partition, on_delivery=self._on_marker
+            )
+        except (BufferError, KafkaException):
+            self._producer._settle_later(done, None, False)
+
+    def _on_marker(self, err: KafkaError | None, msg: Message) -> None:
+        assert self._done is not None
+        self._producer._settle_later(self._done, None, err is None)
 
 
-def _settle(fut: asyncio.Future[None], err: KafkaError | None, topic: str) -> None:
-    if fut.done():
-        return
-    if err is None:
-        fut.set_result(None)
-    else:
-        fut.set_exception(DeliveryError(f"record to {topic} not delivered: {err.str()}"))
+# A future, and its exception or else its result.
+_Settled = tuple[asyncio.Future[Any], BaseException | None, Any]
+
+
+def _settle_many(batch: list[_Settled]) -> None:
+    for fut, error, result in batch:
+        if fut.done():
+            continue
+        if error is None:
+            fut.set_result(result)
+        else:
+            fut.set_exception(error)
+
+
+def _not_delivered(topic: str, err: KafkaError) -> DeliveryError:
+    return DeliveryError(f"record to {topic} not delivered: {err.str()}")
 
 
 def _fenced(exc: BaseException) -> ProducerFencedError:
