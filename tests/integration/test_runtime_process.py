@@ -48,7 +48,10 @@ def _stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: flo
         raise
 
 
-def _outputs(bootstrap: str, out: str, n: int, *, committed: bool) -> list[int]:
+def _outputs_with_ids(
+    bootstrap: str, out: str, n: int, *, committed: bool
+) -> list[tuple[int, str]]:
+    """(input index, output event id) of every output record, duplicates included."""
     serde = serde_for(bootstrap)
     iso = "read_committed" if committed else "read_uncommitted"
     with consumer(bootstrap, **{"isolation.level": iso}) as c:
@@ -57,7 +60,8 @@ def _outputs(bootstrap: str, out: str, n: int, *, committed: bool) -> list[int]:
             c, until=lambda ms: len({m.value() for m in ms}) >= n, timeout=timedelta(seconds=120)
         )
         got += c.consume(num_messages=10_000, timeout=2)  # anything extra (duplicates)
-    return [int(serde.decode(out, m.value()).title) for m in got if m.error() is None]
+    decoded = [serde.decode(out, m.value()) for m in got if m.error() is None]
+    return [(int(e.title), e.meta.id) for e in decoded]
 
 
 def test_sigterm_exits_zero_and_commits_what_it_handled(
@@ -141,10 +145,17 @@ def test_sigkill_and_restart(
     try:
         wait_for(lambda: len({x[0] for x in _lines(log)}) == n, timeout=timedelta(seconds=150),
                  what="every input handled after restart")
-        outputs = _outputs(bootstrap_servers, out, n, committed=mode == "exactly-once")
+        with_ids = _outputs_with_ids(bootstrap_servers, out, n, committed=mode == "exactly-once")
     finally:
         assert _stop(proc) == 0
+    outputs = [index for index, _ in with_ids]
     assert set(outputs) == set(range(n)), "every input has its output"
+    # A re-handled input re-emits its output under the same deterministic id, so a downstream
+    # consumer that dedupes on event id sees every output once.
+    ids_per_input: dict[int, set[str]] = defaultdict(set)
+    for index, event_id in with_ids:
+        ids_per_input[index].add(event_id)
+    assert all(len(ids) == 1 for ids in ids_per_input.values()), "re-emits must keep their id"
     if mode == "exactly-once":
         dup = [k for k, v in Counter(outputs).items() if v > 1]
         assert dup == [], f"read_committed saw outputs twice: {dup[:10]}"
