@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
+from tests.unit.test_memory import Rec
 
 from agentstream.errors import StoreNotReadyError
 from agentstream.memory import FORGET_ECHO, FORGET_HEADER, StoreManager, StoreSpec, is_forget
@@ -54,18 +54,6 @@ def test_a_refollow_gets_a_new_epoch_and_skips_stale_prefetched_records() -> Non
     assert e2 != e1 and c.epoch(3) == e2
     assert c.admit("cl", 3, 1) is None  # read under the old assignment: the restore covered it
     assert c.admit("cl", 3, 50) == e2
-
-
-@dataclass
-class Rec:
-    k: bytes | None
-    v: bytes | None
-
-    def key(self) -> bytes | None:
-        return self.k
-
-    def value(self) -> bytes | None:
-        return self.v
 
 
 class Log:
