@@ -16,7 +16,7 @@ from agentstream.schemas import (
     fingerprint,
     schema_dir,
 )
-from agentstream.schemas._codegen import GENERATED_PATH, generate
+from agentstream.schemas._codegen import GENERATED_DIR, GENERATED_PATH, generate
 from agentstream.schemas._compat import MODES, CompatibilityMode
 
 __all__ = ["register", "schemas"]
@@ -122,20 +122,30 @@ def codegen(
     ] = False,
     directory: DirOpt = None,
 ) -> None:
-    """Regenerate src/agentstream/events/_generated.py from the schemas."""
-    text = generate(_load(directory))
-    current = GENERATED_PATH.read_text() if GENERATED_PATH.exists() else ""
+    """Regenerate the record classes in src/agentstream/events/ from the schemas."""
+    wanted = generate(_load(directory))
+    existing = {p.name: p for p in GENERATED_DIR.glob("_gen_*.py")}
+    existing[GENERATED_PATH.name] = GENERATED_PATH
+    stale = sorted(set(existing) - set(wanted))
+    changed = sorted(
+        name for name, text in wanted.items()
+        if not (GENERATED_DIR / name).exists() or (GENERATED_DIR / name).read_text() != text
+    )  # fmt: skip
     if check_only:
-        if current != text:
+        if changed or stale:
             typer.echo(
-                f"{GENERATED_PATH} is out of date; run `agentstream schemas codegen`", err=True
+                f"generated modules in {GENERATED_DIR} are out of date "
+                f"({', '.join(changed + stale)}); run `agentstream schemas codegen`",
+                err=True,
             )
             raise typer.Exit(1)
-        typer.echo(f"{GENERATED_PATH} is up to date")
+        typer.echo(f"generated modules in {GENERATED_DIR} are up to date")
         return
-    if current != text:
-        GENERATED_PATH.write_text(text)
-    typer.echo(f"wrote {GENERATED_PATH}")
+    for name in changed:
+        (GENERATED_DIR / name).write_text(wanted[name])
+    for name in stale:
+        existing[name].unlink()
+    typer.echo(f"wrote {len(changed)} and removed {len(stale)} module(s) in {GENERATED_DIR}")
 
 
 def register(app: typer.Typer) -> None:

@@ -1,8 +1,11 @@
-"""Generate ``agentstream/events/_generated.py`` (frozen dataclasses) from the ``.avsc`` contract.
+"""Generate ``agentstream/events`` record classes (frozen dataclasses) from the ``.avsc`` contract.
 
-The ``.avsc`` files stay the single source of truth: the generated module is committed so that
-readers and type checkers see real classes, and a unit test fails when it differs from what this
-generator produces from the current schemas (run ``agentstream schemas codegen`` to refresh it).
+One module per Avro namespace (``_gen_<namespace>.py``) plus ``_generated.py``, which gathers
+them and maps full names to classes (``RECORDS``); modules stay small and a domain's classes sit
+together. The ``.avsc`` files stay the single source of truth: the generated modules are
+committed so that readers and type checkers see real classes, and a unit test fails when they
+differ from what this generator produces from the current schemas (run ``agentstream schemas
+codegen`` to refresh them).
 Enums become ``StrEnum`` (members upper-cased, values = the Avro symbols), arrays ``tuple``,
 maps ``dict``, ``uuid`` strings ``str``, ``timestamp-millis`` tz-aware UTC ``datetime``.
 """
@@ -10,15 +13,17 @@ maps ``dict``, ``uuid`` strings ``str``, ``timestamp-millis`` tz-aware UTC ``dat
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 from agentstream.errors import SchemaLoadError
 from agentstream.schemas._loader import PRIMITIVES, SchemaSet
 
-__all__ = ["GENERATED_PATH", "generate"]
+__all__ = ["GENERATED_DIR", "GENERATED_PATH", "generate"]
 
-GENERATED_PATH = Path(__file__).resolve().parents[1] / "events" / "_generated.py"
+GENERATED_DIR = Path(__file__).resolve().parents[1] / "events"
+GENERATED_PATH = GENERATED_DIR / "_generated.py"
 
 _PY = {
     "null": "None",
@@ -260,7 +265,6 @@ Regenerate with ``agentstream schemas codegen`` after changing a schema; a unit 
 this file is out of date.
 """
 
-# ruff: noqa: E501
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -270,7 +274,7 @@ from enum import StrEnum
 from typing import Any, ClassVar, Self
 
 from agentstream.schemas._record import Record, schema_of
-
+{imports}
 # from_avro fills the instance dict directly: a frozen dataclass __init__ costs one
 # object.__setattr__ per field, which dominated decoding (values are complete and converted here).
 _new = object.__new__
@@ -279,20 +283,67 @@ _set = object.__setattr__
 '''
 
 
-def generate(schemas: SchemaSet) -> str:
-    """The source text of the generated module for ``schemas``."""
+# A JSON string literal as _q/_doc write them (docs, names, schema keys).
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def _module(full: str) -> str:
+    """``agentstream.events.code.PullRequestOpened`` -> ``_gen_events_code``."""
+    namespace = full.rpartition(".")[0]
+    parts = namespace.split(".")
+    if parts[0] == "agentstream" and len(parts) > 1:
+        parts = parts[1:]
+    return "_gen_" + "_".join(parts)
+
+
+_INDEX_HEADER = '''"""Every record class generated from ``schemas/*.avsc``, and ``RECORDS``.
+
+DO NOT EDIT.
+
+Regenerate with ``agentstream schemas codegen``; the classes live in one ``_gen_*`` module per
+Avro namespace.
+"""
+
+from __future__ import annotations
+
+from agentstream.schemas._record import Record'''
+
+
+def generate(schemas: SchemaSet) -> dict[str, str]:
+    """File name -> source text of every generated module for ``schemas``."""
     gen = _Gen(schemas)
     enums = sorted(n for n, d in schemas.named.items() if d["type"] == "enum")
     records = gen.ordered_records()
-    names = sorted(_simple(n) for n in [*enums, *records])
-    body: list[str] = ["__all__ = ["]
-    body += [f"    {_q(n)}," for n in ["RECORDS", *names]]
-    body += ["]", "", ""]
+    owner = {_simple(n): _module(n) for n in [*enums, *records]}
+    bodies: dict[str, list[str]] = {}
     for e in enums:
-        body += gen.enum(e)
+        bodies.setdefault(_module(e), []).extend(gen.enum(e))
     for r in records:
-        body += gen.record(r)
-    body.append("RECORDS: dict[str, type[Record]] = {")
-    body += [f"    {_q(r)}: {_simple(r)}," for r in sorted(records)]
-    body.append("}")
-    return _HEADER + "\n".join(body) + "\n"
+        bodies.setdefault(_module(r), []).extend(gen.record(r))
+    files: dict[str, str] = {}
+    for module, body in sorted(bodies.items()):
+        mine = sorted(n for n, m in owner.items() if m == module)
+        text = "\n".join(body)
+        code = _STRING.sub('""', text)  # docs may name other types: only code needs imports
+        imports: dict[str, list[str]] = {}
+        for name, other in sorted(owner.items()):
+            if other != module and re.search(rf"\b{name}\b", code):
+                imports.setdefault(other, []).append(name)
+        head = [f"from agentstream.events.{m} import {', '.join(ns)}" for m, ns in imports.items()]
+        exports = ["__all__ = [", *(f"    {_q(n)}," for n in mine), "]", "", ""]
+        files[f"{module}.py"] = (
+            _HEADER.replace("{imports}", "\n".join(head) + ("\n" if head else ""))
+            + "\n".join(exports + body)
+            + "\n"
+        )
+    names = sorted(owner)
+    index = [_INDEX_HEADER]
+    for module in sorted(bodies):
+        mine = sorted(n for n, m in owner.items() if m == module)
+        index.append(f"from agentstream.events.{module} import {', '.join(mine)}")
+    index += ["", "__all__ = [", *(f"    {_q(n)}," for n in ["RECORDS", *names]), "]", ""]
+    index.append("RECORDS: dict[str, type[Record]] = {")
+    index += [f"    {_q(r)}: {_simple(r)}," for r in sorted(records)]
+    index.append("}")
+    files[GENERATED_PATH.name] = "\n".join(index) + "\n"
+    return files

@@ -1,0 +1,603 @@
+"""Record classes generated from the Avro contract in ``schemas/*.avsc``. DO NOT EDIT.
+
+Regenerate with ``agentstream schemas codegen`` after changing a schema; a unit test fails when
+this file is out of date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, ClassVar, Self
+
+from agentstream.schemas._record import Record, schema_of
+from agentstream.events._gen_meta import EventMeta
+
+# from_avro fills the instance dict directly: a frozen dataclass __init__ costs one
+# object.__setattr__ per field, which dominated decoding (values are complete and converted here).
+_new = object.__new__
+_set = object.__setattr__
+
+__all__ = [
+    "BuildFailed",
+    "CommentAdded",
+    "IssueClosed",
+    "IssueOpened",
+    "PullRequestClosed",
+    "PullRequestMerged",
+    "PullRequestOpened",
+    "ReleasePublished",
+    "ReviewRequested",
+    "ReviewState",
+    "ReviewSubmitted",
+]
+
+
+class ReviewState(StrEnum):
+    "Outcome of a pull request review (GitHub's review states, lower case)."
+
+    APPROVED = "approved"
+    CHANGES_REQUESTED = "changes_requested"
+    COMMENTED = "commented"
+    DISMISSED = "dismissed"
+    PENDING = "pending"
+
+
+@dataclass(frozen=True, kw_only=True)
+class BuildFailed(Record):
+    "A CI run (GitHub Actions workflow run or check run) finished unsuccessfully."
+
+    FULLNAME: ClassVar[str] = "agentstream.events.code.BuildFailed"
+    SCHEMA: ClassVar[dict[str, Any]] = schema_of("agentstream.events.code.BuildFailed")
+
+    meta: EventMeta
+    "Envelope shared by every event: id, type, source, subject, time, tracing."
+    repo: str
+    "Repository full name 'owner/name'."
+    workflow: str
+    "Workflow or check name."
+    run_id: int
+    "Id of the run."
+    url: str
+    "Web (html) URL of the run."
+    commit_sha: str
+    "Head commit the run built."
+    branch: str | None = None
+    "Head branch, if any."
+    conclusion: str
+    "GitHub's conclusion, e.g. 'failure', 'timed_out', 'cancelled'."
+    actor: str | None = None
+    "Login of the user who triggered the run, if known."
+    pull_requests: tuple[int, ...] = ()
+    "Numbers of the pull requests the run belongs to."
+    failed_at: datetime
+    "When the run completed, UTC."
+
+    def to_avro(self) -> dict[str, Any]:
+        data = self.__dict__.copy()
+        data["meta"] = self.meta.to_avro()
+        return data
+
+    @classmethod
+    def from_avro(cls, data: Mapping[str, Any]) -> Self:
+        obj = _new(cls)
+        _set(obj, "__dict__", {
+            "meta": EventMeta.from_avro(data["meta"]),
+            "repo": data["repo"],
+            "workflow": data["workflow"],
+            "run_id": data["run_id"],
+            "url": data["url"],
+            "commit_sha": data["commit_sha"],
+            "branch": data.get("branch", None),
+            "conclusion": data["conclusion"],
+            "actor": data.get("actor", None),
+            "pull_requests": tuple(data.get("pull_requests", ())),
+            "failed_at": data["failed_at"],
+        })
+        return obj
+
+    @classmethod
+    def adopt_avro(cls, data: dict[str, Any]) -> Self:
+        data["meta"] = EventMeta.adopt_avro(data["meta"])
+        data["pull_requests"] = tuple(data["pull_requests"])
+        obj = _new(cls)
+        _set(obj, "__dict__", data)
+        return obj
+
+
+@dataclass(frozen=True, kw_only=True)
+class CommentAdded(Record):
+    "A comment was added to an issue or pull request conversation."
+
+    FULLNAME: ClassVar[str] = "agentstream.events.code.CommentAdded"
+    SCHEMA: ClassVar[dict[str, Any]] = schema_of("agentstream.events.code.CommentAdded")
+
+    meta: EventMeta
+    "Envelope shared by every event: id, type, source, subject, time, tracing."
+    repo: str
+    "Repository full name 'owner/name'."
+    number: int
+    "The issue or pull request number within the repository."
+    url: str
+    "Web (html) URL of the comment."
+    author: str
+    "Login of the user who authored the comment."
+    body: str
+    "Comment text."
+    on_pull_request: bool = False
+    "True when the conversation belongs to a pull request."
+    created_at: datetime
+    "When the comment was created, UTC."
+
+    def to_avro(self) -> dict[str, Any]:
+        data = self.__dict__.copy()
+        data["meta"] = self.meta.to_avro()
+        return data
+
+    @classmethod
+    def from_avro(cls, data: Mapping[str, Any]) -> Self:
+        obj = _new(cls)
+        _set(obj, "__dict__", {
+            "meta": EventMeta.from_avro(data["meta"]),
+            "repo": data["repo"],
+            "number": data["number"],
+            "url": data["url"],
+            "author": data["author"],
+            "body": data["body"],
+            "on_pull_request": data.get("on_pull_request", False),
+            "created_at": data["created_at"],
+        })
+        return obj
+
+    @classmethod
+    def adopt_avro(cls, data: dict[str, Any]) -> Self:
+        data["meta"] = EventMeta.adopt_avro(data["meta"])
+        obj = _new(cls)
+        _set(obj, "__dict__", data)
+        return obj
+
+
+@dataclass(frozen=True, kw_only=True)
+class IssueClosed(Record):
+    "An issue was closed."
+
+    FULLNAME: ClassVar[str] = "agentstream.events.code.IssueClosed"
+    SCHEMA: ClassVar[dict[str, Any]] = schema_of("agentstream.events.code.IssueClosed")
+
+    meta: EventMeta
+    "Envelope shared by every event: id, type, source, subject, time, tracing."
+    repo: str
+    "Repository full name 'owner/name'."
+    number: int
+    "The issue number within the repository."
+    title: str
+    "Title as shown on GitHub."
+    url: str
+    "Web (html) URL of the issue."
+    closed_by: str | None = None
+    "Login of the user who closed it, if known."
+    state_reason: str | None = None
+    "GitHub's reason: 'completed', 'not_planned', or null."
+    closed_at: datetime
+    "When it was closed, UTC."
+
+    def to_avro(self) -> dict[str, Any]:
+        data = self.__dict__.copy()
+        data["meta"] = self.meta.to_avro()
+        return data
+
+    @classmethod
+    def from_avro(cls, data: Mapping[str, Any]) -> Self:
+        obj = _new(cls)
+        _set(obj, "__dict__", {
+            "meta": EventMeta.from_avro(data["meta"]),
+            "repo": data["repo"],
+            "number": data["number"],
+            "title": data["title"],
+            "url": data["url"],
+            "closed_by": data.get("closed_by", None),
+            "state_reason": data.get("state_reason", None),
+            "closed_at": data["closed_at"],
+        })
+        return obj
+
+    @classmethod
+    def adopt_avro(cls, data: dict[str, Any]) -> Self:
+        data["meta"] = EventMeta.adopt_avro(data["meta"])
+        obj = _new(cls)
+        _set(obj, "__dict__", data)
+        return obj
+
+
+@dataclass(frozen=True, kw_only=True)
+class IssueOpened(Record):
+    "An issue was opened."
+
+    FULLNAME: ClassVar[str] = "agentstream.events.code.IssueOpened"
+    SCHEMA: ClassVar[dict[str, Any]] = schema_of("agentstream.events.code.IssueOpened")
+
+    meta: EventMeta
+    "Envelope shared by every event: id, type, source, subject, time, tracing."
+    repo: str
+    "Repository full name 'owner/name'."
+    number: int
+    "The issue number within the repository."
+    title: str
+    "Title as shown on GitHub."
+    url: str
+    "Web (html) URL of the issue."
+    author: str
+    "Login of the user who authored the issue."
+    body: str | None = None
+    "Issue text; null when empty."
+    labels: tuple[str, ...] = ()
+    "Label names at opening time."
+    created_at: datetime
+    "When the issue was created, UTC."
+
+    def to_avro(self) -> dict[str, Any]:
+        data = self.__dict__.copy()
+        data["meta"] = self.meta.to_avro()
+        return data
+
+    @classmethod
+    def from_avro(cls, data: Mapping[str, Any]) -> Self:
+        obj = _new(cls)
+        _set(obj, "__dict__", {
+            "meta": EventMeta.from_avro(data["meta"]),
+            "repo": data["repo"],
+            "number": data["number"],
+            "title": data["title"],
+            "url": data["url"],
+            "author": data["author"],
+            "body": data.get("body", None),
+            "labels": tuple(data.get("labels", ())),
+            "created_at": data["created_at"],
+        })
+        return obj
+
+    @classmethod
+    def adopt_avro(cls, data: dict[str, Any]) -> Self:
+        data["meta"] = EventMeta.adopt_avro(data["meta"])
+        data["labels"] = tuple(data["labels"])
+        obj = _new(cls)
+        _set(obj, "__dict__", data)
+        return obj
+
+
+@dataclass(frozen=True, kw_only=True)
+class PullRequestClosed(Record):
+    "A pull request was closed without being merged."
+
+    FULLNAME: ClassVar[str] = "agentstream.events.code.PullRequestClosed"
+    SCHEMA: ClassVar[dict[str, Any]] = schema_of("agentstream.events.code.PullRequestClosed")
+
+    meta: EventMeta
+    "Envelope shared by every event: id, type, source, subject, time, tracing."
+    repo: str
+    "Repository full name 'owner/name'."
+    number: int
+    "The pull request number within the repository."
+    title: str
+    "Title as shown on GitHub."
+    url: str
+    "Web (html) URL of the pull request."
+    author: str
+    "Login of the user who authored the pull request."
+    closed_by: str | None = None
+    "Login of the user who closed it, if known."
+    closed_at: datetime
+    "When it was closed, UTC."
+
+    def to_avro(self) -> dict[str, Any]:
+        data = self.__dict__.copy()
+        data["meta"] = self.meta.to_avro()
+        return data
+
+    @classmethod
+    def from_avro(cls, data: Mapping[str, Any]) -> Self:
+        obj = _new(cls)
+        _set(obj, "__dict__", {
+            "meta": EventMeta.from_avro(data["meta"]),
+            "repo": data["repo"],
+            "number": data["number"],
+            "title": data["title"],
+            "url": data["url"],
+            "author": data["author"],
+            "closed_by": data.get("closed_by", None),
+            "closed_at": data["closed_at"],
+        })
+        return obj
+
+    @classmethod
+    def adopt_avro(cls, data: dict[str, Any]) -> Self:
+        data["meta"] = EventMeta.adopt_avro(data["meta"])
+        obj = _new(cls)
+        _set(obj, "__dict__", data)
+        return obj
+
+
+@dataclass(frozen=True, kw_only=True)
+class PullRequestMerged(Record):
+    "A pull request was merged."
+
+    FULLNAME: ClassVar[str] = "agentstream.events.code.PullRequestMerged"
+    SCHEMA: ClassVar[dict[str, Any]] = schema_of("agentstream.events.code.PullRequestMerged")
+
+    meta: EventMeta
+    "Envelope shared by every event: id, type, source, subject, time, tracing."
+    repo: str
+    "Repository full name 'owner/name'."
+    number: int
+    "The pull request number within the repository."
+    title: str
+    "Title as shown on GitHub."
+    url: str
+    "Web (html) URL of the pull request."
+    author: str
+    "Login of the user who authored the pull request."
+    merged_by: str | None = None
+    "Login of the user who merged it, if known."
+    merge_commit_sha: str | None = None
+    "SHA of the merge commit, if known."
+    merged_at: datetime
+    "When it was merged, UTC."
+
+    def to_avro(self) -> dict[str, Any]:
+        data = self.__dict__.copy()
+        data["meta"] = self.meta.to_avro()
+        return data
+
+    @classmethod
+    def from_avro(cls, data: Mapping[str, Any]) -> Self:
+        obj = _new(cls)
+        _set(obj, "__dict__", {
+            "meta": EventMeta.from_avro(data["meta"]),
+            "repo": data["repo"],
+            "number": data["number"],
+            "title": data["title"],
+            "url": data["url"],
+            "author": data["author"],
+            "merged_by": data.get("merged_by", None),
+            "merge_commit_sha": data.get("merge_commit_sha", None),
+            "merged_at": data["merged_at"],
+        })
+        return obj
+
+    @classmethod
+    def adopt_avro(cls, data: dict[str, Any]) -> Self:
+        data["meta"] = EventMeta.adopt_avro(data["meta"])
+        obj = _new(cls)
+        _set(obj, "__dict__", data)
+        return obj
+
+
+@dataclass(frozen=True, kw_only=True)
+class PullRequestOpened(Record):
+    "A pull request was opened (or reopened) on GitHub."
+
+    FULLNAME: ClassVar[str] = "agentstream.events.code.PullRequestOpened"
+    SCHEMA: ClassVar[dict[str, Any]] = schema_of("agentstream.events.code.PullRequestOpened")
+
+    meta: EventMeta
+    "Envelope shared by every event: id, type, source, subject, time, tracing."
+    repo: str
+    "Repository full name 'owner/name'."
+    number: int
+    "The pull request number within the repository."
+    title: str
+    "Title as shown on GitHub."
+    url: str
+    "Web (html) URL of the pull request."
+    author: str
+    "Login of the user who authored the pull request."
+    base_branch: str
+    "Branch the pull request wants to merge into."
+    head_branch: str
+    "Branch holding the proposed changes."
+    draft: bool = False
+    "Whether the pull request is a draft."
+    body: str | None = None
+    "Description text; null when empty."
+    created_at: datetime
+    "When the pull request was created on GitHub, UTC."
+    additions: int | None = None
+    "Lines added, if known."
+    deletions: int | None = None
+    "Lines deleted, if known."
+    changed_files: int | None = None
+    "Files changed, if known."
+
+    def to_avro(self) -> dict[str, Any]:
+        data = self.__dict__.copy()
+        data["meta"] = self.meta.to_avro()
+        return data
+
+    @classmethod
+    def from_avro(cls, data: Mapping[str, Any]) -> Self:
+        obj = _new(cls)
+        _set(obj, "__dict__", {
+            "meta": EventMeta.from_avro(data["meta"]),
+            "repo": data["repo"],
+            "number": data["number"],
+            "title": data["title"],
+            "url": data["url"],
+            "author": data["author"],
+            "base_branch": data["base_branch"],
+            "head_branch": data["head_branch"],
+            "draft": data.get("draft", False),
+            "body": data.get("body", None),
+            "created_at": data["created_at"],
+            "additions": data.get("additions", None),
+            "deletions": data.get("deletions", None),
+            "changed_files": data.get("changed_files", None),
+        })
+        return obj
+
+    @classmethod
+    def adopt_avro(cls, data: dict[str, Any]) -> Self:
+        data["meta"] = EventMeta.adopt_avro(data["meta"])
+        obj = _new(cls)
+        _set(obj, "__dict__", data)
+        return obj
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReleasePublished(Record):
+    "A release was published."
+
+    FULLNAME: ClassVar[str] = "agentstream.events.code.ReleasePublished"
+    SCHEMA: ClassVar[dict[str, Any]] = schema_of("agentstream.events.code.ReleasePublished")
+
+    meta: EventMeta
+    "Envelope shared by every event: id, type, source, subject, time, tracing."
+    repo: str
+    "Repository full name 'owner/name'."
+    tag: str
+    "Git tag of the release."
+    name: str | None = None
+    "Release title, if any."
+    url: str
+    "Web (html) URL of the release."
+    author: str
+    "Login of the user who authored the release."
+    prerelease: bool = False
+    "Whether it is marked as a pre-release."
+    body: str | None = None
+    "Release notes; null when empty."
+    published_at: datetime
+    "When it was published, UTC."
+
+    def to_avro(self) -> dict[str, Any]:
+        data = self.__dict__.copy()
+        data["meta"] = self.meta.to_avro()
+        return data
+
+    @classmethod
+    def from_avro(cls, data: Mapping[str, Any]) -> Self:
+        obj = _new(cls)
+        _set(obj, "__dict__", {
+            "meta": EventMeta.from_avro(data["meta"]),
+            "repo": data["repo"],
+            "tag": data["tag"],
+            "name": data.get("name", None),
+            "url": data["url"],
+            "author": data["author"],
+            "prerelease": data.get("prerelease", False),
+            "body": data.get("body", None),
+            "published_at": data["published_at"],
+        })
+        return obj
+
+    @classmethod
+    def adopt_avro(cls, data: dict[str, Any]) -> Self:
+        data["meta"] = EventMeta.adopt_avro(data["meta"])
+        obj = _new(cls)
+        _set(obj, "__dict__", data)
+        return obj
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReviewRequested(Record):
+    "Someone was asked to review a pull request."
+
+    FULLNAME: ClassVar[str] = "agentstream.events.code.ReviewRequested"
+    SCHEMA: ClassVar[dict[str, Any]] = schema_of("agentstream.events.code.ReviewRequested")
+
+    meta: EventMeta
+    "Envelope shared by every event: id, type, source, subject, time, tracing."
+    repo: str
+    "Repository full name 'owner/name'."
+    number: int
+    "The pull request number within the repository."
+    url: str
+    "Web (html) URL of the pull request."
+    requested_by: str
+    "Login of the user who requested the review."
+    reviewer: str | None = None
+    "Login of the requested reviewer; null when a team was requested."
+    team: str | None = None
+    "Slug of the requested team; null when a user was requested."
+
+    def to_avro(self) -> dict[str, Any]:
+        data = self.__dict__.copy()
+        data["meta"] = self.meta.to_avro()
+        return data
+
+    @classmethod
+    def from_avro(cls, data: Mapping[str, Any]) -> Self:
+        obj = _new(cls)
+        _set(obj, "__dict__", {
+            "meta": EventMeta.from_avro(data["meta"]),
+            "repo": data["repo"],
+            "number": data["number"],
+            "url": data["url"],
+            "requested_by": data["requested_by"],
+            "reviewer": data.get("reviewer", None),
+            "team": data.get("team", None),
+        })
+        return obj
+
+    @classmethod
+    def adopt_avro(cls, data: dict[str, Any]) -> Self:
+        data["meta"] = EventMeta.adopt_avro(data["meta"])
+        obj = _new(cls)
+        _set(obj, "__dict__", data)
+        return obj
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReviewSubmitted(Record):
+    "A review was submitted on a pull request."
+
+    FULLNAME: ClassVar[str] = "agentstream.events.code.ReviewSubmitted"
+    SCHEMA: ClassVar[dict[str, Any]] = schema_of("agentstream.events.code.ReviewSubmitted")
+
+    meta: EventMeta
+    "Envelope shared by every event: id, type, source, subject, time, tracing."
+    repo: str
+    "Repository full name 'owner/name'."
+    number: int
+    "The pull request number within the repository."
+    url: str
+    "Web (html) URL of the review."
+    reviewer: str
+    "Login of the reviewer."
+    state: ReviewState
+    "What the reviewer concluded."
+    body: str | None = None
+    "Review text; null when empty."
+    submitted_at: datetime
+    "When the review was submitted, UTC."
+
+    def to_avro(self) -> dict[str, Any]:
+        data = self.__dict__.copy()
+        data["meta"] = self.meta.to_avro()
+        return data
+
+    @classmethod
+    def from_avro(cls, data: Mapping[str, Any]) -> Self:
+        obj = _new(cls)
+        _set(obj, "__dict__", {
+            "meta": EventMeta.from_avro(data["meta"]),
+            "repo": data["repo"],
+            "number": data["number"],
+            "url": data["url"],
+            "reviewer": data["reviewer"],
+            "state": ReviewState(data["state"]),
+            "body": data.get("body", None),
+            "submitted_at": data["submitted_at"],
+        })
+        return obj
+
+    @classmethod
+    def adopt_avro(cls, data: dict[str, Any]) -> Self:
+        data["meta"] = EventMeta.adopt_avro(data["meta"])
+        data["state"] = ReviewState(data["state"])
+        obj = _new(cls)
+        _set(obj, "__dict__", data)
+        return obj
+
+
