@@ -121,3 +121,36 @@ def test_drop_queued_keeps_offsets_unfinished_and_hold_stops_starts() -> None:
 def test_invalid_bound() -> None:
     with pytest.raises(ValueError):
         KeyOrderedScheduler(max_in_flight=0)
+
+
+def test_settling_frees_the_slot_but_keeps_the_key_busy() -> None:
+    sched = KeyOrderedScheduler(max_in_flight=1)
+    a1, b1, a2 = WorkItem("t", 0, 0, b"a"), WorkItem("t", 0, 1, b"b"), WorkItem("t", 0, 2, b"a")
+    for i in (a1, b1, a2):
+        sched.add(i)
+    assert sched.take_ready() == [a1]
+    assert sched.take_ready() == []  # the one slot is taken
+    sched.settling(a1)  # a1's handler returned; it waits for acknowledgements
+    assert (sched.running_count, sched.settling_count) == (0, 1)
+    assert sched.take_ready() == [b1]  # the freed slot goes to another key, not to a2
+    assert not sched.reacquire(a1), "a retry of a1 must wait for a slot"
+    sched.finish(b1)
+    assert sched.reacquire(a1) and sched.running_count == 1
+    assert sched.take_ready() == []  # a2 still waits for a1 to finish
+    sched.finish(a1)
+    assert sched.take_ready() == [a2]
+    assert sched.watermarks() == {("t", 0): 2}
+    assert sched.stats.max_running_seen == 1
+
+
+def test_forgetting_a_settling_item_releases_no_slot_twice() -> None:
+    sched = KeyOrderedScheduler(max_in_flight=2)
+    items = [WorkItem("t", p, 0, b"k") for p in (0, 1)]
+    for i in items:
+        sched.add(i)
+    assert sched.take_ready() == items
+    sched.settling(items[0])
+    sched.forget([("t", 0), ("t", 1)])
+    assert (sched.running_count, sched.settling_count, sched.pending_count) == (0, 0, 0)
+    sched.finish(items[0])  # a late acknowledgement of a forgotten partition is ignored
+    assert sched.running_count == 0

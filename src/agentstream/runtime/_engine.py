@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Protocol
 
 from agentstream.errors import EncodeError
@@ -26,7 +27,7 @@ from agentstream.runtime._context import Context
 from agentstream.runtime._dedupe import DedupeStore
 from agentstream.runtime._dlq import FailureInfo, Stage, build_dead_letter, replay_marker
 from agentstream.runtime._durable import Durable
-from agentstream.runtime._memory import AgentMemory, collecting
+from agentstream.runtime._memory import _SINK, AgentMemory
 from agentstream.runtime._producer import Acks, DeliveryError, OutputProducer
 from agentstream.runtime._retry import RetryPolicy
 from agentstream.runtime._scheduler import KeyOrderedScheduler, TopicPartition, WorkItem
@@ -57,6 +58,34 @@ class EngineStats:
 
 class _Emit(Exception):
     """Marks a failure while waiting for the acknowledgements of emitted records."""
+
+    def with_cause(self, cause: BaseException) -> _Emit:
+        self.__cause__ = cause
+        return self
+
+
+class _Attempt:
+    """One input's way through its handler attempts (state shared by the fast and slow path)."""
+
+    __slots__ = ("acks", "acks_done", "attempt", "dkey", "emitted", "failure", "item", "marker",
+                 "record", "spec", "started", "type_name")
+
+    def __init__(
+        self, item: WorkItem, spec: HandlerSpec, record: Any, dkey: str, type_name: str, *,
+        marker: tuple[str, bytes, int] | None,
+    ) -> None:
+        self.item = item
+        self.spec = spec
+        self.record = record
+        self.dkey = dkey
+        self.type_name = type_name
+        self.marker = marker
+        self.attempt = 0
+        self.started = time.monotonic()
+        self.failure: FailureInfo | None = None
+        self.acks: Acks | None = None
+        self.acks_done: asyncio.Future[bool]
+        self.emitted: list[tuple[str, str]] = []
 
 
 async def _fold_only(event: Any, ctx: Context) -> None:
@@ -97,6 +126,7 @@ class Engine:
         self._progress = asyncio.Event()
         self._in_flight = metrics.IN_FLIGHT.labels(agent.name)
         self._children: dict[tuple[Any, ...], Any] = {}
+        self._dispatch_queued = False
 
     def _child(self, metric: Any, *labels: str) -> Any:
         """The labelled child of a per-event metric, cached (``labels()`` is costly per event)."""
@@ -109,35 +139,114 @@ class Engine:
     # -- scheduling -------------------------------------------------------------------------------
     def dispatch(self) -> None:
         """Start every record the scheduler allows now (called on the loop)."""
+        self._dispatch_queued = False
         for item in self.scheduler.take_ready():
-            task = self.loop.create_task(self._process(item), name=f"{item.tp}@{item.offset}")
-            self._tasks[item] = task
+            self._tasks[item] = self.loop.create_task(self._process(item))
         self._in_flight.set(self.scheduler.running_count)
 
+    def _request_dispatch(self) -> None:
+        """Dispatch once at the next loop turn, however many slots were freed before it."""
+        if not self._dispatch_queued and self.fatal is None:
+            self._dispatch_queued = True
+            self.loop.call_soon(self.dispatch)
+
     async def _process(self, item: WorkItem) -> None:
+        """Run a record until its handler returned; its acknowledgements settle in a callback.
+
+        The task ends as soon as the handler has returned and its writes are queued: the slot goes
+        back to the scheduler at once and the acknowledgements are awaited without a task
+        (``_settle``). Retries, dead letters and markers the engine writes itself take the slow
+        path (``_continue``).
+        """
         try:
-            await self._handle_item(item)
+            pending = await self._handle_item(item)
         except asyncio.CancelledError:
-            log.warning(
-                "abandoned %s[%d]@%d without commit", item.topic, item.partition, item.offset
-            )
+            self._abandoned(item)
             raise
         except Exception as exc:
-            log.exception("cannot finish %s[%d]@%d", item.topic, item.partition, item.offset)
-            self.fatal = self.fatal or exc
+            self._failed(item, exc)
         else:
-            self.scheduler.finish(item)
+            if pending is None:
+                self._finish(item)
+            else:
+                pending.acks_done.add_done_callback(partial(self._settle, pending))
         finally:
             self._tasks.pop(item, None)
-            self._progress.set()
-            if self.fatal is None:
-                self.dispatch()
-            self._in_flight.set(self.scheduler.running_count)
 
-    async def _handle_item(self, item: WorkItem) -> None:
+    def _abandoned(self, item: WorkItem) -> None:
+        log.warning("abandoned %s[%d]@%d without commit", item.topic, item.partition, item.offset)
+        self._progress.set()
+
+    def _failed(self, item: WorkItem, exc: BaseException) -> None:
+        log.error("cannot finish %s[%d]@%d", item.topic, item.partition, item.offset,
+                  exc_info=exc)
+        self.fatal = self.fatal or exc
+        self._progress.set()
+
+    def _finish(self, item: WorkItem) -> None:
+        self.scheduler.finish(item)
+        self._progress.set()
+        self._request_dispatch()
+
+    def _settle(self, pending: _Attempt, fut: asyncio.Future[bool]) -> None:
+        """The acknowledgements of a returned handler arrived (a future callback, no task)."""
+        error = None if fut.cancelled() else fut.exception()
+        if fut.cancelled() or error is not None or not fut.result():
+            # A failed write (retry or dead letter) or a marker the engine must write itself.
+            task = self.loop.create_task(self._continue(pending, error))
+            self._tasks[pending.item] = task
+            return
+        assert self.dedupe is not None
+        self.dedupe.remember(pending.dkey)  # the marker was chained after the acknowledgements
+        self._succeeded(pending)
+        self._finish(pending.item)
+
+    async def _continue(self, pending: _Attempt, error: BaseException | None) -> None:
+        """The slow path after a handler returned: failed writes are retried (the whole attempt)
+        or dead-lettered; the dedupe marker is written here when it was not chained."""
+        item = pending.item
+        marked = False
+        try:
+            while error is not None:
+                emit_failure = _Emit(str(error)).with_cause(error)
+                if await self._retry_after(pending, emit_failure):
+                    break  # dead-lettered
+                if await self._attempts(pending) is None:
+                    break  # dead-lettered
+                try:
+                    marked, error = await pending.acks_done, None
+                except Exception as exc:
+                    error = exc
+            else:
+                self._succeeded(pending)
+            if marked:
+                assert self.dedupe is not None
+                self.dedupe.remember(pending.dkey)
+            else:
+                await self._mark(item, pending.dkey)
+        except asyncio.CancelledError:
+            self._abandoned(item)
+            raise
+        except Exception as exc:
+            self._failed(item, exc)
+        else:
+            self._finish(item)
+        finally:
+            self._tasks.pop(item, None)
+
+    def _succeeded(self, pending: _Attempt) -> None:
+        self.stats.handled += 1
+        self._child(metrics.HANDLER_LATENCY, pending.type_name).observe(
+            time.monotonic() - pending.started
+        )
+        for topic, out_type in pending.emitted:
+            self._child(metrics.EVENTS_OUT, topic, out_type).inc()
+
+    async def _handle_item(self, item: WorkItem) -> _Attempt | None:
+        """Decode, dedupe and run the handler; the returned attempt still waits for its acks."""
         msg = item.payload
-        headers = list(msg.headers() or [])
-        replay = replay_marker(headers)
+        raw_headers = msg.headers()
+        replay = replay_marker(raw_headers) if raw_headers else None
         suffix = f"#replay-{replay}" if replay is not None else ""
         try:
             record = self.codec.decode(
@@ -146,10 +255,10 @@ class Engine:
         except Exception as exc:
             dkey = f"@{item.topic}/{item.partition}/{item.offset}{suffix}"
             if self._seen(dkey):
-                return
+                return None
             await self._dead_letter(item, FailureInfo.first("decode", exc), None)
             await self._mark(item, dkey)
-            return
+            return None
         meta = getattr(record, "meta", None)
         type_name = str(getattr(type(record), "FULLNAME", getattr(meta, "type", "?")))
         self._child(metrics.EVENTS_IN, item.topic, type_name).inc()
@@ -158,17 +267,54 @@ class Engine:
             spec = HandlerSpec(type(record), item.topic, _fold_only, retry=_FOLD_RETRY)
         if spec is None:
             self.stats.skipped += 1
-            return
+            return None
         event_id = getattr(meta, "id", None)
         dkey = (f"{event_id}" if event_id else f"@{item.topic}/{item.partition}/{item.offset}")
         dkey += suffix
         if self._seen(dkey):
-            return
-        if await self._run_handler(spec, record, item, dkey, type_name):
-            assert self.dedupe is not None
-            self.dedupe.remember(dkey)  # the marker was chained after the acknowledgements
+            return None
+        pending = _Attempt(item, spec, record, dkey, type_name, marker=self._marker(item, dkey))
+        return await self._attempts(pending)
+
+    async def _attempts(self, pending: _Attempt) -> _Attempt | None:
+        """Attempts until one's handler returns (its acks pending); None once dead-lettered.
+
+        A failure is retried after the policy's delay, else the input is dead-lettered (and the
+        caller writes its marker).
+        """
+        while True:
+            pending.attempt += 1
+            try:
+                await self._attempt(pending)
+                return pending
+            except Exception as raw:
+                if await self._retry_after(pending, raw):
+                    return None
+
+    async def _retry_after(self, pending: _Attempt, raw: BaseException) -> bool:
+        """Record a failed attempt; dead-letter (True) or wait for the retry (False)."""
+        # Wait for every write of the failed attempt before retrying or dead-lettering.
+        if pending.acks is not None:
+            await asyncio.gather(pending.acks.seal(), return_exceptions=True)
+        exc, stage = _classify(raw)
+        failure = pending.failure
+        if failure is None:
+            failure = pending.failure = FailureInfo.first(stage, exc, pending.attempt)
         else:
-            await self._mark(item, dkey)
+            failure.stage, failure.error, failure.attempts = stage, exc, pending.attempt
+            failure.last_failure_at = datetime.now(UTC)
+        retry = pending.spec.retry
+        if not retry.is_retryable(exc) or retry.attempts_exhausted(pending.attempt):
+            await self._dead_letter(pending.item, failure, pending.record)
+            return True
+        self.stats.retries += 1
+        metrics.RETRIES.labels(self.agent.name, pending.type_name).inc()
+        await asyncio.sleep(retry.next_delay(exc, pending.attempt).total_seconds())
+        while not self.scheduler.reacquire(pending.item):  # a settled input runs again
+            self._progress.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._progress.wait(), 0.5)
+        return False
 
     def _seen(self, dkey: str) -> bool:
         if self.dedupe is not None and self.dedupe.seen(dkey):
@@ -193,12 +339,25 @@ class Engine:
             return None
         return self.dedupe.topic, dkey.encode(), self.dedupe.marker_partition(item.partition)
 
-    async def _attempt(
-        self, spec: HandlerSpec, record: Any, ctx: Context, acks: Acks,
-        marker: tuple[str, bytes, int] | None,
-    ) -> bool:
-        """One handler attempt; True if ``marker`` was written after all its acknowledgements."""
-        with collecting(acks):  # memory writes count as this input's outputs
+    async def _attempt(self, pending: _Attempt) -> None:
+        """One handler attempt, up to its return: writes queued, ``pending.acks_done`` set."""
+        item, spec, record = pending.item, pending.spec, pending.record
+        acks = pending.acks = Acks(self.producer)
+        ctx = Context(
+            agent=self.agent.name,
+            event=record,
+            topic=item.topic,
+            partition=item.partition,
+            offset=item.offset,
+            key=item.key,
+            attempt=pending.attempt,
+            dedupe_key=pending.dkey,
+            sender=_AttemptSender(self.codec, self.producer, acks),
+            memory=self.memory,
+            durable=self.durable,
+        )
+        token = _SINK.set(acks) if self.memory is not None else None  # changelog writes count
+        try:
             if spec.timeout is None:
                 await spec.fn(record, ctx)
             else:
@@ -213,62 +372,19 @@ class Engine:
                 # Reducers fold the input only after its handler succeeded; a reducer that raises
                 # fails the attempt like the handler would (retried, then dead-lettered).
                 self.memory.apply(record, ctx.partition)
-        try:
-            if ctx.acks:  # futures of a sender that does not count (not the engine's)
-                await asyncio.gather(*ctx.acks)
-            return await acks.seal(marker)
-        except Exception as exc:
-            raise _Emit() from exc
-
-    async def _run_handler(
-        self, spec: HandlerSpec, record: Any, item: WorkItem, dkey: str, type_name: str
-    ) -> bool:
-        """Handle with retries, else dead-letter; True if the dedupe marker was written."""
-        failure: FailureInfo | None = None
-        attempt = 0
-        started = time.monotonic()
-        marker = self._marker(item, dkey)
-        while True:
-            attempt += 1
-            acks = Acks(self.producer)
-            ctx = Context(
-                agent=self.agent.name,
-                event=record,
-                topic=item.topic,
-                partition=item.partition,
-                offset=item.offset,
-                key=item.key,
-                attempt=attempt,
-                dedupe_key=dkey,
-                sender=_AttemptSender(self.codec, self.producer, acks),
-                memory=self.memory,
-                durable=self.durable,
-            )
+        finally:
+            if token is not None:
+                _SINK.reset(token)
+        if ctx.acks:  # futures of a sender that does not count (not the engine's)
             try:
-                marked = await self._attempt(spec, record, ctx, acks, marker)
-            except Exception as raw:
-                # Wait for every write of the failed attempt before retrying or dead-lettering.
-                await asyncio.gather(acks.seal(), *ctx.acks, return_exceptions=True)
-                exc, stage = _classify(raw)
-                if failure is None:
-                    failure = FailureInfo.first(stage, exc, attempt)
-                else:
-                    failure.stage, failure.error, failure.attempts = stage, exc, attempt
-                    failure.last_failure_at = datetime.now(UTC)
-                if not spec.retry.is_retryable(exc) or spec.retry.attempts_exhausted(attempt):
-                    await self._dead_letter(item, failure, record)
-                    return False
-                self.stats.retries += 1
-                metrics.RETRIES.labels(self.agent.name, type_name).inc()
-                await asyncio.sleep(spec.retry.next_delay(exc, attempt).total_seconds())
-                continue
-            self.stats.handled += 1
-            self._child(metrics.HANDLER_LATENCY, type_name).observe(
-                time.monotonic() - started
-            )
-            for topic, out_type in ctx.emitted:
-                self._child(metrics.EVENTS_OUT, topic, out_type).inc()
-            return marked
+                await asyncio.gather(*ctx.acks)
+            except Exception as exc:
+                raise _Emit(str(exc)).with_cause(exc) from exc
+        pending.emitted = ctx.emitted
+        pending.acks_done = acks.seal(pending.marker)
+        # Only acknowledgements are left: the slot goes to the next record.
+        self.scheduler.settling(item)
+        self._request_dispatch()
 
     async def _dead_letter(self, item: WorkItem, failure: FailureInfo, record: Any) -> None:
         msg = item.payload

@@ -3,8 +3,11 @@
 Pure bookkeeping, no Kafka and no asyncio, so it is unit- and property-tested on its own:
 
 - Records with the same ordering key (``(topic, partition, key)``; a null key orders by partition)
-  start one after another in offset order; different keys run concurrently up to
-  ``max_in_flight``.
+  start one after another in offset order (the next starts once the previous is *finished*,
+  outputs acknowledged); different keys run concurrently.
+- ``max_in_flight`` bounds the handlers *running*: a record whose handler returned and that only
+  waits for the broker's acknowledgements (``settling``) gives its slot back, so a fast handler
+  is not throttled by produce latency; its key stays busy until it is finished.
 - At most ``max_pending`` records are accepted and unfinished at a time (queued + running); the
   consumer pauses fetching when ``room() == 0`` instead of buffering without limit.
 - Per partition the commit watermark is the lowest unfinished offset (or last seen + 1): a
@@ -117,7 +120,9 @@ class KeyOrderedScheduler:
         self._busy: set[_OrderKey] = set()
         self._ready: deque[_OrderKey] = deque()  # keys with a queued head and no running item
         self._offsets: dict[TopicPartition, _PartitionOffsets] = {}
-        self._running: set[WorkItem] = set()
+        self._running: set[WorkItem] = set()  # started and unfinished (handling or settling)
+        self._settling: set[WorkItem] = set()  # handler returned, waiting for acks: no slot
+        self._active = 0  # len(_running) - len(_settling): handlers holding a slot
         self._pending = 0
         self._held: set[TopicPartition] | None = None  # None: nothing held; empty set: all held
         self._hold_all = False
@@ -153,7 +158,7 @@ class KeyOrderedScheduler:
         out: list[WorkItem] = []
         with self._lock:
             skipped: list[_OrderKey] = []
-            while self._ready and len(self._running) < self.max_in_flight:
+            while self._ready and self._active < self.max_in_flight:
                 key = self._ready.popleft()
                 if self._is_held(key):
                     skipped.append(key)
@@ -161,10 +166,30 @@ class KeyOrderedScheduler:
                 item = self._queues[key].popleft()
                 self._busy.add(key)
                 self._running.add(item)
+                self._active += 1
                 out.append(item)
             self._ready.extendleft(reversed(skipped))
-            self.stats.max_running_seen = max(self.stats.max_running_seen, len(self._running))
+            self.stats.max_running_seen = max(self.stats.max_running_seen, self._active)
         return out
+
+    def settling(self, item: WorkItem) -> None:
+        """The item's handler returned; it only waits for acknowledgements: free its slot."""
+        with self._lock:
+            if item in self._running and item not in self._settling:
+                self._settling.add(item)
+                self._active -= 1
+
+    def reacquire(self, item: WorkItem) -> bool:
+        """A settling item must run its handler again (a retry): take a slot if one is free."""
+        with self._lock:
+            if item not in self._settling:
+                return True
+            if self._active >= self.max_in_flight:
+                return False
+            self._settling.discard(item)
+            self._active += 1
+            self.stats.max_running_seen = max(self.stats.max_running_seen, self._active)
+            return True
 
     def finish(self, item: WorkItem) -> None:
         """Mark a running item finished: it may now be covered by a commit; its key moves on."""
@@ -172,6 +197,7 @@ class KeyOrderedScheduler:
             if item not in self._running:
                 return  # its partition was revoked and forgotten meanwhile
             self._running.discard(item)
+            self._release_slot(item)
             self._pending -= 1
             self.stats.finished += 1
             key = item.order_key
@@ -211,6 +237,12 @@ class KeyOrderedScheduler:
             self._hold_all = False
             self._held = None
 
+    def _release_slot(self, item: WorkItem) -> None:
+        if item in self._settling:
+            self._settling.discard(item)
+        else:
+            self._active -= 1
+
     def _is_held(self, key: _OrderKey) -> bool:
         return self._hold_all or (self._held is not None and (key[0], key[1]) in self._held)
 
@@ -239,6 +271,7 @@ class KeyOrderedScheduler:
         with self._lock:
             for item in [i for i in self._running if i.tp in gone]:
                 self._running.discard(item)
+                self._release_slot(item)
                 self._busy.discard(item.order_key)
                 self._pending -= 1
             for key in [k for k in self._queues if (k[0], k[1]) in gone]:
@@ -256,8 +289,15 @@ class KeyOrderedScheduler:
 
     @property
     def running_count(self) -> int:
+        """Handlers holding a slot (at most ``max_in_flight``)."""
         with self._lock:
-            return len(self._running)
+            return self._active
+
+    @property
+    def settling_count(self) -> int:
+        """Records whose handler returned and that wait for their acknowledgements."""
+        with self._lock:
+            return len(self._settling)
 
     @property
     def pending_count(self) -> int:
