@@ -90,6 +90,10 @@ def test_forget_evicts_from_the_running_agent_and_the_next_event_starts_empty(
         wait_for(lambda: runner.stats().engine.handled == 10, timeout=WAIT,
                  what="the first ten events handled")
         assert (_count(runner.ops_port, "K"), _count(runner.ops_port, "O")) == (5, 5)
+        # `memory forget` reads the committed changelog: wait for a commit after the handling
+        # (exactly-once: the transaction holding the changelog writes).
+        commits = runner.stats().commits
+        wait_for(lambda: runner.stats().commits > commits, timeout=WAIT, what="a commit")
 
         out = CliRunner().invoke(
             app, ["memory", "forget", agent.name, "count", "K"],
