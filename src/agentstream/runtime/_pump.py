@@ -1,7 +1,9 @@
 """The consumer thread: fetch with back-pressure, rebalance callbacks, periodic commits, shutdown.
 
 confluent-kafka's consumer is a blocking C client, so it lives on its own thread; handlers run on
-the asyncio loop. The thread hands records to the scheduler and wakes the loop; when the loop
+the asyncio loop. Back-pressure: when the scheduler has no room the thread first waits up to
+``_PAUSE_AFTER`` for room (fast handlers free it within milliseconds, and a librdkafka
+pause/resume costs a refetch of ~0.5 s), then pauses the partitions until half the room is back. The thread hands records to the scheduler and wakes the loop; when the loop
 must finish work first (revocation, shutdown, exactly-once barriers) the thread waits for it with
 a deadline. Partition ownership is a small state machine per rebalance:
 
@@ -38,6 +40,8 @@ log = logging.getLogger("agentstream.runtime")
 
 T = TypeVar("T")
 _LAG_INTERVAL = 5.0
+_PAUSE_AFTER = 1.0  # how long a full buffer may last before the consumer is paused
+_ROOM_POLL = 0.002
 _CALLBACK_SLACK = 10.0  # on top of shutdown_timeout for a loop call made from a callback
 
 
@@ -134,6 +138,11 @@ class Pump:
     def _fetch(self) -> None:
         room = self.scheduler.room()
         if room == 0 and not self.stats.paused:
+            # A full buffer of fast handlers frees up within milliseconds; pausing would cost
+            # far more (librdkafka drops its prefetched records and refetches after resume).
+            # Meanwhile librdkafka's own queue stays bounded by queued.max.messages.kbytes.
+            room = self._wait_for_room()
+        if room == 0 and not self.stats.paused:
             self._set_paused(True)
         elif self.stats.paused and room >= self._resume_at:
             self._set_paused(False)
@@ -155,6 +164,18 @@ class Pump:
             added = self.scheduler.add(item) or added
         if added:
             self._call_on_loop(self.engine.dispatch)
+
+    def _wait_for_room(self) -> int:
+        """Room for a batch, waiting up to ``_PAUSE_AFTER``; 0 if none came (then pause)."""
+        enough = min(self.settings.batch_size, self._resume_at)
+        deadline = time.monotonic() + _PAUSE_AFTER
+        room = 0
+        while not self._stop.is_set() and time.monotonic() < deadline:
+            room = self.scheduler.room()
+            if room >= enough:
+                break
+            time.sleep(_ROOM_POLL)
+        return room
 
     def _set_paused(self, paused: bool) -> None:
         parts = self.consumer.assignment()
