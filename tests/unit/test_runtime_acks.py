@@ -1,14 +1,23 @@
-"""``Acks``: one future per handler attempt, and the dedupe marker only after every ack."""
+"""``Acks``: one future per handler attempt, and the dedupe marker only after every ack;
+the producer writes the markers due in one poll as one record per marker partition."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any
 
 import pytest
 from confluent_kafka import KafkaError
 
-from agentstream.runtime._producer import Acks, DeliveryError, _settle_many
+from agentstream.runtime._producer import (
+    Acks,
+    DeliveryError,
+    OutputProducer,
+    _settle_many,
+    decode_markers,
+    encode_markers,
+)
 
 MARKER = ("_agentstream.dedupe.a", b"id-1", 0)
 
@@ -26,6 +35,10 @@ class _Producer:
         self._producer = self
         self.settled: list[Any] = []
         self.produced: list[tuple[str, dict[str, Any]]] = []
+        self.markers: list[Any] = []
+
+    def _queue_marker(self, marker: Any, done: Any) -> None:
+        self.markers.append((marker, done))
 
     def _settle_later(self, fut: Any, error: BaseException | None, result: Any) -> None:
         self.settled.append((fut, error, result))
@@ -38,24 +51,18 @@ class _Producer:
         _settle_many(batch)
 
 
-async def test_marker_is_chained_after_the_last_ack() -> None:
+async def test_marker_is_queued_after_the_last_ack() -> None:
     producer = _Producer(asyncio.get_running_loop())
     acks = Acks(producer)  # type: ignore[arg-type]
     acks.add()
     acks.add()
     done = acks.seal(MARKER)
     acks.on_delivery(None, _Msg())  # type: ignore[arg-type]
-    assert producer.produced == [] and not done.done()
+    assert producer.markers == [] and not done.done()
     acks.on_delivery(None, _Msg())  # type: ignore[arg-type]
-    [(topic, kwargs)] = producer.produced
-    assert (topic, kwargs["key"], kwargs["partition"], kwargs["value"]) == (
-        MARKER[0], MARKER[1], MARKER[2], b""
-    )
-    producer.hand_over()
+    [(marker, fut)] = producer.markers
+    assert marker == MARKER and fut is done
     assert not done.done()  # resolves only once the marker itself is acknowledged
-    kwargs["on_delivery"](None, _Msg())
-    producer.hand_over()
-    assert await done is True
     assert acks.seal() is done
 
 
@@ -70,19 +77,69 @@ async def test_a_failed_record_fails_the_attempt_and_writes_no_marker() -> None:
     producer.hand_over()
     with pytest.raises(DeliveryError, match="record to out not delivered"):
         await done
-    assert producer.produced == []
-
-
-async def test_a_lost_marker_is_left_to_the_engine() -> None:
-    producer = _Producer(asyncio.get_running_loop())
-    acks = Acks(producer)  # type: ignore[arg-type]
-    done = acks.seal(MARKER)  # nothing pending: the marker goes out at once
-    [(_, kwargs)] = producer.produced
-    kwargs["on_delivery"](KafkaError(KafkaError._MSG_TIMED_OUT), _Msg())
-    producer.hand_over()
-    assert await done is False
+    assert producer.markers == []
 
 
 async def test_nothing_to_wait_for_resolves_at_once() -> None:
     acks = Acks(_Producer(asyncio.get_running_loop()))  # type: ignore[arg-type]
     assert await acks.seal() is False
+
+
+class _Kafka:
+    """Stands in for the confluent producer inside a real ``OutputProducer``."""
+
+    def __init__(self, refuse: bool = False) -> None:
+        self.refuse = refuse
+        self.records: list[dict[str, Any]] = []
+
+    def produce(self, topic: str, **kwargs: Any) -> None:
+        if self.refuse:
+            raise BufferError("queue full")
+        self.records.append({"topic": topic, **kwargs})
+
+
+def _producer_with(kafka: _Kafka) -> OutputProducer:
+    loop = asyncio.get_running_loop()
+    out = OutputProducer.__new__(OutputProducer)
+    out._loop = loop
+    out._producer = kafka  # type: ignore[assignment]
+    out._settled = []
+    out._settled_lock = threading.Lock()
+    out._markers = []
+    return out
+
+
+async def test_markers_of_one_poll_share_one_record_per_partition() -> None:
+    kafka = _Kafka()
+    producer = _producer_with(kafka)
+    loop = asyncio.get_running_loop()
+    dones = [loop.create_future() for _ in range(4)]
+    for (key, part), done in zip([(b"a", 0), (b"b", 1), (b"c", 0), (b'd"\n', 0)], dones,
+                                 strict=True):
+        producer._queue_marker(("dd", key, part), done)
+    producer._flush_markers()
+    by_part = {r["partition"]: r for r in kafka.records}
+    assert sorted(by_part) == [0, 1] and len(kafka.records) == 2
+    assert decode_markers(None, by_part[0]["value"]) == ["a", "c", 'd"\n']
+    assert decode_markers(None, by_part[1]["value"]) == ["b"]
+    assert not any(d.done() for d in dones), "resolved only by the record's delivery report"
+    by_part[0]["on_delivery"](None, _Msg())
+    by_part[1]["on_delivery"](KafkaError(KafkaError._MSG_TIMED_OUT), _Msg())
+    producer._hand_over()
+    await asyncio.sleep(0)
+    assert [d.result() for d in dones] == [True, False, True, True]
+
+
+async def test_a_refused_marker_batch_is_left_to_the_engine() -> None:
+    producer = _producer_with(_Kafka(refuse=True))
+    done = asyncio.get_running_loop().create_future()
+    producer._queue_marker(("dd", b"a", 0), done)
+    producer._flush_markers()
+    producer._hand_over()
+    assert await done is False
+
+
+def test_single_markers_written_by_the_engine_still_decode() -> None:
+    assert decode_markers(b"id-1", b"") == ["id-1"]
+    assert decode_markers(None, None) == []
+    assert decode_markers(None, encode_markers([b"x", b"y"])) == ["x", "y"]

@@ -3,10 +3,12 @@
 Why and how (chosen to be correct and cheap):
 
 - When an input is finished (handled or dead-lettered) and everything it emitted is
-  acknowledged, the runtime writes a tiny marker ``key = dedupe key, value = b""`` to
-  ``_agentstream.dedupe.<agent>``, into partition ``input partition % N``; the marker is
-  acknowledged *before* the input counts as finished, so a committed offset never passes an
-  input without its marker (markers join the commit order like any output).
+  acknowledged, the runtime writes its marker to ``_agentstream.dedupe.<agent>``, into partition
+  ``input partition % N``; the marker is acknowledged *before* the input counts as finished, so
+  a committed offset never passes an input without its marker (markers join the commit order
+  like any output). The producer batches the markers that become due in one poll into one
+  record per partition (value: a JSON list of dedupe keys); a marker the engine writes itself
+  (dead letters, a batch that failed) is ``key = dedupe key, value = b""``. Both are read back.
 - The dedupe key is the event id (``meta.id``), so upstream duplicates (an upstream agent
   re-emitting after its own crash writes the same deterministic id) are caught too; undecodable
   inputs use ``@topic/partition/offset``. A replay from the dead-letter topic adds
@@ -36,6 +38,7 @@ from confluent_kafka import Consumer, KafkaError, TopicPartition
 from confluent_kafka.admin import AdminClient  # type: ignore[attr-defined]
 
 from agentstream.bus import ensure_topic, watermarks
+from agentstream.runtime._producer import decode_markers
 
 __all__ = ["DedupeStore", "dedupe_topic"]
 
@@ -147,8 +150,9 @@ class DedupeStore:
                     if err.code() == KafkaError._PARTITION_EOF:
                         todo.pop(part, None)
                     continue
-                if key is not None:
-                    self.remember(key.decode(), msg.timestamp()[1] / 1000)
+                at = msg.timestamp()[1] / 1000
+                for dkey in decode_markers(key, msg.value()):
+                    self.remember(dkey, at)
                     loaded += 1
                 if int(msg.offset() or 0) + 1 >= todo.get(part, 0):
                     todo.pop(part, None)

@@ -11,16 +11,20 @@ In exactly-once mode the producer is transactional and every send joins the open
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from agentstream.errors import AgentStreamError, ProducerFencedError
 
-__all__ = ["Acks", "DeliveryError", "OutputProducer", "is_fenced"]
+__all__ = [
+    "Acks", "DeliveryError", "OutputProducer", "decode_markers", "encode_markers", "is_fenced"
+]
 
 log = logging.getLogger("agentstream.runtime")
 
@@ -73,6 +77,8 @@ class OutputProducer:
         # one per record (waking the loop costs more than settling a future).
         self._settled: list[_Settled] = []
         self._settled_lock = threading.Lock()
+        # Dedupe markers of finished inputs, written as one record per marker partition and poll.
+        self._markers: list[tuple[tuple[str, bytes, int], asyncio.Future[bool]]] = []
         self._thread = threading.Thread(target=self._poll, name="agentstream-producer", daemon=True)
         self._thread.start()
 
@@ -87,6 +93,7 @@ class OutputProducer:
                     self.fatal = _fenced(exc) if is_fenced(exc) else exc
                     log.error("producer failed: %s", exc)
             finally:
+                self._flush_markers()
                 self._hand_over()
 
     def send(
@@ -166,6 +173,41 @@ class OutputProducer:
         with self._settled_lock:
             self._settled.append((fut, error, result))
 
+    def _queue_marker(self, marker: tuple[str, bytes, int], done: asyncio.Future[bool]) -> None:
+        """Write ``marker`` with the next batch; ``done`` resolves True once it is acknowledged,
+        False if it could not be written (the engine then writes it itself). Any thread."""
+        with self._settled_lock:
+            self._markers.append((marker, done))
+
+    def _flush_markers(self) -> None:
+        """One record per (topic, partition) holds every queued marker key (a JSON list)."""
+        with self._settled_lock:
+            if not self._markers:
+                return
+            queued, self._markers = self._markers, []
+        groups: dict[tuple[str, int], list[tuple[bytes, asyncio.Future[bool]]]] = {}
+        for (topic, key, partition), done in queued:
+            groups.setdefault((topic, partition), []).append((key, done))
+        for (topic, partition), entries in groups.items():
+            value = encode_markers([key for key, _ in entries])
+            dones = [done for _, done in entries]
+            try:
+                self._producer.produce(
+                    topic, value=value, partition=partition,
+                    on_delivery=partial(self._on_markers, dones),
+                )
+            except (BufferError, KafkaException):
+                self._markers_written(dones, "not enqueued")
+
+    def _on_markers(
+        self, dones: list[asyncio.Future[bool]], err: KafkaError | None, _msg: Message
+    ) -> None:
+        self._markers_written(dones, err)
+
+    def _markers_written(self, dones: list[asyncio.Future[bool]], err: object) -> None:
+        with self._settled_lock:
+            self._settled.extend((done, None, err is None) for done in dones)
+
     def _hand_over(self) -> None:
         with self._settled_lock:
             if not self._settled:
@@ -217,11 +259,12 @@ class Acks:
     Delivery reports (usually on the poll thread) count the pending records down. Once the engine
     ``seal``s the attempt (the handler returned: no more sends) and nothing is pending, ONE
     future resolves on the loop, with ``DeliveryError`` if any record failed. ``seal(marker=...)``
-    chains the dedupe marker: when every record succeeded it is produced right from the last
-    delivery report, strictly after those acknowledgements, and the future resolves once the
-    marker is acknowledged too, so an input costs one loop wake-up instead of two. The future's
-    result says whether the marker was written; if not (never chained, refused, or lost) the
-    engine writes it itself, still after the acknowledgements.
+    chains the dedupe marker: when every record succeeded it is queued right from the last
+    delivery report, strictly after those acknowledgements, and written by the poll thread in
+    one record with the other markers of that poll (per marker partition); the future resolves
+    once that record is acknowledged too. The future's result says whether the marker was
+    written; if not (never chained, refused, or lost) the engine writes it itself, still after
+    the acknowledgements.
     """
 
     __slots__ = ("_done", "_error", "_finished", "_lock", "_marker", "_pending", "_producer",
@@ -284,7 +327,7 @@ class Acks:
         return self._done
 
     def _finish(self) -> None:
-        """Every record is acknowledged: fail, chain the marker, or resolve (any thread)."""
+        """Every record is acknowledged: fail, queue the marker, or resolve (any thread)."""
         done = self._done
         assert done is not None
         if self._error is not None:
@@ -293,19 +336,7 @@ class Acks:
         if self._marker is None:
             self._producer._settle_later(done, None, False)
             return
-        topic, key, partition = self._marker
-        try:
-            # Never blocks: a full queue (BufferError) hands the marker back to the engine.
-            self._producer._producer.produce(
-                topic, value=b"", key=key, partition=partition, on_delivery=self._on_marker
-            )
-        except (BufferError, KafkaException):
-            self._producer._settle_later(done, None, False)
-
-    def _on_marker(self, err: KafkaError | None, msg: Message) -> None:
-        assert self._done is not None
-        self._producer._settle_later(self._done, None, err is None)
-
+        self._producer._queue_marker(self._marker, done)
 
 # A future, and its exception or else its result.
 _Settled = tuple[asyncio.Future[Any], BaseException | None, Any]
@@ -319,6 +350,19 @@ def _settle_many(batch: list[_Settled]) -> None:
             fut.set_result(result)
         else:
             fut.set_exception(error)
+
+
+def encode_markers(keys: list[bytes]) -> bytes:
+    """The value of a batched dedupe-marker record: a JSON list of the dedupe keys."""
+    return json.dumps([k.decode() for k in keys], separators=(",", ":")).encode()
+
+
+def decode_markers(key: bytes | None, value: bytes | None) -> list[str]:
+    """The dedupe keys of a marker record: a batch (JSON list value) or one key (empty value)."""
+    if value:
+        keys = json.loads(value)
+        return [str(k) for k in keys] if isinstance(keys, list) else []
+    return [] if key is None else [key.decode()]
 
 
 def _not_delivered(topic: str, err: KafkaError) -> DeliveryError:
