@@ -3,7 +3,8 @@
 confluent-kafka's consumer is a blocking C client, so it lives on its own thread; handlers run on
 the asyncio loop. Back-pressure: when the scheduler has no room the thread first waits up to
 ``_PAUSE_AFTER`` for room (fast handlers free it within milliseconds, and a librdkafka
-pause/resume costs a refetch of ~0.5 s), then pauses the partitions until half the room is back. The thread hands records to the scheduler and wakes the loop; when the loop
+pause/resume costs a refetch of ~0.5 s), then pauses the partitions until half the room is back.
+The thread hands records to the scheduler and wakes the loop; when the loop
 must finish work first (revocation, shutdown, exactly-once barriers) the thread waits for it with
 a deadline. Partition ownership is a small state machine per rebalance:
 
