@@ -143,3 +143,25 @@ def test_single_markers_written_by_the_engine_still_decode() -> None:
     assert decode_markers(b"id-1", b"") == ["id-1"]
     assert decode_markers(None, None) == []
     assert decode_markers(None, encode_markers([b"x", b"y"])) == ["x", "y"]
+
+
+async def test_on_acked_runs_before_the_marker_is_acknowledged() -> None:
+    producer = _Producer(asyncio.get_running_loop())
+    calls: list[str] = []
+    producer._call_on_loop = lambda fn: calls.append("queued") or fn()  # type: ignore[attr-defined]
+    acks = Acks(producer)  # type: ignore[arg-type]
+    acks.add()
+    done = acks.seal(MARKER, on_acked=lambda: calls.append("acked"))
+    assert calls == []
+    acks.on_delivery(None, _Msg())  # type: ignore[arg-type]
+    assert calls == ["queued", "acked"] and len(producer.markers) == 1 and not done.done()
+
+
+async def test_on_acked_is_not_called_when_a_record_failed() -> None:
+    producer = _Producer(asyncio.get_running_loop())
+    calls: list[str] = []
+    acks = Acks(producer)  # type: ignore[arg-type]
+    acks.add()
+    acks.seal(MARKER, on_acked=lambda: calls.append("acked"))
+    acks.on_delivery(KafkaError(KafkaError._MSG_TIMED_OUT), _Msg())  # type: ignore[arg-type]
+    assert calls == [] and producer.markers == []

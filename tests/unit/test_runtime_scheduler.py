@@ -154,3 +154,26 @@ def test_forgetting_a_settling_item_releases_no_slot_twice() -> None:
     assert (sched.running_count, sched.settling_count, sched.pending_count) == (0, 0, 0)
     sched.finish(items[0])  # a late acknowledgement of a forgotten partition is ignored
     assert sched.running_count == 0
+
+
+def test_released_key_moves_on_while_the_watermark_waits_for_finish() -> None:
+    sched = KeyOrderedScheduler(max_in_flight=4)
+    a1, a2, a3 = (WorkItem("t", 0, i, b"a") for i in range(3))
+    for i in (a1, a2, a3):
+        sched.add(i)
+    assert sched.take_ready() == [a1]
+    sched.release_key(a1)  # a1's outputs are acknowledged; its marker is outstanding
+    assert sched.take_ready() == [a2]
+    assert sched.watermarks() == {("t", 0): 0}, "a1 is not finished yet"
+    sched.finish(a2)
+    assert sched.watermarks() == {("t", 0): 0}
+    assert sched.take_ready() == [a3]
+    sched.finish(a1)  # finishing a released item must not free the key a3 now holds
+    assert sched.take_ready() == []
+    assert sched.watermarks() == {("t", 0): 2}
+    sched.release_key(a1)  # late or repeated calls are ignored
+    a4 = WorkItem("t", 0, 3, b"a")
+    sched.add(a4)
+    assert sched.take_ready() == [], "a3 still runs: a4 must wait"
+    sched.finish(a3)
+    assert sched.take_ready() == [a4]

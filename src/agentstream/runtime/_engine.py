@@ -188,6 +188,12 @@ class Engine:
         self._progress.set()
         self._request_dispatch()
 
+    def _outputs_acked(self, item: WorkItem) -> None:
+        """Everything the input wrote is acknowledged; only its dedupe marker is outstanding:
+        the next record of its key may start (the watermark still waits for the marker)."""
+        self.scheduler.release_key(item)
+        self._request_dispatch()
+
     def _settle(self, pending: _Attempt, fut: asyncio.Future[bool]) -> None:
         """The acknowledgements of a returned handler arrived (a future callback, no task)."""
         error = None if fut.cancelled() else fut.exception()
@@ -381,7 +387,9 @@ class Engine:
             except Exception as exc:
                 raise _Emit(str(exc)).with_cause(exc) from exc
         pending.emitted = ctx.emitted
-        pending.acks_done = acks.seal(pending.marker)
+        pending.acks_done = acks.seal(
+            pending.marker, on_acked=partial(self._outputs_acked, item)
+        )
         # Only acknowledgements are left: the slot goes to the next record.
         self.scheduler.settling(item)
         self._request_dispatch()

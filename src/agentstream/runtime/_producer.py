@@ -14,7 +14,7 @@ import asyncio
 import json
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
@@ -173,6 +173,11 @@ class OutputProducer:
         with self._settled_lock:
             self._settled.append((fut, error, result))
 
+    def _call_on_loop(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` on the loop with the next batch of settled futures (any thread)."""
+        with self._settled_lock:
+            self._settled.append((None, None, fn))
+
     def _queue_marker(self, marker: tuple[str, bytes, int], done: asyncio.Future[bool]) -> None:
         """Write ``marker`` with the next batch; ``done`` resolves True once it is acknowledged,
         False if it could not be written (the engine then writes it itself). Any thread."""
@@ -267,8 +272,8 @@ class Acks:
     the acknowledgements.
     """
 
-    __slots__ = ("_done", "_error", "_finished", "_lock", "_marker", "_pending", "_producer",
-                 "_sealed")
+    __slots__ = ("_done", "_error", "_finished", "_lock", "_marker", "_on_acked", "_pending",
+                 "_producer", "_sealed")
 
     def __init__(self, producer: OutputProducer) -> None:
         self._producer = producer
@@ -279,6 +284,7 @@ class Acks:
         self._finished = False
         self._done: asyncio.Future[bool] | None = None
         self._marker: tuple[str, bytes, int] | None = None
+        self._on_acked: Callable[[], None] | None = None
 
     def add(self) -> None:
         with self._lock:
@@ -304,11 +310,18 @@ class Acks:
         if finish:
             self._finish()
 
-    def seal(self, marker: tuple[str, bytes, int] | None = None) -> asyncio.Future[bool]:
+    def seal(
+        self,
+        marker: tuple[str, bytes, int] | None = None,
+        *,
+        on_acked: Callable[[], None] | None = None,
+    ) -> asyncio.Future[bool]:
         """No more records will be counted; the future resolves once all are acknowledged.
 
-        ``marker`` (topic, key, partition) is the dedupe marker to write after them. Sealing
-        again returns the same future. Must be called on the event loop.
+        ``marker`` (topic, key, partition) is the dedupe marker to write after them;
+        ``on_acked`` runs on the loop once the records are acknowledged, before the marker is
+        (the engine lets the input's key move on then). Sealing again returns the same future.
+        Must be called on the event loop.
         """
         if self._done is not None:
             return self._done
@@ -316,6 +329,7 @@ class Acks:
         with self._lock:
             self._sealed = True
             self._marker = marker
+            self._on_acked = on_acked
             finish = self._pending == 0 and not self._finished
             if finish:
                 self._finished = True
@@ -323,10 +337,10 @@ class Acks:
             if self._error is None and marker is None:
                 self._done.set_result(False)  # on the loop already: no hand-over needed
             else:
-                self._finish()
+                self._finish(on_loop=True)
         return self._done
 
-    def _finish(self) -> None:
+    def _finish(self, *, on_loop: bool = False) -> None:
         """Every record is acknowledged: fail, queue the marker, or resolve (any thread)."""
         done = self._done
         assert done is not None
@@ -336,14 +350,22 @@ class Acks:
         if self._marker is None:
             self._producer._settle_later(done, None, False)
             return
+        if self._on_acked is not None:
+            if on_loop:
+                self._on_acked()
+            else:
+                self._producer._call_on_loop(self._on_acked)
         self._producer._queue_marker(self._marker, done)
 
-# A future, and its exception or else its result.
-_Settled = tuple[asyncio.Future[Any], BaseException | None, Any]
+# A future, and its exception or else its result; or (None, None, a function to call).
+_Settled = tuple[asyncio.Future[Any] | None, BaseException | None, Any]
 
 
 def _settle_many(batch: list[_Settled]) -> None:
     for fut, error, result in batch:
+        if fut is None:
+            result()
+            continue
         if fut.done():
             continue
         if error is None:
