@@ -122,13 +122,19 @@ class Committer:
                 metrics.CONSUMER_LAG.remove(self.agent, topic, str(partition))
 
     def update_lag(self) -> None:
-        """Export high watermark minus committed offset per assigned partition."""
+        """Export high watermark minus committed offset per assigned partition.
+
+        Uses the high watermark of the latest fetch response (``cached=True``): asking the broker
+        would cost a round trip per partition on the consumer thread, which stalls fetching.
+        """
         for (topic, partition), committed in list(self.committed.items()):
             try:
                 _, high = self.consumer.get_watermark_offsets(
-                    TopicPartition(topic, partition), timeout=1, cached=False
+                    TopicPartition(topic, partition), cached=True
                 )
             except KafkaException:
+                continue
+            if high < 0:  # nothing fetched yet
                 continue
             metrics.CONSUMER_LAG.labels(self.agent, topic, str(partition)).set(
                 max(0, high - committed)
