@@ -8,6 +8,7 @@ from collections import defaultdict
 from datetime import timedelta
 
 import pytest
+from prometheus_client import REGISTRY
 from tests.integration.agents.harness import (
     pr,
     produce_events,
@@ -50,6 +51,14 @@ def _check_order(n: int, keys: int, bootstrap_servers: str, topic_factory) -> No
             lambda: sum(map(len, handled.values())) >= n,
             timeout=timedelta(seconds=120), what=f"{n} handled events",
         )
+        # Per-event counters reach Prometheus in batches: wait for the flush, then compare.
+        labels_in = {"agent": agent.name, "topic": src, "type": PullRequestOpened.FULLNAME}
+        labels_out = {"agent": agent.name, "topic": out, "type": RiskDetected.FULLNAME}
+        wait_for(
+            lambda: REGISTRY.get_sample_value("agentstream_events_out_total", labels_out) == n,
+            timeout=timedelta(seconds=30), what="events_out_total flushed",
+        )
+        assert REGISTRY.get_sample_value("agentstream_events_in_total", labels_in) == n
         stats = runner.stats()
     assert stats.scheduler.max_running_seen <= 64
     assert stats.scheduler.max_running_seen > 1, "different keys should run concurrently"

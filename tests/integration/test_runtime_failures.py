@@ -110,8 +110,11 @@ def test_back_pressure_pauses_fetching_and_bounds_in_flight(
                  timeout=timedelta(seconds=30), what="consumer paused with 4 running")
         stats = runner.stats()
         assert stats.pending <= 8
-        gauge = REGISTRY.get_sample_value("agentstream_in_flight", {"agent": name})
-        assert gauge == 4
+        # The gauge is refreshed with the batched metrics (every 50 ms).
+        wait_for(
+            lambda: REGISTRY.get_sample_value("agentstream_in_flight", {"agent": name}) == 4,
+            timeout=timedelta(seconds=10), what="in-flight gauge at the bound",
+        )
         gate.set()
         wait_for(lambda: len(handled) == 200, timeout=timedelta(seconds=60),
                  what="all 200 handled after release")

@@ -85,10 +85,6 @@ class Context:
         self.offset = offset
         self.key = key
         self.attempt = attempt
-        self.log = logging.LoggerAdapter(
-            logging.getLogger(f"agentstream.agent.{agent}"),
-            {"topic": topic, "partition": partition, "offset": offset},
-        )
         self._dedupe_key = dedupe_key
         self._sender = sender
         self._memory = memory
@@ -98,6 +94,14 @@ class Context:
         # Acknowledgements the sender returned as futures (the engine's sender counts its own).
         self.acks: list[asyncio.Future[None]] = []
         self.emitted: list[tuple[str, str]] = []  # (topic, type) for metrics
+
+    @property
+    def log(self) -> logging.LoggerAdapter[logging.Logger]:
+        """A logger naming the agent, with the input's topic, partition and offset as extras."""
+        return logging.LoggerAdapter(
+            logging.getLogger(f"agentstream.agent.{self.agent}"),
+            {"topic": self.topic, "partition": self.partition, "offset": self.offset},
+        )
 
     def store(self, name: str) -> BoundStore:
         """The agent's key-value store ``name`` on this input's partition: ``get``, ``put``,

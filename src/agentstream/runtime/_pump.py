@@ -150,7 +150,7 @@ class Pump:
         # A paused consumer is still polled: rebalance callbacks and max.poll.interval need it.
         want = max(1, min(room, self.settings.batch_size))
         msgs = self.consumer.consume(num_messages=want, timeout=0.1)
-        added = False
+        items = []
         for msg in msgs:
             err = msg.error()
             if err is not None:
@@ -159,11 +159,10 @@ class Pump:
                         raise KafkaException(err)
                     log.warning("consumer error: %s", err)
                 continue
-            item = WorkItem(
+            items.append(WorkItem(
                 str(msg.topic()), int(msg.partition() or 0), int(msg.offset() or 0), msg.key(), msg
-            )
-            added = self.scheduler.add(item) or added
-        if added:
+            ))
+        if items and self.scheduler.add_many(items):
             self._call_on_loop(self.engine.dispatch)
 
     def _wait_for_room(self) -> int:

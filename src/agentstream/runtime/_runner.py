@@ -262,8 +262,10 @@ class AgentRunner:
                 while not pump.done.is_set():
                     if engine.fatal is not None:
                         pump.request_stop()
+                    engine.flush_metrics()
                     await asyncio.sleep(0.05)
         finally:
+            engine.flush_metrics()
             engine.cancel_all()
             left = await asyncio.to_thread(producer.close, 10.0)
             if left:

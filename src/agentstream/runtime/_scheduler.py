@@ -148,6 +148,11 @@ class KeyOrderedScheduler:
             self.stats.max_pending_seen = max(self.stats.max_pending_seen, self._pending)
             return True
 
+    def add_many(self, items: Iterable[WorkItem]) -> int:
+        """``add`` for a fetched batch under one lock; returns how many were accepted."""
+        with self._lock:
+            return sum(1 for item in items if self.add(item))
+
     def room(self) -> int:
         """How many more records may be accepted before the consumer must pause."""
         with self._lock:
