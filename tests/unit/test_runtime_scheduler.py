@@ -177,3 +177,54 @@ def test_released_key_moves_on_while_the_watermark_waits_for_finish() -> None:
     assert sched.take_ready() == [], "a3 still runs: a4 must wait"
     sched.finish(a3)
     assert sched.take_ready() == [a4]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    spec=st.lists(st.tuples(st.integers(0, 2), st.integers(0, 5)), min_size=1, max_size=80),
+    max_in_flight=st.integers(1, 6),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_settling_and_released_keys_keep_order_bound_and_watermark(
+    spec: list[tuple[int, int]], max_in_flight: int, seed: int
+) -> None:
+    """Random lifecycles: start → settling (slot back) → key released → finished."""
+    rng = random.Random(seed)
+    sched = KeyOrderedScheduler(max_in_flight=max_in_flight, max_pending=10_000)
+    items = _items(spec)
+    to_add = list(items)
+    stage: dict[int, str] = {}  # id(item) -> running | settling | released
+    live: list[WorkItem] = []
+    finished: set[int] = set()
+    started: dict[tuple[int, bytes | None], list[int]] = {}
+    while to_add or live or sched.pending_count:
+        if to_add and rng.random() < 0.5:
+            assert sched.add(to_add.pop(0))
+        for item in sched.take_ready():
+            started.setdefault((item.partition, item.key), []).append(item.offset)
+            stage[id(item)] = "running"
+            live.append(item)
+        holding = [i for i in live if stage[id(i)] == "running"]
+        assert len(holding) <= max_in_flight == sched.max_in_flight
+        assert sched.running_count == len(holding)
+        owners = [(i.partition, i.key) for i in live if stage[id(i)] != "released"]
+        assert len(owners) == len(set(owners)), "one unreleased item per key"
+        if live and rng.random() < 0.7:
+            item = rng.choice(live)
+            step = stage[id(item)]
+            if step == "running":
+                sched.settling(item)
+                stage[id(item)] = "settling"
+            elif step == "settling" and rng.random() < 0.5:
+                sched.release_key(item)
+                stage[id(item)] = "released"
+            else:
+                sched.finish(item)
+                live.remove(item)
+                finished.add(id(item))
+        for (_, part), mark in sched.watermarks().items():
+            below = [i for i in items if i.partition == part and i.offset < mark]
+            assert all(id(i) in finished for i in below), "watermark passed unfinished work"
+    for (part, key), offsets in started.items():
+        expected = [i.offset for i in items if i.partition == part and i.key == key]
+        assert offsets == expected, "per-key start order must be offset order"
