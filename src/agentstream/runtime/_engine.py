@@ -206,13 +206,15 @@ class Engine:
     def _settle(self, pending: _Attempt, fut: asyncio.Future[bool]) -> None:
         """The acknowledgements of a returned handler arrived (a future callback, no task)."""
         error = None if fut.cancelled() else fut.exception()
-        if fut.cancelled() or error is not None or not fut.result():
+        marked = error is None and not fut.cancelled() and fut.result()
+        if not marked and (error is not None or fut.cancelled() or pending.marker is not None):
             # A failed write (retry or dead letter) or a marker the engine must write itself.
             task = self.loop.create_task(self._continue(pending, error))
             self._tasks[pending.item] = task
             return
-        assert self.dedupe is not None
-        self.dedupe.remember(pending.dkey)  # the marker was chained after the acknowledgements
+        if marked:
+            assert self.dedupe is not None
+            self.dedupe.remember(pending.dkey)  # the marker was queued after the acks
         self._succeeded(pending)
         self._finish(pending.item)
 
