@@ -22,6 +22,22 @@ def _items(spec: list[tuple[int, int]]) -> list[WorkItem]:
     return out
 
 
+def _assert_watermarks_safe(sched: KeyOrderedScheduler, items: list[WorkItem],
+                            finished: set[int]) -> None:
+    for (topic, part), mark in sched.watermarks().items():
+        assert topic == "t"
+        below = [i for i in items if i.partition == part and i.offset < mark]
+        assert all(id(i) in finished for i in below), "watermark passed unfinished work"
+
+
+def _assert_started_in_offset_order(
+    started: dict[tuple[int, bytes | None], list[int]], items: list[WorkItem]
+) -> None:
+    for (part, key), offsets in started.items():
+        expected = [i.offset for i in items if i.partition == part and i.key == key]
+        assert offsets == expected, "per-key start order must be offset order"
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     spec=st.lists(st.tuples(st.integers(0, 2), st.integers(0, 5)), min_size=1, max_size=80),
@@ -52,13 +68,8 @@ def test_random_completion_orders_keep_invariants(
             done = running.pop(rng.randrange(len(running)))
             sched.finish(done)
             finished.add(id(done))
-        for (topic, part), mark in sched.watermarks().items():
-            assert topic == "t"
-            below = [i for i in items if i.partition == part and i.offset < mark]
-            assert all(id(i) in finished for i in below), "watermark passed unfinished work"
-    for (part, key), offsets in started_per_key.items():
-        expected = [i.offset for i in items if i.partition == part and i.key == key]
-        assert offsets == expected, "per-key start order must be offset order"
+        _assert_watermarks_safe(sched, items, finished)
+    _assert_started_in_offset_order(started_per_key, items)
     last = {}
     for i in items:
         last[i.partition] = i.offset
@@ -222,9 +233,5 @@ def test_settling_and_released_keys_keep_order_bound_and_watermark(
                 sched.finish(item)
                 live.remove(item)
                 finished.add(id(item))
-        for (_, part), mark in sched.watermarks().items():
-            below = [i for i in items if i.partition == part and i.offset < mark]
-            assert all(id(i) in finished for i in below), "watermark passed unfinished work"
-    for (part, key), offsets in started.items():
-        expected = [i.offset for i in items if i.partition == part and i.key == key]
-        assert offsets == expected, "per-key start order must be offset order"
+        _assert_watermarks_safe(sched, items, finished)
+    _assert_started_in_offset_order(started, items)
