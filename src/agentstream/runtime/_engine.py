@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,6 +38,9 @@ __all__ = ["Codec", "Engine", "EngineStats"]
 log = logging.getLogger("agentstream.runtime")
 
 _DLQ_WRITE_ATTEMPTS = 5
+# A worker yields to the loop after this many records in a row (delivery reports, timers and
+# the ops server get their turn; ready records are then handed out by ``dispatch``).
+_STREAK = 32
 
 
 class Codec(Protocol):
@@ -122,7 +126,9 @@ class Engine:
         self.loop = loop
         self.stats = EngineStats()
         self.fatal: BaseException | None = None
-        self._tasks: dict[WorkItem, asyncio.Task[None]] = {}
+        self._tasks: dict[WorkItem, asyncio.Task[None]] = {}  # who runs each started record
+        self._workers: set[asyncio.Task[None]] = set()
+        self._idle: deque[asyncio.Future[WorkItem | None]] = deque()  # parked workers
         self._progress = asyncio.Event()
         self._in_flight = metrics.IN_FLIGHT.labels(agent.name)
         self._children: dict[tuple[Any, ...], Any] = {}
@@ -148,10 +154,20 @@ class Engine:
 
     # -- scheduling -------------------------------------------------------------------------------
     def dispatch(self) -> None:
-        """Start every record the scheduler allows now (called on the loop)."""
+        """Hand every record the scheduler allows now to a worker (called on the loop)."""
         self._dispatch_queued = False
+        if self.fatal is not None:
+            return
         for item in self.scheduler.take_ready():
-            self._tasks[item] = self.loop.create_task(self._process(item))
+            while self._idle:
+                parked = self._idle.popleft()
+                if not parked.done():
+                    parked.set_result(item)
+                    break
+            else:
+                task = self.loop.create_task(self._worker(item))
+                self._workers.add(task)
+                task.add_done_callback(self._workers.discard)
 
     def _request_dispatch(self) -> None:
         """Dispatch once at the next loop turn, however many slots were freed before it."""
@@ -159,28 +175,52 @@ class Engine:
             self._dispatch_queued = True
             self.loop.call_soon(self.dispatch)
 
-    async def _process(self, item: WorkItem) -> None:
-        """Run a record until its handler returned; its acknowledgements settle in a callback.
+    async def _worker(self, item: WorkItem | None) -> None:
+        """Run records one after another until none is ready, then park until handed one.
 
-        The task ends as soon as the handler has returned and its writes are queued: the slot goes
-        back to the scheduler at once and the acknowledgements are awaited without a task
-        (``_settle``). Retries, dead letters and markers the engine writes itself take the slow
-        path (``_continue``).
+        A record runs until its handler has returned and its writes are queued; its slot then
+        goes back to the scheduler and its acknowledgements settle in a callback (``_settle``),
+        so the worker goes straight on to the next ready record, without a task per record.
+        Retries after failed writes and markers the engine writes itself take the slow path
+        (``_continue``, a task of its own).
         """
+        me = asyncio.current_task()
+        assert me is not None
+        streak = 0
+        while item is not None:
+            self._tasks[item] = me
+            try:
+                await self._handle_item(item)
+            except asyncio.CancelledError:
+                self._abandoned(item)
+                raise
+            except Exception as exc:
+                self._failed(item, exc)
+                return
+            finally:
+                self._tasks.pop(item, None)
+            if self.fatal is not None:
+                return
+            streak += 1
+            if streak < _STREAK:
+                ready = self.scheduler.take_ready(1)
+                if ready:
+                    item = ready[0]
+                    continue
+            streak = 0
+            item = await self._park()
+
+    async def _park(self) -> WorkItem | None:
+        """Wait to be handed the next record (``dispatch``)."""
+        parked: asyncio.Future[WorkItem | None] = self.loop.create_future()
+        self._idle.append(parked)
+        self._request_dispatch()  # a record may be ready already (a streak ended)
         try:
-            pending = await self._handle_item(item)
+            return await parked
         except asyncio.CancelledError:
-            self._abandoned(item)
+            if parked.done() and not parked.cancelled() and parked.result() is not None:
+                self._abandoned(parked.result())  # handed over, then cancelled
             raise
-        except Exception as exc:
-            self._failed(item, exc)
-        else:
-            if pending is None:
-                self._finish(item)
-            else:
-                pending.acks_done.add_done_callback(partial(self._settle, pending))
-        finally:
-            self._tasks.pop(item, None)
 
     def _abandoned(self, item: WorkItem) -> None:
         log.warning("abandoned %s[%d]@%d without commit", item.topic, item.partition, item.offset)
@@ -203,11 +243,9 @@ class Engine:
         self.scheduler.release_key(item)
         self._request_dispatch()
 
-    def _settle(self, pending: _Attempt, fut: asyncio.Future[bool]) -> None:
-        """The acknowledgements of a returned handler arrived (a future callback, no task)."""
-        error = None if fut.cancelled() else fut.exception()
-        marked = error is None and not fut.cancelled() and fut.result()
-        if not marked and (error is not None or fut.cancelled() or pending.marker is not None):
+    def _settle(self, pending: _Attempt, error: BaseException | None, marked: bool) -> None:
+        """The acknowledgements of a returned handler arrived (a callback on the loop)."""
+        if not marked and (error is not None or pending.marker is not None):
             # A failed write (retry or dead letter) or a marker the engine must write itself.
             task = self.loop.create_task(self._continue(pending, error))
             self._tasks[pending.item] = task
@@ -228,7 +266,7 @@ class Engine:
                 emit_failure = _Emit(str(error)).with_cause(error)
                 if await self._retry_after(pending, emit_failure):
                     break  # dead-lettered
-                if await self._attempts(pending) is None:
+                if await self._attempts(pending, fast=False) is None:
                     break  # dead-lettered
                 try:
                     marked, error = await pending.acks_done, None
@@ -261,8 +299,9 @@ class Engine:
             key = (metrics.EVENTS_OUT, topic, out_type)
             counts[key] = counts.get(key, 0) + 1
 
-    async def _handle_item(self, item: WorkItem) -> _Attempt | None:
-        """Decode, dedupe and run the handler; the returned attempt still waits for its acks."""
+    async def _handle_item(self, item: WorkItem) -> None:
+        """Decode, dedupe and run the handler; its acknowledgements then settle in ``_settle``
+        (an input with nothing to wait for is finished here)."""
         msg = item.payload
         raw_headers = msg.headers()
         replay = replay_marker(raw_headers) if raw_headers else None
@@ -273,11 +312,11 @@ class Engine:
             )
         except Exception as exc:
             dkey = f"@{item.topic}/{item.partition}/{item.offset}{suffix}"
-            if self._seen(dkey):
-                return None
-            await self._dead_letter(item, FailureInfo.first("decode", exc), None)
-            await self._mark(item, dkey)
-            return None
+            if not self._seen(dkey):
+                await self._dead_letter(item, FailureInfo.first("decode", exc), None)
+                await self._mark(item, dkey)
+            self._finish(item)
+            return
         meta = getattr(record, "meta", None)
         type_name = str(getattr(type(record), "FULLNAME", getattr(meta, "type", "?")))
         key = (metrics.EVENTS_IN, item.topic, type_name)
@@ -287,25 +326,30 @@ class Engine:
             spec = HandlerSpec(type(record), item.topic, _fold_only, retry=_FOLD_RETRY)
         if spec is None:
             self.stats.skipped += 1
-            return None
+            self._finish(item)
+            return
         event_id = getattr(meta, "id", None)
         dkey = (f"{event_id}" if event_id else f"@{item.topic}/{item.partition}/{item.offset}")
         dkey += suffix
         if self._seen(dkey):
-            return None
+            self._finish(item)
+            return
         pending = _Attempt(item, spec, record, dkey, type_name, marker=self._marker(item, dkey))
-        return await self._attempts(pending)
+        if await self._attempts(pending, fast=True) is None:
+            await self._mark(item, dkey)  # dead-lettered
+            self._finish(item)
 
-    async def _attempts(self, pending: _Attempt) -> _Attempt | None:
+    async def _attempts(self, pending: _Attempt, *, fast: bool) -> _Attempt | None:
         """Attempts until one's handler returns (its acks pending); None once dead-lettered.
 
         A failure is retried after the policy's delay, else the input is dead-lettered (and the
-        caller writes its marker).
+        caller writes its marker). ``fast``: the outcome of the acknowledgements goes to
+        ``_settle``; else it is left in ``pending.acks_done`` for the caller to await.
         """
         while True:
             pending.attempt += 1
             try:
-                await self._attempt(pending)
+                await self._attempt(pending, fast=fast)
                 return pending
             except Exception as raw:
                 if await self._retry_after(pending, raw):
@@ -314,7 +358,7 @@ class Engine:
     async def _retry_after(self, pending: _Attempt, raw: BaseException) -> bool:
         """Record a failed attempt; dead-letter (True) or wait for the retry (False)."""
         # Wait for every write of the failed attempt before retrying or dead-lettering.
-        if pending.acks is not None:
+        if pending.acks is not None and not pending.acks.finished:
             await asyncio.gather(pending.acks.seal(), return_exceptions=True)
         exc, stage = _classify(raw)
         failure = pending.failure
@@ -359,8 +403,8 @@ class Engine:
             return None
         return self.dedupe.topic, dkey.encode(), self.dedupe.marker_partition(item.partition)
 
-    async def _attempt(self, pending: _Attempt) -> None:
-        """One handler attempt, up to its return: writes queued, ``pending.acks_done`` set."""
+    async def _attempt(self, pending: _Attempt, *, fast: bool) -> None:
+        """One handler attempt, up to its return: writes queued and the acks sealed."""
         item, spec, record = pending.item, pending.spec, pending.record
         acks = pending.acks = Acks(self.producer)
         ctx = Context(
@@ -401,9 +445,13 @@ class Engine:
             except Exception as exc:
                 raise _Emit(str(exc)).with_cause(exc) from exc
         pending.emitted = ctx.emitted
-        pending.acks_done = acks.seal(
-            pending.marker, on_acked=partial(self._outputs_acked, item)
-        )
+        on_acked = partial(self._outputs_acked, item)
+        if fast:
+            acks.seal(pending.marker, on_acked=on_acked, on_done=partial(self._settle, pending))
+        else:
+            done = acks.seal(pending.marker, on_acked=on_acked)
+            assert done is not None
+            pending.acks_done = done
         # Only acknowledgements are left: the slot goes to the next record.
         self.scheduler.settling(item)
         self._request_dispatch()
@@ -480,7 +528,7 @@ class Engine:
         )
 
     def cancel_all(self) -> None:
-        for task in list(self._tasks.values()):
+        for task in [*self._tasks.values(), *self._workers]:
             task.cancel()
 
 

@@ -78,7 +78,7 @@ class OutputProducer:
         self._settled: list[_Settled] = []
         self._settled_lock = threading.Lock()
         # Dedupe markers of finished inputs, written as one record per marker partition and poll.
-        self._markers: list[tuple[tuple[str, bytes, int], asyncio.Future[bool]]] = []
+        self._markers: list[tuple[tuple[str, bytes, int], Any]] = []
         self._thread = threading.Thread(target=self._poll, name="agentstream-producer", daemon=True)
         self._thread.start()
 
@@ -166,10 +166,9 @@ class OutputProducer:
                 # The local queue is full: let the poll thread drain delivery reports.
                 self._producer.poll(0.05)
 
-    def _settle_later(
-        self, fut: asyncio.Future[Any], error: BaseException | None, result: Any
-    ) -> None:
-        """Queue a future's outcome for the next batched hand-over to the loop (any thread)."""
+    def _settle_later(self, fut: Any, error: BaseException | None, result: Any) -> None:
+        """Queue an outcome for a future (or a callback taking ``(error, result)``) for the next
+        batched hand-over to the loop (any thread)."""
         with self._settled_lock:
             self._settled.append((fut, error, result))
 
@@ -178,9 +177,10 @@ class OutputProducer:
         with self._settled_lock:
             self._settled.append((None, None, fn))
 
-    def _queue_marker(self, marker: tuple[str, bytes, int], done: asyncio.Future[bool]) -> None:
-        """Write ``marker`` with the next batch; ``done`` resolves True once it is acknowledged,
-        False if it could not be written (the engine then writes it itself). Any thread."""
+    def _queue_marker(self, marker: tuple[str, bytes, int], done: Any) -> None:
+        """Write ``marker`` with the next batch; ``done`` (a future, or a callback taking
+        ``(error, result)``) gets True once it is acknowledged, False if it could not be written
+        (the engine then writes it itself). Any thread."""
         with self._settled_lock:
             self._markers.append((marker, done))
 
@@ -190,7 +190,7 @@ class OutputProducer:
             if not self._markers:
                 return
             queued, self._markers = self._markers, []
-        groups: dict[tuple[str, int], list[tuple[bytes, asyncio.Future[bool]]]] = {}
+        groups: dict[tuple[str, int], list[tuple[bytes, Any]]] = {}
         for (topic, key, partition), done in queued:
             groups.setdefault((topic, partition), []).append((key, done))
         for (topic, partition), entries in groups.items():
@@ -205,11 +205,11 @@ class OutputProducer:
                 self._markers_written(dones, "not enqueued")
 
     def _on_markers(
-        self, dones: list[asyncio.Future[bool]], err: KafkaError | None, _msg: Message
+        self, dones: list[Any], err: KafkaError | None, _msg: Message
     ) -> None:
         self._markers_written(dones, err)
 
-    def _markers_written(self, dones: list[asyncio.Future[bool]], err: object) -> None:
+    def _markers_written(self, dones: list[Any], err: object) -> None:
         with self._settled_lock:
             self._settled.extend((done, None, err is None) for done in dones)
 
@@ -273,7 +273,7 @@ class Acks:
     """
 
     __slots__ = ("_done", "_error", "_finished", "_lock", "_marker", "_on_acked", "_pending",
-                 "_producer", "_sealed")
+                 "_producer", "_sealed", "_target")
 
     def __init__(self, producer: OutputProducer) -> None:
         self._producer = producer
@@ -283,6 +283,7 @@ class Acks:
         self._sealed = False
         self._finished = False
         self._done: asyncio.Future[bool] | None = None
+        self._target: Any = None  # the future or on_done callback that receives the outcome
         self._marker: tuple[str, bytes, int] | None = None
         self._on_acked: Callable[[], None] | None = None
 
@@ -315,19 +316,30 @@ class Acks:
         marker: tuple[str, bytes, int] | None = None,
         *,
         on_acked: Callable[[], None] | None = None,
-    ) -> asyncio.Future[bool]:
-        """No more records will be counted; the future resolves once all are acknowledged.
+        on_done: Callable[[BaseException | None, bool], None] | None = None,
+    ) -> asyncio.Future[bool] | None:
+        """No more records will be counted; the outcome arrives once all are acknowledged.
 
-        ``marker`` (topic, key, partition) is the dedupe marker to write after them;
-        ``on_acked`` runs on the loop once the records are acknowledged, before the marker is
-        (the engine lets the input's key move on then). Sealing again returns the same future.
-        Must be called on the event loop.
+        The outcome is ``(error, marked)``: ``DeliveryError`` if a record failed, else whether
+        the dedupe marker was written. Without ``on_done`` it comes as a future (returned; its
+        result is ``marked``); with ``on_done`` it is called with it on the loop instead (no
+        future per attempt; ``None`` is returned). ``marker`` (topic, key, partition) is the
+        dedupe marker to write after the records; ``on_acked`` runs on the loop once the records
+        are acknowledged, before the marker is (the engine lets the input's key move on then).
+        Sealing again returns the same future. Must be called on the event loop.
         """
-        if self._done is not None:
+        if self._sealed:
+            if self._done is None:
+                raise RuntimeError("Acks sealed with on_done has no future")
             return self._done
-        self._done = self._producer._loop.create_future()
+        if on_done is None:
+            self._done = self._producer._loop.create_future()
+            target: Any = self._done
+        else:
+            target = on_done
         with self._lock:
             self._sealed = True
+            self._target = target
             self._marker = marker
             self._on_acked = on_acked
             finish = self._pending == 0 and not self._finished
@@ -335,43 +347,55 @@ class Acks:
                 self._finished = True
         if finish:
             if self._error is None and marker is None:
-                self._done.set_result(False)  # on the loop already: no hand-over needed
+                _settle_one(target, None, False)  # on the loop already: no hand-over needed
             else:
                 self._finish(on_loop=True)
         return self._done
 
+    @property
+    def finished(self) -> bool:
+        """Sealed and every counted record reported (the outcome is on its way or delivered)."""
+        return self._finished
+
     def _finish(self, *, on_loop: bool = False) -> None:
         """Every record is acknowledged: fail, queue the marker, or resolve (any thread)."""
-        done = self._done
-        assert done is not None
+        target = self._target
         if self._error is not None:
-            self._producer._settle_later(done, DeliveryError(self._error), None)
+            self._producer._settle_later(target, DeliveryError(self._error), False)
             return
         if self._marker is None:
-            self._producer._settle_later(done, None, False)
+            self._producer._settle_later(target, None, False)
             return
         if self._on_acked is not None:
             if on_loop:
                 self._on_acked()
             else:
                 self._producer._call_on_loop(self._on_acked)
-        self._producer._queue_marker(self._marker, done)
+        self._producer._queue_marker(self._marker, target)
 
-# A future, and its exception or else its result; or (None, None, a function to call).
-_Settled = tuple[asyncio.Future[Any] | None, BaseException | None, Any]
+# The receiver of an outcome (a future, or a callback taking (error, result)) with the outcome;
+# or (None, None, a function to call).
+_Settled = tuple[Any, BaseException | None, Any]
+
+
+def _settle_one(target: Any, error: BaseException | None, result: Any) -> None:
+    if isinstance(target, asyncio.Future):
+        if target.done():
+            return
+        if error is None:
+            target.set_result(result)
+        else:
+            target.set_exception(error)
+    else:
+        target(error, result)
 
 
 def _settle_many(batch: list[_Settled]) -> None:
-    for fut, error, result in batch:
-        if fut is None:
+    for target, error, result in batch:
+        if target is None:
             result()
-            continue
-        if fut.done():
-            continue
-        if error is None:
-            fut.set_result(result)
         else:
-            fut.set_exception(error)
+            _settle_one(target, error, result)
 
 
 def encode_markers(keys: list[bytes]) -> bytes:

@@ -31,23 +31,28 @@ TopicPartition = tuple[str, int]
 _OrderKey = tuple[str, int, bytes | None]
 
 
-@dataclass(eq=False)
 class WorkItem:
-    """One consumed record on its way through the scheduler (compared by identity)."""
+    """One consumed record on its way through the scheduler (compared by identity).
 
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    payload: Any = None
+    ``tp`` and ``order_key`` are computed once: the scheduler looks them up several times per
+    record.
+    """
 
-    @property
-    def tp(self) -> TopicPartition:
-        return (self.topic, self.partition)
+    __slots__ = ("key", "offset", "order_key", "partition", "payload", "topic", "tp")
 
-    @property
-    def order_key(self) -> _OrderKey:
-        return (self.topic, self.partition, self.key)
+    def __init__(
+        self, topic: str, partition: int, offset: int, key: bytes | None, payload: Any = None
+    ) -> None:
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.key = key
+        self.payload = payload
+        self.tp: TopicPartition = (topic, partition)
+        self.order_key: _OrderKey = (topic, partition, key)
+
+    def __repr__(self) -> str:
+        return f"WorkItem({self.topic!r}, {self.partition}, {self.offset}, {self.key!r})"
 
 
 @dataclass
@@ -159,12 +164,16 @@ class KeyOrderedScheduler:
             return max(0, self.max_pending - self._pending)
 
     # -- execution ----------------------------------------------------------------------------
-    def take_ready(self) -> list[WorkItem]:
-        """Items that may start now (each the head of its key's queue), marked running."""
+    def take_ready(self, limit: int | None = None) -> list[WorkItem]:
+        """Items that may start now (each the head of its key's queue), marked running; at most
+        ``limit`` of them when given."""
         out: list[WorkItem] = []
         with self._lock:
             skipped: list[_OrderKey] = []
-            while self._ready and self._active < self.max_in_flight:
+            bound = self.max_in_flight
+            if limit is not None:
+                bound = min(bound, self._active + limit)
+            while self._ready and self._active < bound:
                 key = self._ready.popleft()
                 if self._is_held(key):
                     skipped.append(key)
