@@ -218,8 +218,9 @@ class Engine:
         try:
             return await parked
         except asyncio.CancelledError:
-            if parked.done() and not parked.cancelled() and parked.result() is not None:
-                self._abandoned(parked.result())  # handed over, then cancelled
+            handed = parked.result() if parked.done() and not parked.cancelled() else None
+            if handed is not None:
+                self._abandoned(handed)  # handed over, then cancelled
             raise
 
     def _abandoned(self, item: WorkItem) -> None:
@@ -359,7 +360,9 @@ class Engine:
         """Record a failed attempt; dead-letter (True) or wait for the retry (False)."""
         # Wait for every write of the failed attempt before retrying or dead-lettering.
         if pending.acks is not None and not pending.acks.finished:
-            await asyncio.gather(pending.acks.seal(), return_exceptions=True)
+            sealed = pending.acks.seal()
+            assert sealed is not None  # sealed here, with a future
+            await asyncio.gather(sealed, return_exceptions=True)
         exc, stage = _classify(raw)
         failure = pending.failure
         if failure is None:
