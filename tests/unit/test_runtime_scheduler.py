@@ -167,44 +167,21 @@ def test_forgetting_a_settling_item_releases_no_slot_twice() -> None:
     assert sched.running_count == 0
 
 
-def test_released_key_moves_on_while_the_watermark_waits_for_finish() -> None:
-    sched = KeyOrderedScheduler(max_in_flight=4)
-    a1, a2, a3 = (WorkItem("t", 0, i, b"a") for i in range(3))
-    for i in (a1, a2, a3):
-        sched.add(i)
-    assert sched.take_ready() == [a1]
-    sched.release_key(a1)  # a1's outputs are acknowledged; its marker is outstanding
-    assert sched.take_ready() == [a2]
-    assert sched.watermarks() == {("t", 0): 0}, "a1 is not finished yet"
-    sched.finish(a2)
-    assert sched.watermarks() == {("t", 0): 0}
-    assert sched.take_ready() == [a3]
-    sched.finish(a1)  # finishing a released item must not free the key a3 now holds
-    assert sched.take_ready() == []
-    assert sched.watermarks() == {("t", 0): 2}
-    sched.release_key(a1)  # late or repeated calls are ignored
-    a4 = WorkItem("t", 0, 3, b"a")
-    sched.add(a4)
-    assert sched.take_ready() == [], "a3 still runs: a4 must wait"
-    sched.finish(a3)
-    assert sched.take_ready() == [a4]
-
-
 @settings(max_examples=200, deadline=None)
 @given(
     spec=st.lists(st.tuples(st.integers(0, 2), st.integers(0, 5)), min_size=1, max_size=80),
     max_in_flight=st.integers(1, 6),
     seed=st.integers(0, 2**32 - 1),
 )
-def test_settling_and_released_keys_keep_order_bound_and_watermark(
+def test_settling_keeps_order_bound_and_watermark(
     spec: list[tuple[int, int]], max_in_flight: int, seed: int
 ) -> None:
-    """Random lifecycles: start → settling (slot back) → key released → finished."""
+    """Random lifecycles: start → settling (slot back) → finished."""
     rng = random.Random(seed)
     sched = KeyOrderedScheduler(max_in_flight=max_in_flight, max_pending=10_000)
     items = _items(spec)
     to_add = list(items)
-    stage: dict[int, str] = {}  # id(item) -> running | settling | released
+    stage: dict[int, str] = {}  # id(item) -> running | settling
     live: list[WorkItem] = []
     finished: set[int] = set()
     started: dict[tuple[int, bytes | None], list[int]] = {}
@@ -218,17 +195,14 @@ def test_settling_and_released_keys_keep_order_bound_and_watermark(
         holding = [i for i in live if stage[id(i)] == "running"]
         assert len(holding) <= max_in_flight == sched.max_in_flight
         assert sched.running_count == len(holding)
-        owners = [(i.partition, i.key) for i in live if stage[id(i)] != "released"]
-        assert len(owners) == len(set(owners)), "one unreleased item per key"
+        owners = [(i.partition, i.key) for i in live]
+        assert len(owners) == len(set(owners)), "one unfinished item per key"
         if live and rng.random() < 0.7:
             item = rng.choice(live)
             step = stage[id(item)]
             if step == "running":
                 sched.settling(item)
                 stage[id(item)] = "settling"
-            elif step == "settling" and rng.random() < 0.5:
-                sched.release_key(item)
-                stage[id(item)] = "released"
             else:
                 sched.finish(item)
                 live.remove(item)

@@ -4,12 +4,14 @@ Commit order (the only one in the runtime; nothing else commits offsets or trans
 
 1. An input counts as *finished* only after every record it caused is acknowledged by the
    broker: its emitted events, its dead letter, ``ctx.produce_raw`` writes, its memory
-   changelog writes (``ctx.store`` and reducers, see ``_memory.py``) and, at-least-once, its
-   dedupe marker. The engine enforces this before it
-   calls ``scheduler.finish``; a handler that has not run never finishes.
+   changelog writes (``ctx.store`` and reducers, see ``_memory.py``). The engine enforces this
+   before it calls ``scheduler.finish`` (and queues the input's dedupe marker, at-least-once);
+   a handler that has not run never finishes.
 2. The offset to commit per partition is the scheduler's watermark: the lowest unfinished offset
    (or last seen + 1), so a finished input above an unfinished one is never committed.
-3. at-least-once: commit those offsets synchronously on the consumer.
+3. at-least-once: wait until the dedupe markers queued so far are acknowledged (every input
+   under the watermarks queued its marker before they were taken), then commit those offsets
+   synchronously on the consumer. Markers not acknowledged in time postpone the commit.
    exactly-once: (a) barrier: wait until every accepted input is finished, so the open
    transaction holds exactly the outputs of the inputs whose offsets it will commit;
    (b) ``send_offsets_to_transaction`` with the consumer's group metadata (fences zombies of an
@@ -77,6 +79,12 @@ class Committer:
         due = self._due(tps)
         if not due:
             return "nothing"
+        # Read after the watermarks: every input they cover queued its marker before.
+        markers = self.producer.markers_queued
+        if not self.producer.wait_markers(markers, self.timeout):
+            log.warning("dedupe markers not acknowledged within %.0fs: commit postponed",
+                        self.timeout)
+            return "failed"
         offsets = [TopicPartition(t, p, o) for (t, p), o in due.items()]
         try:
             self.consumer.commit(offsets=offsets, asynchronous=False)

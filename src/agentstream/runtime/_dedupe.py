@@ -3,12 +3,12 @@
 Why and how (chosen to be correct and cheap):
 
 - When an input is finished (handled or dead-lettered) and everything it emitted is
-  acknowledged, the runtime writes its marker to ``_agentstream.dedupe.<agent>``, into partition
-  ``input partition % N``; the marker is acknowledged *before* the input counts as finished, so
-  a committed offset never passes an input without its marker (markers join the commit order
-  like any output). The producer batches the markers that become due in one poll into one
-  record per partition (value: a JSON list of dedupe keys); a marker the engine writes itself
-  (dead letters, a batch that failed) is ``key = dedupe key, value = b""``. Both are read back.
+  acknowledged, the runtime queues its marker for ``_agentstream.dedupe.<agent>``, partition
+  ``input partition % N``; every commit first waits until the markers queued before it are
+  acknowledged, so a committed offset never passes an input without its marker. The producer
+  batches the markers queued in one poll into one record per partition (value: a JSON list of
+  dedupe keys) and writes a failed batch again. Single-key markers (``key = dedupe key,
+  value = b""``, written by earlier versions) are read back too.
 - The dedupe key is the event id (``meta.id``), so upstream duplicates (an upstream agent
   re-emitting after its own crash writes the same deterministic id) are caught too; undecodable
   inputs use ``@topic/partition/offset``. A replay from the dead-letter topic adds

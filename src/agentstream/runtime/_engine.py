@@ -1,9 +1,10 @@
-"""The event-loop side of an agent: one task per started record, decode → dedupe → handle → acks.
+"""The event-loop side of an agent: worker tasks run records (decode, dedupe, handle, acks).
 
 A record is *finished* (and may be covered by a commit) only after every record it caused is
-acknowledged: its outputs, its dead letter, and its dedupe marker (written only after the others
-were acknowledged). An attempt's writes are counted into one ``Acks`` rather than awaited one
-future each, and its dedupe marker is chained from the last acknowledgement (see ``Acks``).
+acknowledged: its outputs and its dead letter. Its dedupe marker is queued then, and every
+commit first waits for the markers queued before it (``OutputProducer.wait_markers``), so no
+committed offset passes an input without its marker. An attempt's writes are counted into one
+``Acks`` rather than awaited one future each.
 Failures follow the handler's ``RetryPolicy``; a waiting retry blocks only its own key (the
 scheduler keeps the key busy).
 """
@@ -71,24 +72,22 @@ class _Emit(Exception):
 class _Attempt:
     """One input's way through its handler attempts (state shared by the fast and slow path)."""
 
-    __slots__ = ("acks", "acks_done", "attempt", "dkey", "emitted", "failure", "item", "marker",
+    __slots__ = ("acks", "acks_done", "attempt", "dkey", "emitted", "failure", "item",
                  "record", "spec", "started", "type_name")
 
     def __init__(
-        self, item: WorkItem, spec: HandlerSpec, record: Any, dkey: str, type_name: str, *,
-        marker: tuple[str, bytes, int] | None,
+        self, item: WorkItem, spec: HandlerSpec, record: Any, dkey: str, type_name: str
     ) -> None:
         self.item = item
         self.spec = spec
         self.record = record
         self.dkey = dkey
         self.type_name = type_name
-        self.marker = marker
         self.attempt = 0
         self.started = time.monotonic()
         self.failure: FailureInfo | None = None
         self.acks: Acks | None = None
-        self.acks_done: asyncio.Future[bool]
+        self.acks_done: asyncio.Future[None]
         self.emitted: list[tuple[str, str]] = []
 
 
@@ -181,8 +180,7 @@ class Engine:
         A record runs until its handler has returned and its writes are queued; its slot then
         goes back to the scheduler and its acknowledgements settle in a callback (``_settle``),
         so the worker goes straight on to the next ready record, without a task per record.
-        Retries after failed writes and markers the engine writes itself take the slow path
-        (``_continue``, a task of its own).
+        Retries after failed writes take the slow path (``_continue``, a task of its own).
         """
         me = asyncio.current_task()
         assert me is not None
@@ -238,30 +236,21 @@ class Engine:
         self._progress.set()
         self._request_dispatch()
 
-    def _outputs_acked(self, item: WorkItem) -> None:
-        """Everything the input wrote is acknowledged; only its dedupe marker is outstanding:
-        the next record of its key may start (the watermark still waits for the marker)."""
-        self.scheduler.release_key(item)
-        self._request_dispatch()
-
-    def _settle(self, pending: _Attempt, error: BaseException | None, marked: bool) -> None:
+    def _settle(self, pending: _Attempt, error: BaseException | None, _: Any) -> None:
         """The acknowledgements of a returned handler arrived (a callback on the loop)."""
-        if not marked and (error is not None or pending.marker is not None):
-            # A failed write (retry or dead letter) or a marker the engine must write itself.
+        if error is not None:
+            # A failed write: the attempt is retried or dead-lettered.
             task = self.loop.create_task(self._continue(pending, error))
             self._tasks[pending.item] = task
             return
-        if marked:
-            assert self.dedupe is not None
-            self.dedupe.remember(pending.dkey)  # the marker was queued after the acks
+        self._mark(pending.item, pending.dkey)
         self._succeeded(pending)
         self._finish(pending.item)
 
     async def _continue(self, pending: _Attempt, error: BaseException | None) -> None:
-        """The slow path after a handler returned: failed writes are retried (the whole attempt)
-        or dead-lettered; the dedupe marker is written here when it was not chained."""
+        """The slow path after a handler's writes failed: the whole attempt is retried, or the
+        input is dead-lettered."""
         item = pending.item
-        marked = False
         try:
             while error is not None:
                 emit_failure = _Emit(str(error)).with_cause(error)
@@ -270,16 +259,13 @@ class Engine:
                 if await self._attempts(pending, fast=False) is None:
                     break  # dead-lettered
                 try:
-                    marked, error = await pending.acks_done, None
+                    await pending.acks_done
+                    error = None
                 except Exception as exc:
                     error = exc
             else:
                 self._succeeded(pending)
-            if marked:
-                assert self.dedupe is not None
-                self.dedupe.remember(pending.dkey)
-            else:
-                await self._mark(item, pending.dkey)
+            self._mark(item, pending.dkey)
         except asyncio.CancelledError:
             self._abandoned(item)
             raise
@@ -315,7 +301,7 @@ class Engine:
             dkey = f"@{item.topic}/{item.partition}/{item.offset}{suffix}"
             if not self._seen(dkey):
                 await self._dead_letter(item, FailureInfo.first("decode", exc), None)
-                await self._mark(item, dkey)
+                self._mark(item, dkey)
             self._finish(item)
             return
         meta = getattr(record, "meta", None)
@@ -335,9 +321,9 @@ class Engine:
         if self._seen(dkey):
             self._finish(item)
             return
-        pending = _Attempt(item, spec, record, dkey, type_name, marker=self._marker(item, dkey))
+        pending = _Attempt(item, spec, record, dkey, type_name)
         if await self._attempts(pending, fast=True) is None:
-            await self._mark(item, dkey)  # dead-lettered
+            self._mark(item, dkey)  # dead-lettered
             self._finish(item)
 
     async def _attempts(self, pending: _Attempt, *, fast: bool) -> _Attempt | None:
@@ -389,22 +375,15 @@ class Engine:
             return True
         return False
 
-    async def _mark(self, item: WorkItem, dkey: str) -> None:
-        if self.dedupe is None:
+    def _mark(self, item: WorkItem, dkey: str) -> None:
+        """Queue the dedupe marker of a finished input; commits wait for its acknowledgement."""
+        dedupe = self.dedupe
+        if dedupe is None:
             return
-        await self.producer.send(
-            self.dedupe.topic,
-            b"",
-            key=dkey.encode(),
-            partition=self.dedupe.marker_partition(item.partition),
+        self.producer.queue_marker(
+            dedupe.topic, dkey.encode(), dedupe.marker_partition(item.partition)
         )
-        self.dedupe.remember(dkey)
-
-    def _marker(self, item: WorkItem, dkey: str) -> tuple[str, bytes, int] | None:
-        """The dedupe marker of an input as (topic, key, partition); None without dedupe."""
-        if self.dedupe is None:
-            return None
-        return self.dedupe.topic, dkey.encode(), self.dedupe.marker_partition(item.partition)
+        dedupe.remember(dkey)
 
     async def _attempt(self, pending: _Attempt, *, fast: bool) -> None:
         """One handler attempt, up to its return: writes queued and the acks sealed."""
@@ -448,11 +427,10 @@ class Engine:
             except Exception as exc:
                 raise _Emit(str(exc)).with_cause(exc) from exc
         pending.emitted = ctx.emitted
-        on_acked = partial(self._outputs_acked, item)
         if fast:
-            acks.seal(pending.marker, on_acked=on_acked, on_done=partial(self._settle, pending))
+            acks.seal(on_done=partial(self._settle, pending))
         else:
-            done = acks.seal(pending.marker, on_acked=on_acked)
+            done = acks.seal()
             assert done is not None
             pending.acks_done = done
         # Only acknowledgements are left: the slot goes to the next record.

@@ -1,10 +1,12 @@
 """The agent's one producer: outputs, dead letters, dedupe markers and raw writes all go through it.
 
 ``send`` returns an ``asyncio.Future`` resolved by the delivery report; ``send_counted`` instead
-counts the record into an ``Acks`` (one per handler attempt) that resolves a single future once
-all of the attempt's records are acknowledged. Either way the engine awaits every acknowledgement
-of an input before the input counts as finished (the "acked before commit" rule). Delivery
-reports are served by a small poll thread so that no blocking call runs on the loop.
+counts the record into an ``Acks`` (one per handler attempt) that delivers one outcome once all
+of the attempt's records are acknowledged. Either way the engine awaits every acknowledgement
+of an input before the input counts as finished (the "acked before commit" rule). Dedupe markers
+of finished inputs are queued (``queue_marker``), written in batches, and every commit waits for
+the markers queued before it (``wait_markers``). Delivery reports are served by a small poll
+thread so that no blocking call runs on the loop.
 In exactly-once mode the producer is transactional and every send joins the open transaction.
 """
 
@@ -78,7 +80,13 @@ class OutputProducer:
         self._settled: list[_Settled] = []
         self._settled_lock = threading.Lock()
         # Dedupe markers of finished inputs, written as one record per marker partition and poll.
-        self._markers: list[tuple[tuple[str, bytes, int], Any]] = []
+        # Each marker has a sequence number; a commit waits until every marker queued before it
+        # is acknowledged (``wait_markers``).
+        self._marker_lock = threading.Condition(threading.Lock())
+        self._marker_seq = 0
+        self._markers: list[tuple[int, str, bytes, int]] = []  # queued, not yet produced
+        self._marker_batches: dict[int, _MarkerBatch] = {}  # produced, not yet acknowledged
+        self._marker_retry: list[_MarkerBatch] = []  # failed or refused: produced again
         self._thread = threading.Thread(target=self._poll, name="agentstream-producer", daemon=True)
         self._thread.start()
 
@@ -172,46 +180,77 @@ class OutputProducer:
         with self._settled_lock:
             self._settled.append((fut, error, result))
 
-    def _call_on_loop(self, fn: Callable[[], None]) -> None:
-        """Run ``fn`` on the loop with the next batch of settled futures (any thread)."""
-        with self._settled_lock:
-            self._settled.append((None, None, fn))
+    # -- dedupe markers ---------------------------------------------------------------------------
+    def queue_marker(self, topic: str, key: bytes, partition: int) -> None:
+        """Queue the dedupe marker of a finished input (any thread).
 
-    def _queue_marker(self, marker: tuple[str, bytes, int], done: Any) -> None:
-        """Write ``marker`` with the next batch; ``done`` (a future, or a callback taking
-        ``(error, result)``) gets True once it is acknowledged, False if it could not be written
-        (the engine then writes it itself). Any thread."""
-        with self._settled_lock:
-            self._markers.append((marker, done))
+        The poll thread writes the markers queued by one poll as one record per (topic,
+        partition); a batch that fails is written again until it is acknowledged. Commits call
+        ``wait_markers`` first, so no committed offset passes an input whose marker is not
+        acknowledged.
+        """
+        with self._marker_lock:
+            self._marker_seq += 1
+            self._markers.append((self._marker_seq, topic, key, partition))
+
+    @property
+    def markers_queued(self) -> int:
+        """Sequence number of the last queued marker."""
+        return self._marker_seq
+
+    def markers_acked_through(self) -> int:
+        """Every marker with a sequence number up to this one is acknowledged."""
+        with self._marker_lock:
+            return self._acked_through()
+
+    def _acked_through(self) -> int:
+        lows = [b.low for b in self._marker_batches.values()]
+        if self._markers:
+            lows.append(self._markers[0][0])
+        return min(lows) - 1 if lows else self._marker_seq
+
+    def wait_markers(self, seq: int, timeout: float) -> bool:
+        """Wait until every marker up to ``seq`` is acknowledged; False at the timeout."""
+        with self._marker_lock:
+            return self._marker_lock.wait_for(lambda: self._acked_through() >= seq, timeout)
 
     def _flush_markers(self) -> None:
         """One record per (topic, partition) holds every queued marker key (a JSON list)."""
-        with self._settled_lock:
-            if not self._markers:
+        with self._marker_lock:
+            if not self._markers and not self._marker_retry:
                 return
             queued, self._markers = self._markers, []
-        groups: dict[tuple[str, int], list[tuple[bytes, Any]]] = {}
-        for (topic, key, partition), done in queued:
-            groups.setdefault((topic, partition), []).append((key, done))
-        for (topic, partition), entries in groups.items():
-            value = encode_markers([key for key, _ in entries])
-            dones = [done for _, done in entries]
+            batches, self._marker_retry = self._marker_retry, []
+            groups: dict[tuple[str, int], _MarkerBatch] = {}
+            for seq, topic, key, partition in queued:
+                batch = groups.get((topic, partition))
+                if batch is None:
+                    batch = groups[(topic, partition)] = _MarkerBatch(topic, partition, seq)
+                    self._marker_batches[id(batch)] = batch
+                batch.keys.append(key)
+            batches.extend(groups.values())
+        for batch in batches:
             try:
                 self._producer.produce(
-                    topic, value=value, partition=partition,
-                    on_delivery=partial(self._on_markers, dones),
+                    batch.topic, value=encode_markers(batch.keys), partition=batch.partition,
+                    on_delivery=partial(self._on_markers, batch),
                 )
-            except (BufferError, KafkaException):
-                self._markers_written(dones, "not enqueued")
+            except (BufferError, KafkaException) as exc:
+                self._marker_failed(batch, f"not enqueued: {exc}")
 
-    def _on_markers(
-        self, dones: list[Any], err: KafkaError | None, _msg: Message
-    ) -> None:
-        self._markers_written(dones, err)
+    def _on_markers(self, batch: _MarkerBatch, err: KafkaError | None, _msg: Message) -> None:
+        if err is not None:
+            self._marker_failed(batch, err.str())
+            return
+        with self._marker_lock:
+            self._marker_batches.pop(id(batch), None)
+            self._marker_lock.notify_all()
 
-    def _markers_written(self, dones: list[Any], err: object) -> None:
-        with self._settled_lock:
-            self._settled.extend((done, None, err is None) for done in dones)
+    def _marker_failed(self, batch: _MarkerBatch, reason: str) -> None:
+        log.warning("dedupe markers to %s[%d] not written (%s); writing them again",
+                    batch.topic, batch.partition, reason)
+        with self._marker_lock:
+            self._marker_retry.append(batch)
 
     def _hand_over(self) -> None:
         with self._settled_lock:
@@ -262,18 +301,12 @@ class Acks:
     """The acknowledgements of one handler attempt, counted rather than one future per record.
 
     Delivery reports (usually on the poll thread) count the pending records down. Once the engine
-    ``seal``s the attempt (the handler returned: no more sends) and nothing is pending, ONE
-    future resolves on the loop, with ``DeliveryError`` if any record failed. ``seal(marker=...)``
-    chains the dedupe marker: when every record succeeded it is queued right from the last
-    delivery report, strictly after those acknowledgements, and written by the poll thread in
-    one record with the other markers of that poll (per marker partition); the future resolves
-    once that record is acknowledged too. The future's result says whether the marker was
-    written; if not (never chained, refused, or lost) the engine writes it itself, still after
-    the acknowledgements.
+    ``seal``s the attempt (the handler returned: no more sends) and nothing is pending, the
+    outcome is delivered on the loop once: ``DeliveryError`` if any record failed, else None.
     """
 
-    __slots__ = ("_done", "_error", "_finished", "_lock", "_marker", "_on_acked", "_pending",
-                 "_producer", "_sealed", "_target")
+    __slots__ = ("_done", "_error", "_finished", "_lock", "_pending", "_producer", "_sealed",
+                 "_target")
 
     def __init__(self, producer: OutputProducer) -> None:
         self._producer = producer
@@ -282,10 +315,8 @@ class Acks:
         self._error: str | None = None
         self._sealed = False
         self._finished = False
-        self._done: asyncio.Future[bool] | None = None
+        self._done: asyncio.Future[None] | None = None
         self._target: Any = None  # the future or on_done callback that receives the outcome
-        self._marker: tuple[str, bytes, int] | None = None
-        self._on_acked: Callable[[], None] | None = None
 
     def add(self) -> None:
         with self._lock:
@@ -309,24 +340,16 @@ class Acks:
             if finish:
                 self._finished = True
         if finish:
-            self._finish()
+            self._finish(on_loop=False)
 
     def seal(
-        self,
-        marker: tuple[str, bytes, int] | None = None,
-        *,
-        on_acked: Callable[[], None] | None = None,
-        on_done: Callable[[BaseException | None, bool], None] | None = None,
-    ) -> asyncio.Future[bool] | None:
+        self, *, on_done: Callable[[BaseException | None, Any], None] | None = None
+    ) -> asyncio.Future[None] | None:
         """No more records will be counted; the outcome arrives once all are acknowledged.
 
-        The outcome is ``(error, marked)``: ``DeliveryError`` if a record failed, else whether
-        the dedupe marker was written. Without ``on_done`` it comes as a future (returned; its
-        result is ``marked``); with ``on_done`` it is called with it on the loop instead (no
-        future per attempt; ``None`` is returned). ``marker`` (topic, key, partition) is the
-        dedupe marker to write after the records; ``on_acked`` runs on the loop once the records
-        are acknowledged, before the marker is (the engine lets the input's key move on then).
-        Sealing again returns the same future. Must be called on the event loop.
+        Without ``on_done`` the outcome comes as a future (returned); with ``on_done`` it is
+        called on the loop with ``(error, None)`` instead (no future per attempt; ``None`` is
+        returned). Sealing again returns the same future. Must be called on the event loop.
         """
         if self._sealed:
             if self._done is None:
@@ -340,16 +363,11 @@ class Acks:
         with self._lock:
             self._sealed = True
             self._target = target
-            self._marker = marker
-            self._on_acked = on_acked
             finish = self._pending == 0 and not self._finished
             if finish:
                 self._finished = True
         if finish:
-            if self._error is None and marker is None:
-                _settle_one(target, None, False)  # on the loop already: no hand-over needed
-            else:
-                self._finish(on_loop=True)
+            self._finish(on_loop=True)
         return self._done
 
     @property
@@ -357,24 +375,28 @@ class Acks:
         """Sealed and every counted record reported (the outcome is on its way or delivered)."""
         return self._finished
 
-    def _finish(self, *, on_loop: bool = False) -> None:
-        """Every record is acknowledged: fail, queue the marker, or resolve (any thread)."""
-        target = self._target
-        if self._error is not None:
-            self._producer._settle_later(target, DeliveryError(self._error), False)
-            return
-        if self._marker is None:
-            self._producer._settle_later(target, None, False)
-            return
-        if self._on_acked is not None:
-            if on_loop:
-                self._on_acked()
-            else:
-                self._producer._call_on_loop(self._on_acked)
-        self._producer._queue_marker(self._marker, target)
+    def _finish(self, *, on_loop: bool) -> None:
+        """Every record is reported: deliver the outcome (on the loop)."""
+        error = None if self._error is None else DeliveryError(self._error)
+        if on_loop:
+            _settle_one(self._target, error, None)
+        else:
+            self._producer._settle_later(self._target, error, None)
 
-# The receiver of an outcome (a future, or a callback taking (error, result)) with the outcome;
-# or (None, None, a function to call).
+
+class _MarkerBatch:
+    """Dedupe marker keys written as one record; ``low`` is the lowest sequence number in it."""
+
+    __slots__ = ("keys", "low", "partition", "topic")
+
+    def __init__(self, topic: str, partition: int, low: int) -> None:
+        self.topic = topic
+        self.partition = partition
+        self.low = low
+        self.keys: list[bytes] = []
+
+
+# The receiver of an outcome (a future, or a callback taking (error, result)) with the outcome.
 _Settled = tuple[Any, BaseException | None, Any]
 
 
@@ -392,10 +414,7 @@ def _settle_one(target: Any, error: BaseException | None, result: Any) -> None:
 
 def _settle_many(batch: list[_Settled]) -> None:
     for target, error, result in batch:
-        if target is None:
-            result()
-        else:
-            _settle_one(target, error, result)
+        _settle_one(target, error, result)
 
 
 def encode_markers(keys: list[bytes]) -> bytes:

@@ -128,7 +128,6 @@ class KeyOrderedScheduler:
         self._running: set[WorkItem] = set()  # started and unfinished (handling or settling)
         self._settling: set[WorkItem] = set()  # handler returned, waiting for acks: no slot
         self._active = 0  # len(_running) - len(_settling): handlers holding a slot
-        self._key_freed: set[WorkItem] = set()  # unfinished, but their key moved on
         self._pending = 0
         self._held: set[TopicPartition] | None = None  # None: nothing held; empty set: all held
         self._hold_all = False
@@ -194,19 +193,6 @@ class KeyOrderedScheduler:
                 self._settling.add(item)
                 self._active -= 1
 
-    def release_key(self, item: WorkItem) -> None:
-        """Let the item's key move on before the item is finished.
-
-        For an item whose outputs are all acknowledged and that only waits for bookkeeping (its
-        dedupe marker): the next record of the key may start, while the item still holds the
-        partition's commit watermark until ``finish``. The item must not run its handler again.
-        """
-        with self._lock:
-            if item not in self._running or item in self._key_freed:
-                return
-            self._key_freed.add(item)
-            self._next_of_key(item.order_key)
-
     def _next_of_key(self, key: _OrderKey) -> None:
         self._busy.discard(key)
         queue = self._queues.get(key)
@@ -239,10 +225,7 @@ class KeyOrderedScheduler:
             offs = self._offsets.get(item.tp)
             if offs is not None:
                 offs.finish(item.offset)
-            if item in self._key_freed:
-                self._key_freed.discard(item)
-            else:
-                self._next_of_key(item.order_key)
+            self._next_of_key(item.order_key)
 
     # -- commit watermarks ----------------------------------------------------------------------
     def watermarks(self, tps: Iterable[TopicPartition] | None = None) -> dict[TopicPartition, int]:
@@ -305,7 +288,6 @@ class KeyOrderedScheduler:
             for item in [i for i in self._running if i.tp in gone]:
                 self._running.discard(item)
                 self._release_slot(item)
-                self._key_freed.discard(item)
                 self._busy.discard(item.order_key)
                 self._pending -= 1
             for key in [k for k in self._queues if (k[0], k[1]) in gone]:
