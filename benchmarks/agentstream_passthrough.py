@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import sys
 import time
@@ -42,7 +41,7 @@ def build_agent(args: Any, state: dict[str, Any]) -> Agent:
             state["started"] = time.monotonic()
         if slow:
             await asyncio.sleep(slow)
-        out = dataclasses.replace(event, meta=dataclasses.replace(event.meta, source=source))
+        out = event.replace(meta=event.meta.replace(source=source))
         await ctx.emit(out, topic=args.output)
 
     return agent

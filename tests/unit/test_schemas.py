@@ -145,6 +145,29 @@ def test_records_are_frozen_and_replace_works() -> None:
     assert dataclasses.replace(pr, number=2).number == 2
 
 
+def test_record_replace_equals_dataclasses_replace_and_leaves_the_original() -> None:
+    pr = _pr()
+    meta = pr.meta.replace(source="agent.x")
+    fast = pr.replace(meta=meta, number=7)
+    assert fast == dataclasses.replace(pr, meta=dataclasses.replace(pr.meta, source="agent.x"),
+                                       number=7)
+    assert type(fast) is PullRequestOpened and pr.number == 1 and pr.meta.source == "t"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.number = 3  # type: ignore[misc]
+    with pytest.raises(TypeError, match="PullRequestOpened has no field 'nubmer'"):
+        pr.replace(nubmer=2)
+    assert hash(fast) == hash(dataclasses.replace(fast))
+
+
+def test_a_field_that_would_hide_a_record_method_is_refused() -> None:
+    sources = {p.name: p.read_text() for p in schema_dir().glob("*.avsc")}
+    doc = json.loads(sources["agentstream.meta.EventMeta.avsc"])
+    doc["fields"].append({"name": "replace", "type": "string", "default": "", "doc": "x"})
+    sources["agentstream.meta.EventMeta.avsc"] = json.dumps(doc)
+    with pytest.raises(SchemaLoadError, match="field name 'replace' would hide Record.replace"):
+        generate(SchemaSet(sources))
+
+
 def test_to_avro_from_avro_round_trip_with_nested_records_and_enums() -> None:
     m = new_meta(MeetingScheduled, source="t", subject="uid-1")
     ev = MeetingScheduled(

@@ -36,6 +36,9 @@ _PY = {
     "string": "str",
 }
 
+# Methods of the generated classes' base: a field of the same name would hide them.
+_RECORD_METHODS = frozenset({"replace", "to_avro", "from_avro", "adopt_avro"})
+
 
 def _simple(full: str) -> str:
     return full.rpartition(".")[2]
@@ -192,6 +195,10 @@ class _Gen:
         to_items, from_items, adopt_items = [], [], []
         for f in d["fields"]:
             name, t = f["name"], f["type"]
+            if name in _RECORD_METHODS:
+                raise SchemaLoadError(
+                    f"{full}: field name {name!r} would hide Record.{name}(); rename the field"
+                )
             ann = self.annotation(t)
             if "default" in f:
                 lines.append(f"    {name}: {ann} = {self.default(t, f['default'])}")

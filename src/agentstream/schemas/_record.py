@@ -42,6 +42,23 @@ class Record:
     FULLNAME: ClassVar[str]
     SCHEMA: ClassVar[dict[str, Any]]
 
+    def replace(self, **changes: Any) -> Self:
+        """A copy with ``changes`` applied: the result of ``dataclasses.replace(self, **changes)``
+        (which runs ``__init__`` for every field again), several times cheaper.
+
+        Raises ``TypeError`` naming a field the record does not have. Values are not checked
+        here (neither does ``__init__``); a wrong type is reported by the serde on encode.
+        """
+        fields = self.__dataclass_fields__  # type: ignore[attr-defined]
+        for name in changes:
+            if name not in fields:
+                raise TypeError(f"{type(self).__name__} has no field {name!r}")
+        data = self.__dict__.copy()
+        data.update(changes)
+        new = object.__new__(type(self))
+        object.__setattr__(new, "__dict__", data)
+        return new
+
     def to_avro(self) -> dict[str, Any]:
         """The record as a dict fastavro can write (nested records as dicts)."""
         raise NotImplementedError
