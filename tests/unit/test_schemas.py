@@ -164,7 +164,7 @@ def test_a_field_that_would_hide_a_record_method_is_refused() -> None:
     doc = json.loads(sources["agentstream.meta.EventMeta.avsc"])
     doc["fields"].append({"name": "replace", "type": "string", "default": "", "doc": "x"})
     sources["agentstream.meta.EventMeta.avsc"] = json.dumps(doc)
-    with pytest.raises(SchemaLoadError, match="field name 'replace' would hide Record.replace"):
+    with pytest.raises(SchemaLoadError, match=r"field name 'replace' would hide Record\.replace"):
         generate(SchemaSet(sources))
 
 
