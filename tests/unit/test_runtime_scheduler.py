@@ -209,3 +209,17 @@ def test_settling_keeps_order_bound_and_watermark(
                 finished.add(id(item))
         _assert_watermarks_safe(sched, items, finished)
     _assert_started_in_offset_order(started, items)
+
+
+def test_finish_many_equals_finishing_one_by_one() -> None:
+    one, many = KeyOrderedScheduler(max_in_flight=8), KeyOrderedScheduler(max_in_flight=8)
+    for sched in (one, many):
+        for item in _items([(0, 0), (0, 1), (0, 0), (1, 2)]):
+            sched.add(item)
+    started_one, started_many = one.take_ready(), many.take_ready()
+    for item in started_one:
+        one.finish(item)
+    many.finish_many(started_many)
+    assert one.watermarks() == many.watermarks()
+    assert [i.offset for i in one.take_ready()] == [i.offset for i in many.take_ready()]
+    assert one.pending_count == many.pending_count == 1

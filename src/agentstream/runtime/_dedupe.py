@@ -71,15 +71,20 @@ class DedupeStore:
             return key in self._seen
 
     def remember(self, key: str, at: float | None = None) -> None:
-        now = time.time() if at is None else at
+        self.remember_many((key,), at)
+
+    def remember_many(self, keys: Iterable[str], at: float | None = None) -> None:
+        """Remember handled keys (as of ``at``, default now) and drop those out of the window."""
+        now = time.time()
+        stamp = now if at is None else at
+        seen = self._seen
         with self._lock:
-            self._seen[key] = now
-            self._seen.move_to_end(key)
-            horizon = time.time() - self.window.total_seconds()
-            while self._seen and (
-                len(self._seen) > self.max_ids or next(iter(self._seen.values())) < horizon
-            ):
-                self._seen.popitem(last=False)
+            for key in keys:
+                seen[key] = stamp
+                seen.move_to_end(key)
+            horizon = now - self.window.total_seconds()
+            while seen and (len(seen) > self.max_ids or next(iter(seen.values())) < horizon):
+                seen.popitem(last=False)
 
     def marker_partition(self, input_partition: int) -> int:
         return input_partition % self.partitions

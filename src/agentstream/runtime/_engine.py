@@ -135,6 +135,8 @@ class Engine:
         # runner calls it every 50 ms and at the end): a labelled inc() per event costs a lock.
         self._counts: dict[tuple[Any, ...], int] = {}
         self._dispatch_queued = False
+        self._acked: list[_Attempt] = []  # inputs whose writes were acknowledged, to finish
+        self._acked_queued = False
 
     def _child(self, metric: Any, *labels: str) -> Any:
         """The labelled child of a per-event metric, cached (``labels()`` is costly per event)."""
@@ -243,9 +245,28 @@ class Engine:
             task = self.loop.create_task(self._continue(pending, error))
             self._tasks[pending.item] = task
             return
-        self._mark(pending.item, pending.dkey)
-        self._succeeded(pending)
-        self._finish(pending.item)
+        self._acked.append(pending)
+        if not self._acked_queued:
+            self._acked_queued = True
+            self.loop.call_soon(self._finish_acked)
+
+    def _finish_acked(self) -> None:
+        """Finish every input whose writes were acknowledged since the last call, together:
+        markers queued and dedupe keys remembered in one go, one scheduler lock."""
+        self._acked_queued = False
+        batch, self._acked = self._acked, []
+        dedupe = self.dedupe
+        if dedupe is not None:
+            topic, partition = dedupe.topic, dedupe.marker_partition
+            self.producer.queue_markers(
+                [(topic, p.dkey.encode(), partition(p.item.partition)) for p in batch]
+            )
+            dedupe.remember_many([p.dkey for p in batch])
+        for pending in batch:
+            self._succeeded(pending)
+        self.scheduler.finish_many([p.item for p in batch])
+        self._progress.set()
+        self.dispatch()
 
     async def _continue(self, pending: _Attempt, error: BaseException | None) -> None:
         """The slow path after a handler's writes failed: the whole attempt is retried, or the

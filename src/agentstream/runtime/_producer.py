@@ -16,7 +16,7 @@ import asyncio
 import json
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from typing import Any
 
@@ -189,9 +189,17 @@ class OutputProducer:
         ``wait_markers`` first, so no committed offset passes an input whose marker is not
         acknowledged.
         """
+        self.queue_markers(((topic, key, partition),))
+
+    def queue_markers(self, markers: Iterable[tuple[str, bytes, int]]) -> None:
+        """``queue_marker`` for several (topic, key, partition) markers under one lock."""
         with self._marker_lock:
-            self._marker_seq += 1
-            self._markers.append((self._marker_seq, topic, key, partition))
+            seq = self._marker_seq
+            queued = self._markers
+            for topic, key, partition in markers:
+                seq += 1
+                queued.append((seq, topic, key, partition))
+            self._marker_seq = seq
 
     @property
     def markers_queued(self) -> int:

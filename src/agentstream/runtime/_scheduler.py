@@ -216,16 +216,25 @@ class KeyOrderedScheduler:
     def finish(self, item: WorkItem) -> None:
         """Mark a running item finished: it may now be covered by a commit; its key moves on."""
         with self._lock:
-            if item not in self._running:
-                return  # its partition was revoked and forgotten meanwhile
-            self._running.discard(item)
-            self._release_slot(item)
-            self._pending -= 1
-            self.stats.finished += 1
-            offs = self._offsets.get(item.tp)
-            if offs is not None:
-                offs.finish(item.offset)
-            self._next_of_key(item.order_key)
+            self._finish(item)
+
+    def finish_many(self, items: Iterable[WorkItem]) -> None:
+        """``finish`` for several items under one lock."""
+        with self._lock:
+            for item in items:
+                self._finish(item)
+
+    def _finish(self, item: WorkItem) -> None:
+        if item not in self._running:
+            return  # its partition was revoked and forgotten meanwhile
+        self._running.discard(item)
+        self._release_slot(item)
+        self._pending -= 1
+        self.stats.finished += 1
+        offs = self._offsets.get(item.tp)
+        if offs is not None:
+            offs.finish(item.offset)
+        self._next_of_key(item.order_key)
 
     # -- commit watermarks ----------------------------------------------------------------------
     def watermarks(self, tps: Iterable[TopicPartition] | None = None) -> dict[TopicPartition, int]:
