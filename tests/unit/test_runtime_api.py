@@ -129,8 +129,8 @@ def test_agent_settings_from_env_and_unknown_variables() -> None:
 
 
 def test_fast_output_ids_equal_uuid5() -> None:
-    for name in ("", "agent\0input\x001", "é" * 300):
-        assert _uuid5(name) == str(uuid.uuid5(_ID_NAMESPACE, name))
+    for agent, rest in (("", ""), ("agent", "input\x001"), ("é" * 300, "ü"), ("agent", "x")):
+        assert _uuid5(agent, rest) == str(uuid.uuid5(_ID_NAMESPACE, f"{agent}\0{rest}"))
 
 
 def test_evolve_copies_without_touching_the_original() -> None:

@@ -159,8 +159,7 @@ class Context:
 
     def _next_id(self) -> str:
         self._emitted += 1
-        name = f"{self.agent}\0{self._dedupe_key}\0{self._emitted}"
-        event_id = _uuid5(name)
+        event_id = _uuid5(self.agent, f"{self._dedupe_key}\0{self._emitted}")
         self._made.add(event_id)
         return event_id
 
@@ -237,15 +236,24 @@ _NAMESPACE_BYTES = _ID_NAMESPACE.bytes
 _R = TypeVar("_R")
 
 
-def _uuid5(name: str) -> str:
-    """``str(uuid.uuid5(_ID_NAMESPACE, name))`` without building UUID objects (per emit)."""
-    digest = bytearray(
-        hashlib.sha1(_NAMESPACE_BYTES + name.encode(), usedforsecurity=False).digest()[:16]
-    )
+def _uuid5(agent: str, rest: str) -> str:
+    """``str(uuid.uuid5(_ID_NAMESPACE, f"{agent}\\0{rest}"))`` without building UUID objects, the
+    namespace and agent prefix hashed once per agent (this runs for every emit)."""
+    prefix = _PREFIXES.get(agent)
+    if prefix is None:
+        prefix = _PREFIXES[agent] = hashlib.sha1(
+            _NAMESPACE_BYTES + f"{agent}\0".encode(), usedforsecurity=False
+        )
+    sha = prefix.copy()
+    sha.update(rest.encode())
+    digest = bytearray(sha.digest()[:16])
     digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
     digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
     h = digest.hex()
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+_PREFIXES: dict[str, Any] = {}
 
 
 def _evolve(obj: _R, **changes: Any) -> _R:

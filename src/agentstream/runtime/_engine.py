@@ -136,6 +136,7 @@ class Engine:
         self._counts: dict[tuple[Any, ...], int] = {}
         self._dispatch_queued = False
         self._acked: list[_Attempt] = []  # inputs whose writes were acknowledged, to finish
+        self._routes: dict[tuple[str, type], tuple[HandlerSpec | None, str, tuple[Any, ...]]] = {}
         self._acked_queued = False
 
     def _child(self, metric: Any, *labels: str) -> Any:
@@ -297,6 +298,21 @@ class Engine:
         finally:
             self._tasks.pop(item, None)
 
+    def _route(
+        self, topic: str, record: Any
+    ) -> tuple[HandlerSpec | None, str, tuple[Any, ...]]:
+        """The handler of a (topic, record type), its type name and its events-in counter key
+        (cached per engine: this runs for every input)."""
+        meta = getattr(record, "meta", None)
+        type_name = str(getattr(type(record), "FULLNAME", getattr(meta, "type", "?")))
+        spec = self.agent.find(topic, type_name)
+        if spec is None and self.memory is not None:
+            spec = HandlerSpec(type(record), topic, _fold_only, retry=_FOLD_RETRY)
+        route = (spec, type_name, (metrics.EVENTS_IN, topic, type_name))
+        if hasattr(type(record), "FULLNAME"):  # generated records: one type name per class
+            self._routes[(topic, type(record))] = route
+        return route
+
     def _succeeded(self, pending: _Attempt) -> None:
         self.stats.handled += 1
         self._child(metrics.HANDLER_LATENCY, pending.type_name).observe(
@@ -326,19 +342,19 @@ class Engine:
             self._finish(item)
             return
         meta = getattr(record, "meta", None)
-        type_name = str(getattr(type(record), "FULLNAME", getattr(meta, "type", "?")))
-        key = (metrics.EVENTS_IN, item.topic, type_name)
+        route = self._routes.get((item.topic, type(record)))
+        if route is None:
+            route = self._route(item.topic, record)
+        spec, type_name, key = route
         self._counts[key] = self._counts.get(key, 0) + 1
-        spec = self.agent.find(item.topic, type_name)
-        if spec is None and self.memory is not None:
-            spec = HandlerSpec(type(record), item.topic, _fold_only, retry=_FOLD_RETRY)
         if spec is None:
             self.stats.skipped += 1
             self._finish(item)
             return
         event_id = getattr(meta, "id", None)
-        dkey = (f"{event_id}" if event_id else f"@{item.topic}/{item.partition}/{item.offset}")
-        dkey += suffix
+        dkey = str(event_id) if event_id else f"@{item.topic}/{item.partition}/{item.offset}"
+        if suffix:
+            dkey += suffix
         if self._seen(dkey):
             self._finish(item)
             return

@@ -144,10 +144,17 @@ class OutputProducer:
         called on the event loop, before ``acks`` is sealed."""
         acks.add()
         try:
-            self._produce(
-                topic, value, key=key, headers=headers, partition=partition,
-                on_delivery=acks.on_delivery,
-            )
+            if headers or partition is not None:
+                self._produce(
+                    topic, value, key=key, headers=headers, partition=partition,
+                    on_delivery=acks.on_delivery,
+                )
+            else:  # the common case, without a kwargs dict per record
+                try:
+                    self._producer.produce(topic, value, key, on_delivery=acks.on_delivery)
+                except BufferError:
+                    self._produce(topic, value, key=key, headers=None, partition=None,
+                                  on_delivery=acks.on_delivery)
         except KafkaException as exc:
             acks.failed(f"cannot produce to {topic}: {exc}")
 
