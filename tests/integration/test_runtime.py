@@ -86,3 +86,36 @@ def test_per_key_order_and_each_handled_once(bootstrap_servers: str, topic_facto
 @pytest.mark.slow
 def test_per_key_order_10k(bootstrap_servers: str, topic_factory) -> None:
     _check_order(10_000, 100, bootstrap_servers, topic_factory)
+
+
+def test_a_handler_keeps_its_task_across_awaits_and_its_timeouts_cancel_only_itself(
+    bootstrap_servers: str, topic_factory
+) -> None:
+    """Handlers share worker tasks: each still runs whole inside one task, so asyncio.timeout
+    (like anyio cancel scopes) cancels that handler only, never a neighbour's record."""
+    src = topic_factory(partitions=2)
+    n, keys = 200, 20
+    produce_events(bootstrap_servers, src, [pr(f"k{i % keys}", i) for i in range(n)])
+    handled: list[int] = []
+    timed_out: list[int] = []
+    agent = Agent(f"tasks-{src}")
+
+    @agent.handler(PullRequestOpened, topic=src)
+    async def on_pr(event: PullRequestOpened, ctx: Context) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        try:
+            async with asyncio.timeout(0.01):
+                await asyncio.sleep(5 if event.number % 10 == 0 else 0.001)
+        except TimeoutError:
+            timed_out.append(event.number)
+        assert asyncio.current_task() is task, "a handler moved to another task mid-call"
+        handled.append(event.number)
+
+    with running(agent, bootstrap_servers, max_in_flight=8) as runner:
+        wait_for(lambda: len(handled) >= n, timeout=timedelta(seconds=60),
+                 what=f"{n} handled events")
+        stats = runner.stats()
+    assert sorted(handled) == list(range(n)), "every input handled exactly once"
+    assert sorted(timed_out) == list(range(0, n, 10))
+    assert stats.scheduler.max_running_seen > 1
