@@ -3,7 +3,8 @@
 Scenarios (see ``docs/benchmarks.md``):
 
 1. passthrough — decode Avro → handler → encode → produce, at-least-once: a bare confluent-kafka
-   loop (the limit), AgentStream, faust-streaming, quixstreams.
+   loop (the limit), AgentStream, faust-streaming, quixstreams; ``--rounds`` interleaved rounds
+   (default 3), reported as per-round ratios and their median.
 2. slow handler — 200 ms sleep standing in for an LLM call, 1,000 keys: AgentStream throughput
    against the bound ``max_in_flight / 0.2 s`` for several ``max_in_flight``, order violations
    counted; peers for contrast (time-capped, they do ~5 events/s).
@@ -14,15 +15,17 @@ Scenarios (see ``docs/benchmarks.md``):
 Contenders run one after another as subprocesses, each under its own consumer group and output
 topic; quixstreams runs from its own venv (``benchmarks/.venv-quix``), created here when missing.
 
-    python benchmarks/run_all.py            # full run (≈ 3-4 minutes on 2 cores)
+    python benchmarks/run_all.py            # full run (≈ 6-7 minutes on 2 cores)
     python benchmarks/run_all.py --quick    # smaller sizes (≈ 2-3 minutes)
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import shlex
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -144,12 +147,61 @@ class Harness:
         return outcome
 
 
-def passthrough(h: Harness, cs: dict[str, Contender]) -> tuple[str, list[Outcome]]:
-    print(f"\n== passthrough, at-least-once, {h.opts.events} events", flush=True)
+def passthrough(h: Harness, cs: dict[str, Contender]) -> tuple[str, list[list[Outcome]]]:
+    """Every contender once per round, rounds interleaved, all on the same input topic.
+
+    On a shared machine one contender's run can land in a slow minute; interleaved rounds let
+    the report take per-round ratios (contenders measured side by side) and their median.
+    """
+    rounds = h.opts.rounds
+    print(f"\n== passthrough, at-least-once, {h.opts.events} events, {rounds} round(s)",
+          flush=True)
     src = h.input_topic(h.opts.events)
-    runs = [h.run("passthrough", c, src, h.opts.events, max_seconds=h.opts.max_seconds)
-            for c in cs.values()]
-    return src, runs
+    per_round: list[list[Outcome]] = []
+    for n in range(rounds):
+        if rounds > 1:
+            print(f"  round {n + 1}/{rounds}", flush=True)
+        per_round.append([h.run("passthrough", c, src, h.opts.events,
+                                max_seconds=h.opts.max_seconds) for c in cs.values()])
+    return src, per_round
+
+
+def median_outcomes(per_round: list[list[Outcome]]) -> list[Outcome]:
+    """Per contender, its median round (lower median for an even count); the verdict columns
+    add up every round's missing events, duplicates and order violations."""
+    out = []
+    for runs in zip(*per_round, strict=True):
+        ranked = sorted(runs, key=lambda r: r.events_per_s)
+        mid = ranked[(len(ranked) - 1) // 2]
+        verdicts = [r.verdict for r in runs if r.verdict is not None]
+        verdict = mid.verdict
+        if verdicts and verdict is not None:
+            verdict = dataclasses.replace(
+                verdict,
+                missing=sum(v.missing for v in verdicts),
+                duplicates=sum(v.duplicates for v in verdicts),
+                order_violations=sum(v.order_violations for v in verdicts),
+            )
+        note = mid.note
+        if len(runs) > 1:
+            each = " / ".join(f"{r.events_per_s:.0f}" for r in runs)
+            note = f"median of {len(runs)} rounds: {each}" + (f"; {note}" if note else "")
+        out.append(dataclasses.replace(mid, verdict=verdict, note=note))
+    return out
+
+
+def round_ratios(per_round: list[list[Outcome]]) -> tuple[list[float], list[float]]:
+    """Per round: AgentStream / bare loop, and AgentStream / best peer (where measured)."""
+    vs_bare, vs_peer = [], []
+    for runs in per_round:
+        eps = {r.contender: r.events_per_s for r in runs if r.events_per_s > 0}
+        ours = eps.get("agentstream")
+        peers = [v for k, v in eps.items() if k in {"faust-streaming", "quixstreams"}]
+        if ours and eps.get("bare-confluent"):
+            vs_bare.append(ours / eps["bare-confluent"])
+        if ours and peers:
+            vs_peer.append(ours / max(peers))
+    return vs_bare, vs_peer
 
 
 def slow_handler(h: Harness, cs: dict[str, Contender]) -> list[Outcome]:
@@ -227,9 +279,10 @@ def _verdict_cols(r: Outcome) -> str:
     return f"{v.missing} | {v.duplicates} | {v.order_violations}"
 
 
-def report(passthrough_runs: list[Outcome], slow_runs: list[Outcome], eos_runs: list[Outcome],
+def report(per_round: list[list[Outcome]], slow_runs: list[Outcome], eos_runs: list[Outcome],
            *, facts: dict[str, str], command: str, opts: Any, broker_desc: str,
            component_runs: list[tuple[str, str]]) -> str:
+    passthrough_runs = median_outcomes(per_round) if per_round else []
     lines = [
         "# Benchmark results",
         "",
@@ -241,6 +294,10 @@ def report(passthrough_runs: list[Outcome], slow_runs: list[Outcome], eos_runs: 
         "",
         "## Passthrough (decode Avro → handler → encode → produce, at-least-once)",
         "",
+        f"{len(per_round)} interleaved round(s) of every contender on the same input; events/s "
+        "is each contender's median round, the ratios below are per round (contenders measured "
+        "side by side), then their median.",
+        "",
         "| contender | events/s | x bare loop | missing | duplicates | order violations | note |",
         "|---|---:|---:|---:|---:|---:|---|",
     ]
@@ -250,13 +307,16 @@ def report(passthrough_runs: list[Outcome], slow_runs: list[Outcome], eos_runs: 
         ratio = r.events_per_s / bare if bare else None
         lines.append(f"| {r.contender} | {r.events_per_s:.0f} | {_fmt(ratio)} | "
                      f"{_verdict_cols(r)} | {r.note} |")
-    ours = next((r.events_per_s for r in passthrough_runs if r.contender == "agentstream"), None)
-    peers = [r.events_per_s for r in passthrough_runs
-             if r.contender in {"faust-streaming", "quixstreams"} and r.events_per_s > 0]
-    if ours is not None and bare:
-        lines += ["", f"AgentStream / bare loop: **{ours / bare:.2f}** (target ≥ 0.5)."]
-    if ours is not None and peers:
-        lines.append(f"AgentStream / best peer: **{ours / max(peers):.2f}** (target ≥ 2).")
+    vs_bare, vs_peer = round_ratios(per_round)
+
+    def _ratios(values: list[float]) -> str:
+        each = ", ".join(f"{v:.2f}" for v in values)
+        return f"**{statistics.median(values):.2f}** (rounds: {each})"
+
+    if vs_bare:
+        lines += ["", f"AgentStream / bare loop: {_ratios(vs_bare)} (target ≥ 0.5)."]
+    if vs_peer:
+        lines.append(f"AgentStream / best peer: {_ratios(vs_peer)} (target ≥ 2).")
     lines += [
         "",
         f"## Slow handler ({opts.slow_ms:.0f} ms sleep per event, {opts.keys} keys)",
@@ -288,7 +348,8 @@ def report(passthrough_runs: list[Outcome], slow_runs: list[Outcome], eos_runs: 
         lines += ["", f"## Component: `{shown}`", "", "```", text, "```"]
     lines += ["", "## Machine", ""]
     lines += [f"- {k}: {v}" for k, v in facts.items()]
-    failures = [r for r in passthrough_runs + slow_runs + eos_runs if r.note.startswith("failed")]
+    every_pass = [r for runs in per_round for r in runs]
+    failures = [r for r in every_pass + slow_runs + eos_runs if r.note.startswith("failed")]
     if failures:
         lines += ["", "## Failures", ""]
         for r in failures:
@@ -303,6 +364,8 @@ def parse(argv: list[str] | None = None) -> Any:
     p.add_argument("--events", type=int,
                    help="passthrough / EOS events (default 30000; quick 10000)")
     p.add_argument("--partitions", type=int, default=8)
+    p.add_argument("--rounds", type=int,
+                   help="interleaved passthrough rounds per contender (default 3; quick 1)")
     p.add_argument("--keys", type=int, default=1000)
     p.add_argument("--max-seconds", type=float,
                    help="cap per passthrough run (default 30; quick 20)")
@@ -320,6 +383,7 @@ def parse(argv: list[str] | None = None) -> Any:
     p.add_argument("--results", type=Path, default=BENCH_DIR / "RESULTS.md")
     o = p.parse_args(argv)
     o.events = o.events or (10_000 if o.quick else 30_000)
+    o.rounds = max(1, o.rounds or (1 if o.quick else 3))
     o.max_seconds = o.max_seconds or (20.0 if o.quick else 30.0)
     o.slow_seconds = o.slow_seconds or (4.0 if o.quick else 6.0)
     o.slow_in_flight = [int(x) for x in (o.slow_in_flight or ("100" if o.quick else "100,400"))
@@ -336,7 +400,7 @@ def main(argv: list[str] | None = None) -> None:
     quix_python = ensure_quix_venv() if "quix" in opts.contenders else None
     cs = contenders(opts.contenders, quix_python)
     facts = machine_facts(quix_python)
-    p_runs: list[Outcome] = []
+    p_runs: list[list[Outcome]] = []
     s_runs: list[Outcome] = []
     e_runs: list[Outcome] = []
     c_runs: list[tuple[str, str]] = []
