@@ -8,6 +8,7 @@ import threading
 from collections import Counter
 from datetime import timedelta
 
+import pytest
 from prometheus_client import REGISTRY
 from tests.integration.agents.harness import pr, produce_events, running, serde_for, wait_for
 from typer.testing import CliRunner
@@ -23,8 +24,9 @@ from agentstream.testing import produce
 FAST_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=20), maximum_attempts=2)
 
 
+@pytest.mark.parametrize("mode", ["at-least-once", "exactly-once"])
 def test_poison_inputs_are_dead_lettered_and_replayed_once(
-    bootstrap_servers: str, topic_factory
+    bootstrap_servers: str, topic_factory, mode: str
 ) -> None:
     src = topic_factory(partitions=2)
     name = f"poison-{src}"
@@ -53,7 +55,7 @@ def test_poison_inputs_are_dead_lettered_and_replayed_once(
     produce_events(bootstrap_servers, src, [pr("a", 5, title="good2")], serde)
     kafka = KafkaSettings(bootstrap_servers=bootstrap_servers)
 
-    with running(agent, bootstrap_servers, max_in_flight=8) as runner:
+    with running(agent, bootstrap_servers, max_in_flight=8, mode=mode) as runner:
         wait_for(lambda: runner.stats().engine.dead_letters >= 5 and handled["good2"] == 1,
                  timeout=timedelta(seconds=60), what="5 dead letters and good2 handled")
         letters = {(e.letter.event_type and e.letter.original_value and

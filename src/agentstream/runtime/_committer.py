@@ -14,9 +14,12 @@ Commit order (the only one in the runtime; nothing else commits offsets or trans
    synchronously on the consumer. Markers not acknowledged in time postpone the commit.
    exactly-once: (a) barrier: wait until every accepted input is finished, so the open
    transaction holds exactly the outputs of the inputs whose offsets it will commit;
-   (b) ``send_offsets_to_transaction`` with the consumer's group metadata (fences zombies of an
-   older generation); (c) ``commit_transaction`` and open the next one. A barrier that times out
-   aborts the transaction: outputs vanish, offsets stay, the inputs are processed again.
+   (b) the dedupe markers of those inputs are produced into the transaction;
+   (c) ``send_offsets_to_transaction`` with the consumer's group metadata (fences zombies of an
+   older generation); (d) ``commit_transaction`` and open the next one; the dedupe keys of the
+   transaction become permanent. A barrier that times out, or a commit that fails, aborts the
+   transaction: outputs and markers vanish, the provisional dedupe keys are forgotten, offsets
+   stay, the inputs are processed again (``abort``).
 
 Runs on the consumer thread (also inside rebalance callbacks, where committing is allowed).
 """
@@ -31,6 +34,7 @@ from typing import Literal
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from agentstream.ops import metrics
+from agentstream.runtime._dedupe import DedupeStore
 from agentstream.runtime._producer import OutputProducer
 from agentstream.runtime._scheduler import KeyOrderedScheduler
 from agentstream.runtime._scheduler import TopicPartition as TP
@@ -56,6 +60,7 @@ class Committer:
         scheduler: KeyOrderedScheduler,
         mode: DeliveryMode,
         barrier: Barrier,
+        dedupe: DedupeStore | None = None,
         timeout: float = 30.0,
     ) -> None:
         self.agent = agent
@@ -64,6 +69,7 @@ class Committer:
         self.scheduler = scheduler
         self.mode = mode
         self.barrier = barrier
+        self.dedupe = dedupe if dedupe is not None and dedupe.enabled else None
         self.timeout = timeout
         self.committed: dict[TP, int] = {}
         self.commits = 0
@@ -101,7 +107,11 @@ class Committer:
             log.warning(
                 "inputs did not finish within %.1fs: aborting the transaction", barrier_timeout
             )
-            self.producer.abort_transaction(self.timeout)
+            self.abort()
+            return "aborted"
+        if self.dedupe is not None and not self.producer.write_markers():
+            log.warning("dedupe markers could not be enqueued: aborting the transaction")
+            self.abort()
             return "aborted"
         due = self._due(None)
         offsets = [TopicPartition(t, p, o) for (t, p), o in due.items()]
@@ -113,11 +123,23 @@ class Committer:
             err = exc.args[0] if exc.args else None
             if getattr(err, "txn_requires_abort", lambda: False)():
                 log.warning("transaction commit failed, aborting: %s", exc)
-                self.producer.abort_transaction(self.timeout)
+                self.abort()
                 return "aborted"
             raise
+        if self.dedupe is not None:
+            self.dedupe.commit_pending()
         self._committed(due)
         return "committed" if due else "nothing"
+
+    def abort(self) -> None:
+        """Exactly-once: abort the open transaction (and open the next): its outputs, markers and
+        provisional dedupe keys are gone; the caller rewinds the inputs."""
+        try:
+            self.producer.abort_transaction(self.timeout)
+        finally:
+            if self.dedupe is not None:
+                self.dedupe.abort_pending()
+                self.producer.discard_markers()
 
     def _committed(self, due: dict[TP, int]) -> None:
         self.committed.update(due)

@@ -1,4 +1,10 @@
-"""At-least-once dedupe: inputs already handled are recognised by event id after a redelivery.
+"""Dedupe on event id, in both delivery modes: an input already handled is recognised after a
+redelivery, an upstream duplicate (the same event written twice) or a repeated dead-letter replay.
+
+A transaction protects one delivery; the event id protects the fact. Under exactly-once the
+markers are written by the committer into the open transaction, just before it commits, and keys
+remembered since the last commit stay *provisional*: a commit makes them permanent, an abort
+forgets them (their inputs are processed again), see ``commit_pending`` / ``abort_pending``.
 
 Why and how (chosen to be correct and cheap):
 
@@ -19,9 +25,11 @@ Why and how (chosen to be correct and cheap):
   cost one bounded read, with no per-input lookups. The topic is ``cleanup.policy=delete`` with a
   retention of twice the window, so it never grows beyond it.
 
-The guarantee: an input whose marker was acknowledged is not handled again within the window.
-An input that was running when the process died has no marker and is handled again: that is
-the at-least-once part, bounded by ``max_in_flight`` at the moment of the crash.
+The guarantee: an input whose marker was acknowledged (exactly-once: committed) is not handled
+again within the window. At-least-once, an input that was unfinished when the process died has
+no marker and is handled again, bounded by ``max_pending`` at the moment of the crash;
+exactly-once, its outputs were aborted with its marker, so it is handled once in effect.
+Markers are read back ``read_committed``: an aborted marker never hides an input.
 """
 
 from __future__ import annotations
@@ -60,25 +68,59 @@ class DedupeStore:
         self.partitions = max(1, partitions)
         self.max_ids = max_ids
         self._seen: OrderedDict[str, float] = OrderedDict()
+        # Exactly-once: keys remembered since the last transaction commit (None: at-least-once).
+        self._provisional: set[str] | None = None
         self._lock = threading.Lock()
 
     @property
     def enabled(self) -> bool:
         return self.window > timedelta(0)
 
+    def transactional(self) -> None:
+        """Exactly-once: keys stay provisional until ``commit_pending`` (forgotten by
+        ``abort_pending``)."""
+        with self._lock:
+            if self._provisional is None:
+                self._provisional = set()
+
     def seen(self, key: str) -> bool:
         with self._lock:
-            return key in self._seen
+            return key in self._seen or (
+                self._provisional is not None and key in self._provisional
+            )
+
+    def commit_pending(self) -> int:
+        """The open transaction committed: its provisional keys become permanent."""
+        with self._lock:
+            keys, self._provisional = self._provisional or set(), set()
+        if keys:
+            self.remember_many(keys, _permanent=True)
+        return len(keys)
+
+    def abort_pending(self) -> int:
+        """The open transaction aborted: forget its keys (their inputs run again)."""
+        with self._lock:
+            n = len(self._provisional or ())
+            if self._provisional is not None:
+                self._provisional = set()
+        return n
 
     def remember(self, key: str, at: float | None = None) -> None:
         self.remember_many((key,), at)
 
-    def remember_many(self, keys: Iterable[str], at: float | None = None) -> None:
-        """Remember handled keys (as of ``at``, default now) and drop those out of the window."""
+    def remember_many(
+        self, keys: Iterable[str], at: float | None = None, *, _permanent: bool = False
+    ) -> None:
+        """Remember handled keys (as of ``at``, default now) and drop those out of the window.
+
+        Exactly-once, keys of the open transaction are provisional (``transactional``)."""
         now = time.time()
         stamp = now if at is None else at
         seen = self._seen
         with self._lock:
+            if self._provisional is not None and not _permanent:
+                self._provisional.update(keys)
+                return
             for key in keys:
                 seen[key] = stamp
                 seen.move_to_end(key)
@@ -117,7 +159,8 @@ class DedupeStore:
                 "group.id": f"{self.topic}.restore",
                 "enable.auto.commit": False,
                 "enable.partition.eof": True,
-                "isolation.level": "read_uncommitted",
+                # Exactly-once markers of aborted transactions must not count.
+                "isolation.level": "read_committed",
             }
         )
         loaded = 0
@@ -156,9 +199,9 @@ class DedupeStore:
                         todo.pop(part, None)
                     continue
                 at = msg.timestamp()[1] / 1000
-                for dkey in decode_markers(key, msg.value()):
-                    self.remember(dkey, at)
-                    loaded += 1
+                keys = decode_markers(key, msg.value())
+                self.remember_many(keys, at, _permanent=True)
+                loaded += len(keys)
                 if int(msg.offset() or 0) + 1 >= todo.get(part, 0):
                     todo.pop(part, None)
         return loaded

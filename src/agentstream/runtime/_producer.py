@@ -101,7 +101,8 @@ class OutputProducer:
                     self.fatal = _fenced(exc) if is_fenced(exc) else exc
                     log.error("producer failed: %s", exc)
             finally:
-                self._flush_markers()
+                if not self.transactional:  # exactly-once: the committer writes them
+                    self._flush_markers()
                 self._hand_over()
 
     def send(
@@ -253,6 +254,22 @@ class OutputProducer:
             except (BufferError, KafkaException) as exc:
                 self._marker_failed(batch, f"not enqueued: {exc}")
 
+    def write_markers(self) -> bool:
+        """Exactly-once: produce the queued markers into the open transaction (the committer
+        calls this just before it commits); False if some could not be enqueued."""
+        self._flush_markers()
+        with self._marker_lock:
+            return not self._marker_retry
+
+    def discard_markers(self) -> None:
+        """Exactly-once, after an abort: the aborted markers' inputs run again and queue them
+        anew, so nothing queued or in flight is written again."""
+        with self._marker_lock:
+            self._markers.clear()
+            self._marker_retry.clear()
+            self._marker_batches.clear()
+            self._marker_lock.notify_all()
+
     def _on_markers(self, batch: _MarkerBatch, err: KafkaError | None, _msg: Message) -> None:
         if err is not None:
             self._marker_failed(batch, err.str())
@@ -262,9 +279,11 @@ class OutputProducer:
             self._marker_lock.notify_all()
 
     def _marker_failed(self, batch: _MarkerBatch, reason: str) -> None:
-        log.warning("dedupe markers to %s[%d] not written (%s); writing them again",
-                    batch.topic, batch.partition, reason)
         with self._marker_lock:
+            if self.transactional and id(batch) not in self._marker_batches:
+                return  # discarded with its aborted transaction
+            log.warning("dedupe markers to %s[%d] not written (%s); writing them again",
+                        batch.topic, batch.partition, reason)
             self._marker_retry.append(batch)
 
     def _hand_over(self) -> None:

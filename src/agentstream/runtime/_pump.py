@@ -252,7 +252,7 @@ class Pump:
         self._release(tps)
 
     def producer_abort(self) -> None:
-        self.committer.producer.abort_transaction(self.committer.timeout)
+        self.committer.abort()
 
     def _release(self, tps: list[tuple[str, int]]) -> None:
         if self.memory is not None:

@@ -191,9 +191,11 @@ class AgentRunner:
         client = self.kafka.client_config()
         exactly_once = s.mode == "exactly-once"
         dedupe = None
-        if not exactly_once and s.dedupe_window.total_seconds() > 0:
+        if s.dedupe_window.total_seconds() > 0:  # both modes: the event id protects the fact
             name = dedupe_topic(self.agent.name, prefix=self.kafka.topic_prefix)
             dedupe = DedupeStore(name, window=s.dedupe_window)
+            if exactly_once:
+                dedupe.transactional()
         instance = self.instance_id = s.instance_id or uuid.uuid4().hex[:12]
         producer = OutputProducer(
             client,
@@ -233,6 +235,7 @@ class AgentRunner:
             scheduler=scheduler,
             mode=s.mode,
             barrier=lambda _timeout: True,  # replaced by the pump's below
+            dedupe=dedupe,
         )
         pump = self._pump = Pump(
             consumer=consumer,

@@ -33,7 +33,8 @@ class AgentSettings(BaseSettings):
     mode: DeliveryMode = Field(
         default="at-least-once",
         description="at-least-once (idempotent producer + dedupe on event id) or exactly-once "
-        "(one Kafka transaction per commit: outputs + input offsets).",
+        "(one Kafka transaction per commit: outputs, dedupe markers, memory changelogs + input "
+        "offsets).",
     )
     max_in_flight: int = Field(default=64, ge=1, description="Handlers running at once.")
     max_pending: int | None = Field(
@@ -50,8 +51,9 @@ class AgentSettings(BaseSettings):
     )
     dedupe_window: timedelta = Field(
         default=timedelta(minutes=10),
-        description="At-least-once: how long handled event ids are remembered (across restarts); "
-        "0 disables dedupe.",
+        description="How long handled event ids are remembered (across restarts), in both "
+        "modes: a redelivery, an upstream duplicate or a repeated dead-letter replay within it "
+        "is handled once; exactly-once writes the markers in the transaction. 0 disables dedupe.",
     )
     ops_host: str = Field(default="0.0.0.0", description="Bind address of /metrics, /healthz.")
     ops_port: int | None = Field(
