@@ -128,9 +128,11 @@ class Context:
         """Publish ``event`` to ``topic`` later: at ``at`` (aware) or ``after`` from now.
 
         Meta is filled as by ``emit`` (deterministic id); the timer id (returned) is that event
-        id, so a redelivered input re-schedules the same timer instead of adding one. The timer
-        is stored durably before this returns and survives restarts; it fires once (a firing
-        repeated after a crash carries the same event id).
+        id, so a redelivered input finds the timer it scheduled — pending, fired or cancelled —
+        and leaves it as it is: its due time and its firing are decided once. The timer is
+        stored durably before this returns and survives restarts; a firing repeated after a
+        crash (at-least-once) carries the same event id and ``fire_id``; under exactly-once a
+        read_committed reader sees each firing once.
         """
         if self._durable is None:
             raise RuntimeError("ctx.schedule needs the agent runner (Agent(..., timers=True))")

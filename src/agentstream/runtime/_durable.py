@@ -10,8 +10,11 @@
   ``ctx.schedule``/``ctx.cancel_timer``.
 
 A scheduled event gets its deterministic id (``ctx.meta``) before it is stored; the timer id is
-that event id, so a redelivered input re-schedules the same timer (replacing it), and a firing
-repeated after a crash carries the same event id (downstream dedupe sees it once).
+that event id, so a redelivered input finds the timer it scheduled and leaves it as it is
+(pending, fired or cancelled: due time and firing are decided once), and a firing repeated after
+a crash carries the same event id and ``fire_id`` (downstream dedupe sees it once). Under
+exactly-once the timer service writes transactionally: a firing and its done record commit
+together.
 
 Limitation: workflow engines and timer services are single-instance (see docs/workflows.md).
 Run one process of an agent that declares workflows or uses timers: a second process would
@@ -97,7 +100,9 @@ class Durable:
             if resumed:
                 log.info("workflow %s: resumed %d run(s)", b.workflow.name, len(resumed))
         if self.use_timers:
-            self.timers = TimerService(self.agent, settings=self.kafka)
+            self.timers = TimerService(
+                self.agent, settings=self.kafka, exactly_once=self.mode == "exactly-once"
+            )
             await self.timers.open()
             log.info("timers of %s armed: %d pending", self.agent, len(self.timers.pending()))
 
@@ -127,10 +132,14 @@ class Durable:
         at: datetime | None,
         after: timedelta | None,
     ) -> str:
-        """Store a timer that produces ``record`` (encoded for ``topic``); its id = event id."""
+        """Store a timer that produces ``record`` (encoded for ``topic``); its id = event id.
+
+        A timer of that id that exists already (pending, fired or cancelled) is left as it is:
+        the input that scheduled it was redelivered, and its timer is decided once."""
         payload = self.codec.encode(topic, record)
         return await self._need_timers().schedule(
-            payload, at=at, after=after, timer_id=str(record.meta.id), topic=topic, key=key
+            payload, at=at, after=after, timer_id=str(record.meta.id), topic=topic, key=key,
+            if_exists="keep",
         )
 
     async def cancel(self, timer_id: str) -> bool:

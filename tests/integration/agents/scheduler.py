@@ -1,12 +1,14 @@
 """A test agent with durable timers: each PullRequestOpened schedules a RiskDetected for later.
 
 Plain environment variables: SCHED_AGENT (name), SCHED_IN, SCHED_OUT (topics), SCHED_AFTER
-(seconds until the scheduled event is due), SCHED_LOG (file: "<timer id> <due ISO>" per
-scheduled timer, fsynced once the timer is stored).
+(seconds until the scheduled event is due), SCHED_HOLD (seconds the handler still runs after
+scheduling, default 0), SCHED_LOG (file: "<timer id> <due ISO>" per scheduled timer, fsynced once
+the timer is stored).
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 from datetime import UTC, datetime, timedelta
 
@@ -15,6 +17,7 @@ from agentstream.runtime import Agent, Context
 
 _OUT = os.environ.get("SCHED_OUT", "out")
 _AFTER = timedelta(seconds=float(os.environ.get("SCHED_AFTER", "5")))
+_HOLD = float(os.environ.get("SCHED_HOLD", "0"))
 _LOG = os.environ.get("SCHED_LOG")
 agent = Agent(
     os.environ.get("SCHED_AGENT", "scheduler"), version="1.0.0", timers=True,
@@ -35,3 +38,5 @@ async def on_pr(event: PullRequestOpened, ctx: Context) -> None:
         os.write(fd, f"{timer_id} {due.isoformat()}\n".encode())
         os.fsync(fd)
         os.close(fd)
+    if _HOLD:
+        await asyncio.sleep(_HOLD)
