@@ -98,8 +98,9 @@ class EncodeError(AgentStreamError):
 class DecodeError(AgentStreamError):
     """Bytes from a topic could not be decoded into a record.
 
-    ``reason`` is one of ``"bad-magic"``, ``"truncated"``, ``"unknown-fingerprint"``,
-    ``"unknown-schema-id"``, ``"unknown-type"``, ``"incompatible-schema"``, ``"corrupt"``.
+    ``reason`` is one of ``"tombstone"``, ``"bad-magic"``, ``"truncated"``,
+    ``"unknown-fingerprint"``, ``"unknown-schema-id"``, ``"unknown-type"``,
+    ``"incompatible-schema"``, ``"corrupt"``.
     """
 
     def __init__(
@@ -111,6 +112,8 @@ class DecodeError(AgentStreamError):
         self.reason = reason
         where = f"topic {topic!r} partition {partition} offset {offset}"
         hint = {
+            "tombstone": "a null value (a tombstone) carries no event; tombstones belong on "
+            "compacted topics, not on an agent's input topic",
             "bad-magic": "the message was not written by an AgentStream serde of this wire format "
             "(check AGENTSTREAM_SCHEMA_REGISTRY_URL matches the producer's)",
             "unknown-fingerprint": "its writer schema is not in the schema topic; the producer "

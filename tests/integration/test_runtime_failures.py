@@ -51,27 +51,31 @@ def test_poison_inputs_are_dead_lettered_and_replayed_once(
               pr("d", 4, title="nope")]
     produce_events(bootstrap_servers, src, events, serde)
     unknown_fp = b"\xc3\x01" + os.urandom(8) + b"\x00\x02"
-    produce(bootstrap_servers, src, [(b"e", b"\x00garbage"), (b"f", unknown_fp)])
+    produce(bootstrap_servers, src, [(b"e", b"\x00garbage"), (b"f", unknown_fp), (b"g", None)])
     produce_events(bootstrap_servers, src, [pr("a", 5, title="good2")], serde)
     kafka = KafkaSettings(bootstrap_servers=bootstrap_servers)
 
     with running(agent, bootstrap_servers, max_in_flight=8, mode=mode) as runner:
-        wait_for(lambda: runner.stats().engine.dead_letters >= 5 and handled["good2"] == 1,
-                 timeout=timedelta(seconds=60), what="5 dead letters and good2 handled")
+        wait_for(lambda: runner.stats().engine.dead_letters >= 6 and handled["good2"] == 1,
+                 timeout=timedelta(seconds=60), what="6 dead letters and good2 handled")
+        # Exactly-once, dead letters become visible when their transaction commits.
+        wait_for(lambda: len(read_dead_letters(kafka, name)) >= 6,
+                 timeout=timedelta(seconds=30), what="6 committed dead letters")
         letters = {(e.letter.event_type and e.letter.original_value and
                     serde.decode(src, e.letter.original_value).title) or e.letter.original_key:
                    e.letter for e in read_dead_letters(kafka, name)}
-        assert set(letters) == {"boom", "slow", "nope", b"e", b"f"}
+        assert set(letters) == {"boom", "slow", "nope", b"e", b"f", b"g"}
         assert letters["boom"].stage.value == "handle" and letters["boom"].attempts == 2
         assert letters["boom"].error_type == "RuntimeError"
         assert letters["slow"].error_type == "TimeoutError" and "timeout" in letters[
             "slow"].error_message
         assert letters["nope"].attempts == 1 and letters["nope"].error_type == "NonRetryableError"
-        for raw in (b"e", b"f"):
+        for raw in (b"e", b"f", b"g"):
             assert letters[raw].stage.value == "decode"
             assert letters[raw].error_type == "DecodeError"
         assert "unknown-fingerprint" in letters[b"f"].error_message
         assert letters[b"e"].original_value == b"\x00garbage"
+        assert "tombstone" in letters[b"g"].error_message and letters[b"g"].original_value is None
         assert letters["boom"].first_failure_at <= letters["boom"].last_failure_at
         assert handled["good1"] == 1
 

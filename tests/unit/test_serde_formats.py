@@ -132,6 +132,14 @@ def test_decode_errors_say_where_and_why(data: bytes, reason: str) -> None:
     assert "'events.code' partition 3 offset 42" in str(err)
 
 
+def test_a_tombstone_is_a_decode_error_in_both_formats(serde_pair: tuple[Any, Any]) -> None:
+    _, reader = serde_pair
+    with pytest.raises(DecodeError) as info:
+        reader.decode("events.code", None, partition=1, offset=7)
+    assert info.value.reason == "tombstone"
+    assert "null value" in str(info.value) and "offset 7" in str(info.value)
+
+
 def test_truncated_and_trailing_bodies() -> None:
     serde = SingleObjectSerde(InMemorySchemaStore())
     good = serde.encode("t", _pr())

@@ -49,7 +49,9 @@ class Codec(Protocol):
 
     def encode(self, topic: str, record: Any) -> bytes: ...
 
-    def decode(self, topic: str, data: bytes, *, partition: int = -1, offset: int = -1) -> Any: ...
+    def decode(
+        self, topic: str, data: bytes | None, *, partition: int = -1, offset: int = -1
+    ) -> Any: ...
 
 
 @dataclass

@@ -22,7 +22,9 @@ class Serde(Protocol):
         """The message value for ``record`` on ``topic``; raises ``EncodeError``."""
         ...
 
-    def decode(self, topic: str, data: bytes, *, partition: int = -1, offset: int = -1) -> Record:
+    def decode(
+        self, topic: str, data: bytes | None, *, partition: int = -1, offset: int = -1
+    ) -> Record:
         """The record in a message value; raises ``DecodeError`` (with topic/partition/offset)."""
         ...
 

@@ -121,8 +121,12 @@ class RegistrySerde:
             raise encode_error(record, body.writer, exc) from exc
         return bytes(buf)
 
-    def decode(self, topic: str, data: bytes, *, partition: int = -1, offset: int = -1) -> Record:
+    def decode(
+        self, topic: str, data: bytes | None, *, partition: int = -1, offset: int = -1
+    ) -> Record:
         """The record in ``data``; raises ``DecodeError`` saying where and why it failed."""
+        if data is None:
+            raise DecodeError(topic, partition, offset, "tombstone", "null value")
         if len(data) < _HEADER_LEN:
             reason = "truncated" if data[:1] in (b"", b"\x00") else "bad-magic"
             raise DecodeError(topic, partition, offset, reason, f"{len(data)} bytes")

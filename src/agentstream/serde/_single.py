@@ -84,8 +84,12 @@ class SingleObjectSerde:
             raise encode_error(record, body.writer, exc) from exc
         return bytes(buf)
 
-    def decode(self, topic: str, data: bytes, *, partition: int = -1, offset: int = -1) -> Record:
+    def decode(
+        self, topic: str, data: bytes | None, *, partition: int = -1, offset: int = -1
+    ) -> Record:
         """The record in ``data``; raises ``DecodeError`` saying where and why it failed."""
+        if data is None:
+            raise DecodeError(topic, partition, offset, "tombstone", "null value")
         if data[:2] != MAGIC:
             reason = "truncated" if len(data) < 2 and MAGIC.startswith(data) else "bad-magic"
             raise DecodeError(
