@@ -226,3 +226,19 @@ def test_exactly_once_zombie_is_fenced_and_exits_cleanly(
     stderr = log.with_suffix(".stderr").read_text()
     assert rc == 1, stderr[-2000:]
     assert "FENCED" in stderr and "another instance of this agent took over" in stderr
+
+
+@pytest.mark.parametrize("delay", [0.15, 0.4, 1.0, 2.5])
+def test_sigterm_while_starting_exits_zero(
+    bootstrap_servers: str, topic_factory, tmp_path: Path, delay: float
+) -> None:
+    src, out = topic_factory(), topic_factory()
+    log = tmp_path / "handled.log"
+    proc = spawn_agent(TARGET, bootstrap_servers, _env(f"early-{src}", src, out, log))
+    try:
+        proc.wait(timeout=delay)
+    except subprocess.TimeoutExpired:
+        pass
+    assert proc.returncode is None, "still starting when the signal is sent"
+    code = _stop(proc)
+    assert code == 0, log.with_suffix(".stderr").read_text()[-2000:]

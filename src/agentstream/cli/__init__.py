@@ -6,11 +6,19 @@ CLI grows one file per concern.
 
 from __future__ import annotations
 
-import importlib
+import sys
 
-import typer
+from agentstream._signals import catch_early_stop
 
-from agentstream.errors import AgentStreamError
+if sys.argv[1:2] == ["run"]:
+    # Before the heavy imports below: a SIGTERM while the agent starts must stop it cleanly.
+    catch_early_stop()
+
+import importlib  # noqa: E402
+
+import typer  # noqa: E402
+
+from agentstream.errors import AgentStreamError  # noqa: E402
 
 __all__ = ["app", "main"]
 

@@ -23,6 +23,7 @@ from typing import Any
 from confluent_kafka import Consumer
 from confluent_kafka.admin import AdminClient  # type: ignore[attr-defined]
 
+from agentstream._signals import early_stop_signal
 from agentstream.bus import ensure_topic
 from agentstream.config import KafkaSettings, check_environment, load
 from agentstream.discovery import ensure_agents_topic
@@ -383,6 +384,10 @@ def run_agent(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, _on_signal, runner, sig)
+        early = early_stop_signal()
+        if early is not None:  # arrived while the process started: nothing consumed yet
+            log.info("%s received while starting: agent %s not started", early.name, agent.name)
+            return
         await runner.run()
 
     asyncio.run(main())
