@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -297,3 +298,38 @@ def test_http_route_reads_live_state() -> None:
     m.revoke([1])
     assert route("totals/team%2Fa", {})[0] == 404
     m.close()
+
+
+def test_temporary_rocksdb_dirs_of_dead_processes_are_reclaimed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+    import sys
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    killed = tmp_path / "agentstream-agent1-killed"
+    (killed / "totals").mkdir(parents=True)
+    (killed / "owner.pid").write_text(str(dead.pid))
+    unowned = tmp_path / "agentstream-agent1-unowned"
+    unowned.mkdir()
+    alive = tmp_path / "agentstream-agent1-alive"
+    alive.mkdir()
+    (alive / "owner.pid").write_text(str(os.getppid()))  # our parent lives on
+    other = tmp_path / "agentstream-agent2-killed"
+    other.mkdir()
+    (other / "owner.pid").write_text(str(dead.pid))
+
+    log = FakeLog()
+    m = StoreManager("agent1", [StoreSpec("totals", reducer=add, backend="rocksdb")],
+                     writer=log, source=log)
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert "agentstream-agent1-killed" not in left and "agentstream-agent1-unowned" not in left
+    assert "agentstream-agent1-alive" in left, "a live process keeps its directory"
+    assert "agentstream-agent2-killed" in left, "another agent's directories are its own"
+    mine = [p for p in tmp_path.glob("agentstream-agent1-*") if p != alive]
+    assert len(mine) == 1 and (mine[0] / "owner.pid").read_text() == str(os.getpid())
+    m.close()
+    assert not mine[0].exists()

@@ -13,6 +13,7 @@ The integration surface for the runtime is deliberately narrow:
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -297,9 +298,7 @@ class StoreManager:
         prefix = self._settings.topic_prefix if topic_prefix is None else topic_prefix
         self._writer = writer
         self._own_dir = state_dir is None and any(s.backend == "rocksdb" for s in specs)
-        self._state_dir = (
-            Path(tempfile.mkdtemp(prefix=f"agentstream-{agent}-")) if self._own_dir else state_dir
-        )
+        self._state_dir = _own_state_dir(agent) if self._own_dir else state_dir
         self._stores: dict[str, Store | FactStore] = {}
         for spec in specs:
             topic = changelog_topic(agent, spec.name, prefix=prefix)
@@ -446,3 +445,35 @@ class StoreManager:
         self._restorer.close()
         if self._own_dir and self._state_dir is not None:
             shutil.rmtree(self._state_dir, ignore_errors=True)
+
+
+_OWNER_FILE = "owner.pid"
+
+
+def _own_state_dir(agent: str) -> Path:
+    """A new temporary state directory for ``agent`` in this process, after removing those that
+    processes of it left behind on this host (SIGKILLed: no ``close`` ran). A directory whose
+    owner process still lives is kept."""
+    root = Path(tempfile.gettempdir())
+    for old in root.glob(f"agentstream-{agent}-*"):
+        if old.is_dir() and not _owner_alive(old):
+            shutil.rmtree(old, ignore_errors=True)
+    new = Path(tempfile.mkdtemp(prefix=f"agentstream-{agent}-"))
+    (new / _OWNER_FILE).write_text(str(os.getpid()))
+    return new
+
+
+def _owner_alive(state_dir: Path) -> bool:
+    try:
+        pid = int((state_dir / _OWNER_FILE).read_text())
+    except (OSError, ValueError):
+        return False  # no owner recorded (an earlier version's, or half made): stale
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
