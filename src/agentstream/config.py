@@ -9,7 +9,11 @@ security settings (SASL/SSL) reach the client untouched while a typo in one of o
 from __future__ import annotations
 
 import difflib
+import logging
 import os
+import re
+import threading
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -65,10 +69,50 @@ class KafkaSettings(BaseSettings):
 
     def client_config(self, **overrides: Any) -> dict[str, Any]:
         """The librdkafka configuration for a client: ours, then pass-through, then overrides."""
-        conf: dict[str, Any] = {"bootstrap.servers": self.bootstrap_servers}
+        conf: dict[str, Any] = {
+            "bootstrap.servers": self.bootstrap_servers,
+            # librdkafka's own log lines go through Python logging, repeats collapsed.
+            "logger": librdkafka_logger(),
+        }
         conf.update(self.librdkafka)
         conf.update(overrides)
         return conf
+
+
+class _Repeats(logging.Filter):
+    """Lets a librdkafka message through once per ``every`` seconds (digits ignored, so the same
+    'Connect to ... failed' every second while a broker is down is one line, not a flood); the
+    next one that passes says how many were held back."""
+
+    def __init__(self, every: float = 60.0) -> None:
+        super().__init__()
+        self.every = every
+        self._last: dict[str, tuple[float, int]] = {}
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        shape = re.sub(r"\d+", "#", record.getMessage())
+        now = time.monotonic()
+        with self._lock:
+            last, held = self._last.get(shape, (-self.every, 0))
+            if now - last < self.every:
+                self._last[shape] = (last, held + 1)
+                return False
+            self._last[shape] = (now, 0)
+            if len(self._last) > 1000:
+                self._last.clear()
+        if held:
+            record.msg = f"{record.getMessage()} ({held} similar lines held back)"
+            record.args = None
+        return True
+
+
+def librdkafka_logger() -> logging.Logger:
+    """The logger (``agentstream.librdkafka``) every AgentStream Kafka client logs through."""
+    logger = logging.getLogger("agentstream.librdkafka")
+    if not any(isinstance(f, _Repeats) for f in logger.filters):
+        logger.addFilter(_Repeats())
+    return logger
 
 
 def _known_variables() -> set[str]:

@@ -148,6 +148,51 @@ def test_sigkill_mid_stream_then_restart_state_is_the_fold(
     assert titles == {k: f"t{v['last']}" for k, v in _expected(events).items()}
 
 
+def test_at_least_once_plain_reducer_folds_each_handling_as_documented(
+    bootstrap_servers: str, topic_factory, tmp_path: Path
+) -> None:
+    """docs/memory.md: at-least-once, a plain reducer folds every input at least once, and a
+    second time only if the input was handled again after a crash (it was unfinished at the
+    kill); exactness needs an idempotent reducer or exactly-once."""
+    src = topic_factory(partitions=3)
+    name = f"memplain-{src}"
+    log = tmp_path / "handled.log"
+    events = _sequence(5)
+    produce_events(bootstrap_servers, src, events)
+    env = {
+        "COUNTER_AGENT": name, "COUNTER_IN": src, "COUNTER_LOG": str(log),
+        "COUNTER_DELAY_MS": "5", "AGENT_STDERR": str(tmp_path / "agent.stderr"),
+        "COUNTER_IDEMPOTENT": "0", "AGENTSTREAM_AGENT_INSTANCE_ID": "one",
+        "AGENTSTREAM_AGENT_COMMIT_INTERVAL": "0.3", "AGENTSTREAM_AGENT_MAX_IN_FLIGHT": "16",
+        "AGENTSTREAM_LIBRDKAFKA": FAST_GROUP,
+    }
+    proc = spawn_agent(TARGET, bootstrap_servers, env)
+    try:
+        wait_for(lambda: _handled(log) >= len(events) // 4, timeout=timedelta(seconds=90),
+                 what="a quarter of the events handled before the kill")
+    finally:
+        proc.kill()
+        proc.wait(10)
+    proc = spawn_agent(TARGET, bootstrap_servers, env)
+    try:
+        wait_for(lambda: _all_committed(bootstrap_servers, name, src, 3),
+                 timeout=timedelta(seconds=150), what="every input committed after restart",
+                 poll=0.5)
+    finally:
+        rc = _stop(proc)
+    assert rc == 0, (tmp_path / "agent.stderr").read_text()[-3000:]
+    handlings: dict[str, int] = {}
+    for line in log.read_text().splitlines():
+        subject = line.split()[1]
+        handlings[subject] = handlings.get(subject, 0) + 1
+    state = _state(bootstrap_servers, name)
+    expected = _expected(events)
+    assert set(state) == set(expected)
+    for key, want in expected.items():
+        # Each input folded at least once; more only where it was handled again.
+        assert want["count"] <= state[key]["count"] <= handlings[key], key
+
+
 def test_new_owner_restores_state_and_keeps_folding(
     bootstrap_servers: str, topic_factory, tmp_path: Path
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import subprocess
@@ -235,10 +236,8 @@ def test_sigterm_while_starting_exits_zero(
     src, out = topic_factory(), topic_factory()
     log = tmp_path / "handled.log"
     proc = spawn_agent(TARGET, bootstrap_servers, _env(f"early-{src}", src, out, log))
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=delay)
-    except subprocess.TimeoutExpired:
-        pass
     assert proc.returncode is None, "still starting when the signal is sent"
     code = _stop(proc)
     assert code == 0, log.with_suffix(".stderr").read_text()[-2000:]

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import logging
+
 import pytest
 
-from agentstream.config import KafkaSettings, check_environment, load
+from agentstream.config import KafkaSettings, check_environment, librdkafka_logger, load
 from agentstream.errors import ConfigError
 
 
@@ -29,7 +31,19 @@ def test_kafka_bootstrap_servers_alias(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_librdkafka_keys_pass_through(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AGENTSTREAM_LIBRDKAFKA", '{"security.protocol": "SASL_SSL"}')
     conf = KafkaSettings(bootstrap_servers="b:1").client_config(**{"group.id": "g"})
+    assert conf.pop("logger") is librdkafka_logger()
     assert conf == {"bootstrap.servers": "b:1", "security.protocol": "SASL_SSL", "group.id": "g"}
+
+
+def test_repeated_librdkafka_lines_are_collapsed(caplog: pytest.LogCaptureFixture) -> None:
+    logger = librdkafka_logger()
+    with caplog.at_level(logging.INFO, logger=logger.name):
+        for port in range(5):
+            logger.error("FAIL 127.0.0.1:%d: Connection refused (after 0ms)", port)
+        logger.error("FAIL something else")
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 2 and "Connection refused" in lines[0]
+    assert lines[1] == "FAIL something else"
 
 
 def test_invalid_settings_name_the_field() -> None:

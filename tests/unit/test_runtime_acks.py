@@ -123,6 +123,7 @@ def _producer_with(kafka: _Kafka) -> OutputProducer:
     out._markers = []
     out._marker_batches = {}
     out._marker_retry = []
+    out.transactional = False
     return out
 
 

@@ -14,11 +14,11 @@ if sys.argv[1:2] == ["run"]:
     # Before the heavy imports below: a SIGTERM while the agent starts must stop it cleanly.
     catch_early_stop()
 
-import importlib  # noqa: E402
+import importlib
 
-import typer  # noqa: E402
+import typer
 
-from agentstream.errors import AgentStreamError  # noqa: E402
+from agentstream.errors import AgentStreamError
 
 __all__ = ["app", "main"]
 

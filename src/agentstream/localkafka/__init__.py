@@ -398,6 +398,16 @@ class LocalBroker:
             time.sleep(0.1)
         return False
 
+    def kill(self) -> bool:
+        """Stop at once with SIGKILL, as a crash would (no clean shutdown); False if not running.
+        The data directory stays: ``start`` recovers from it."""
+        current = self.status()
+        if current is None:
+            return False
+        self._kill(current.pid)
+        self._state_path().unlink(missing_ok=True)
+        return True
+
     def stop(self) -> bool:
         """Stop gracefully (SIGTERM, wait, SIGKILL after ``stop_timeout``); False if not running."""
         current = self.status()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge, Histogram
 
 __all__ = [
+    "BROKER_UP",
     "CONSUMER_LAG",
     "DEAD_LETTERS",
     "EVENTS_IN",
@@ -69,4 +70,9 @@ TIMERS_FIRED = Counter(
     "agentstream_timers_fired_total",
     "Durable timers fired (a re-fire after a crash counts).",
     ["service"],
+)
+BROKER_UP = Gauge(
+    "agentstream_broker_up",
+    "1 while the agent's consumer reaches a broker of its cluster, 0 while none is reachable.",
+    ["agent"],
 )

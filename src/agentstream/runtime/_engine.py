@@ -227,7 +227,8 @@ class Engine:
             raise
 
     def _abandoned(self, item: WorkItem) -> None:
-        log.warning("abandoned %s[%d]@%d without commit", item.topic, item.partition, item.offset)
+        # ``drain`` says how many it abandons in one line; one per input would flood the log.
+        log.debug("abandoned %s[%d]@%d without commit", item.topic, item.partition, item.offset)
         self._progress.set()
 
     def _failed(self, item: WorkItem, exc: BaseException) -> None:
@@ -532,9 +533,16 @@ class Engine:
                 return not busy
             left = deadline - time.monotonic()
             if left <= 0:
-                for item, task in list(self._tasks.items()):
-                    if wanted is None or item.tp in wanted:
-                        task.cancel()
+                doomed = [(item, task) for item, task in list(self._tasks.items())
+                          if wanted is None or item.tp in wanted]
+                if doomed:
+                    log.warning(
+                        "abandoning %d running input(s) without commit (%s); they are handled "
+                        "again by the partitions' next owner", len(doomed),
+                        ", ".join(sorted({f"{i.topic}[{i.partition}]" for i, _ in doomed})),
+                    )
+                for _, task in doomed:
+                    task.cancel()
                 return False
             self._progress.clear()
             with contextlib.suppress(TimeoutError):

@@ -37,6 +37,7 @@ from agentstream.runtime._descriptor import Announcer
 from agentstream.runtime._dlq import dlq_topic
 from agentstream.runtime._durable import Durable
 from agentstream.runtime._engine import Codec, Engine, EngineStats
+from agentstream.runtime._health import BrokerHealth
 from agentstream.runtime._memory import AgentMemory
 from agentstream.runtime._producer import OutputProducer
 from agentstream.runtime._pump import Pump, PumpStats
@@ -127,6 +128,7 @@ class AgentRunner:
         self._scheduler: KeyOrderedScheduler | None = None
         self._committer: Committer | None = None
         self._memory: AgentMemory | None = None
+        self._health: BrokerHealth | None = None
         self._stop_requested = threading.Event()
 
     # -- control ----------------------------------------------------------------------------------
@@ -184,6 +186,17 @@ class AgentRunner:
             dedupe.ensure_topic(admin, partitions=max(counts, default=1))
         ensure_agents_topic(admin, self.kafka)
 
+    def _make_dedupe(self) -> DedupeStore | None:
+        """Both modes dedupe on event id (the transaction protects a delivery, the id the
+        fact); exactly-once keeps the keys of the open transaction provisional."""
+        if self.settings.dedupe_window.total_seconds() <= 0:
+            return None
+        name = dedupe_topic(self.agent.name, prefix=self.kafka.topic_prefix)
+        dedupe = DedupeStore(name, window=self.settings.dedupe_window)
+        if self.settings.mode == "exactly-once":
+            dedupe.transactional()
+        return dedupe
+
     async def run(self) -> None:
         """Run until stopped; raises ``ProducerFencedError`` or the fatal error that stopped it."""
         s = self.settings
@@ -191,15 +204,13 @@ class AgentRunner:
         codec = self._codec_or_default()
         client = self.kafka.client_config()
         exactly_once = s.mode == "exactly-once"
-        dedupe = None
-        if s.dedupe_window.total_seconds() > 0:  # both modes: the event id protects the fact
-            name = dedupe_topic(self.agent.name, prefix=self.kafka.topic_prefix)
-            dedupe = DedupeStore(name, window=s.dedupe_window)
-            if exactly_once:
-                dedupe.transactional()
+        dedupe = self._make_dedupe()
         instance = self.instance_id = s.instance_id or uuid.uuid4().hex[:12]
+        health = self._health = BrokerHealth(self.agent.name)
         producer = OutputProducer(
-            client,
+            # Broker reachability for /readyz, from the producer's own statistics (its poll
+            # thread serves them every second, whatever the consumer thread is waiting for).
+            {"statistics.interval.ms": 1000, **client, "stats_cb": health.on_stats},
             loop=loop,
             transactional_id=f"{self.group_id}.{instance}" if exactly_once else None,
         )
@@ -341,6 +352,8 @@ class AgentRunner:
         ops.add_readiness(
             "assigned", lambda: (pump.ready.is_set(), f"{len(pump.stats.assigned)} partitions")
         )
+        if self._health is not None:
+            ops.add_readiness("broker", self._health.readiness)
         if self._memory is not None:
             ops.add_readiness("memory", self._memory.readiness)
             ops.add_json_route("/memory", memory_route(self._memory.manager))
