@@ -28,7 +28,7 @@ from agentstream.config import KafkaSettings, check_environment, load
 from agentstream.discovery import ensure_agents_topic
 from agentstream.errors import AgentLoadError, ProducerFencedError
 from agentstream.memory import memory_route
-from agentstream.ops import OpsServer
+from agentstream.ops import OpsServer, broker_check
 from agentstream.runtime._agent import Agent
 from agentstream.runtime._committer import Committer
 from agentstream.runtime._dedupe import DedupeStore, dedupe_topic
@@ -337,6 +337,7 @@ class AgentRunner:
         ops.add_readiness(
             "assigned", lambda: (pump.ready.is_set(), f"{len(pump.stats.assigned)} partitions")
         )
+        ops.add_readiness("broker", broker_check(self.kafka.client_config()))
         if self._memory is not None:
             ops.add_readiness("memory", self._memory.readiness)
             ops.add_json_route("/memory", memory_route(self._memory.manager))
