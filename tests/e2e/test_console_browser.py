@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.e2e.conftest import ROOT, Console, child_env, start_console, wait_http
+from playwright.sync_api import Error as PlaywrightError
 
 from agentstream.config import KafkaSettings
 from agentstream.events import (
@@ -31,6 +31,7 @@ from agentstream.ops.dlq import read_dead_letters
 from agentstream.schemas import Record, new_meta
 from agentstream.serde import make_serde
 from agentstream.testing import consume_until, consumer, produce
+from tests.e2e.harness import ROOT, Console, child_env, start_console, wait_http
 
 TARGET = "tests.e2e.agents.flaky:agent"
 
@@ -92,7 +93,7 @@ def flaky_agent(bootstrap_servers: str, topic_factory, tmp_path: Path) -> Iterat
         AGENTSTREAM_AGENT_COMMIT_INTERVAL="0.2",
     )
     log = tmp_path / "agent.log"
-    proc = subprocess.Popen(  # noqa: S603 - our own CLI
+    proc = subprocess.Popen(
         [sys.executable, "-m", "agentstream.cli", "run", TARGET],
         cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
     )
@@ -108,7 +109,7 @@ def flaky_agent(bootstrap_servers: str, topic_factory, tmp_path: Path) -> Iterat
             proc.wait(10)
 
 
-def test_operator_replays_a_dead_letter_and_manager_reads_the_team_page(
+def test_operator_replays_a_dead_letter_and_manager_reads_the_team_page(  # noqa: PLR0917
     bootstrap_servers: str, topic_factory, flaky_agent: dict[str, Any], browser: Any,
     screenshot_dir: Path, tmp_path: Path,
 ) -> None:
@@ -129,16 +130,17 @@ def test_operator_replays_a_dead_letter_and_manager_reads_the_team_page(
     )
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     try:
-        _operator_flow(page, console, a, poison, bootstrap_servers, screenshot_dir)
-        _manager_flow(page, console, good, bootstrap_servers, (briefings, risks, activity),
-                      screenshot_dir)
+        _operator_flow(page, console, a, poison, bootstrap=bootstrap_servers,
+                       shots=screenshot_dir)
+        _manager_flow(page, console, good, bootstrap=bootstrap_servers,
+                      topics=(briefings, risks, activity), shots=screenshot_dir)
     finally:
         page.close()
         console.stop()
 
 
 def _operator_flow(
-    page: Any, console: Console, a: dict[str, Any], poison: PullRequestOpened,
+    page: Any, console: Console, a: dict[str, Any], poison: PullRequestOpened, *,
     bootstrap: str, shots: Path,
 ) -> None:
     page.goto(console.url + "/")
@@ -180,7 +182,7 @@ def _operator_flow(
 
 
 def _manager_flow(
-    page: Any, console: Console, good: list[PullRequestOpened], bootstrap: str,
+    page: Any, console: Console, good: list[PullRequestOpened], *, bootstrap: str,
     topics: tuple[str, str, str], shots: Path,
 ) -> None:
     briefings, risks, activity = topics
@@ -220,9 +222,9 @@ def _manager_flow(
     assert page.locator("#briefing strong", has_text="PR #1").count() == 1  # markdown rendered
     assert page.locator("#briefing script").count() == 0  # raw HTML is not
     _reload_until(page, "#risks", risk.title)
+    _reload_until(page, "#activity", "3 pull requests opened")
     card = page.locator(f'.risk[data-risk="{risk.meta.id}"]')
     assert "HIGH" in card.inner_text() and "Ask bob" in card.inner_text()
-    assert "3 pull requests opened" in page.locator("#activity").inner_text()
     page.screenshot(path=str(shots / "5-team.png"), full_page=True)
 
     card.locator(f'a[data-evidence="{good[0].meta.id}"]').click()
@@ -237,3 +239,30 @@ def _manager_flow(
     brief_link.click()
     page.wait_for_selector("#event")
     assert "RiskDetected" in page.locator("#event").inner_text()
+
+
+def test_browser_without_the_token_is_refused_beyond_loopback(
+    bootstrap_servers: str, browser: Any, screenshot_dir: Path, tmp_path: Path
+) -> None:
+    token = "browser-test-token"
+    console = start_console(bootstrap_servers, tmp_path, host="0.0.0.0", token=token)
+    try:
+        anonymous = browser.new_context()
+        page = anonymous.new_page()
+        for path in ("/", "/teams", "/topics", "/healthz"):
+            # Chromium gives up on the basic-auth challenge it cannot answer ...
+            with pytest.raises(PlaywrightError, match="ERR_INVALID_AUTH_CREDENTIALS"):
+                page.goto(console.url + path)
+            # ... and the response it got was a 401 that shows nothing of the console.
+            resp = anonymous.request.get(console.url + path)
+            assert resp.status == 401 and token not in resp.text()
+            assert "Topology" not in resp.text()
+        anonymous.close()
+        authed = browser.new_context(http_credentials={"username": "ops", "password": token})
+        page = authed.new_page()
+        assert page.goto(console.url + "/").status == 200
+        assert page.locator("h1").inner_text() == "Topology"
+        page.screenshot(path=str(screenshot_dir / "with-token.png"))
+        authed.close()
+    finally:
+        console.stop()

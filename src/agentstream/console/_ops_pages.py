@@ -44,6 +44,7 @@ def console_state(request: Request) -> ConsoleState:
 
 
 def html_page(request: Request, title: str, body: str, *, status: int = 200, **kw: Any) -> Response:
+    csrf_token(request)  # every page hands the browser its CSRF cookie
     return with_csrf_cookie(request, HTMLResponse(layout(title, body, **kw), status_code=status))
 
 
