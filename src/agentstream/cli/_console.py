@@ -28,7 +28,8 @@ def console(
 
     Settings: AGENTSTREAM_CONSOLE_* (see docs/console.md); Kafka: AGENTSTREAM_BOOTSTRAP_SERVERS.
     """
-    from agentstream.console import ConsoleSettings, serve  # starlette/uvicorn: the http extra
+    # Imported here: the console needs the http extra (starlette, uvicorn), other commands do not.
+    from agentstream.console import ConsoleSettings, serve  # noqa: PLC0415
 
     logging.basicConfig(
         level=log_level.upper(), stream=sys.stderr,
