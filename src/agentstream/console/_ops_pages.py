@@ -65,6 +65,14 @@ def _subs(subs: dict[str, tuple[str, ...]]) -> str:
     ) or '<span class="muted">none</span>'
 
 
+def _versions(a: Any) -> str:
+    """The version, or every version live at once (a rolling upgrade in progress)."""
+    live = a.live_versions
+    if len(live) > 1:
+        return esc(" + ".join(live)) + ' <span class="muted">(rolling upgrade)</span>'
+    return esc(live[0] if live else a.version)
+
+
 async def overview(request: Request) -> Response:
     st = console_state(request)
     agents = await st.topology()
@@ -75,7 +83,7 @@ async def overview(request: Request) -> Response:
         m = metrics.get(a.name, AgentMetrics())
         rows.append([
             link(url("agents", a.name), a.name, data_agent=a.name),
-            esc(a.version),
+            _versions(a),
             f'<span class="{"ok" if a.live_instances else "bad"}">{len(a.live_instances)}</span>'
             + (f' <span class=muted>(+{len(a.stale_instances)} stale)</span>'
                if a.stale_instances else ""),
@@ -83,10 +91,14 @@ async def overview(request: Request) -> Response:
             _num(m.in_rate, 2), _num(m.out_rate, 2), _num(m.total_lag),
             _num(m.total_dead),
         ])
-        for t in a.consumes:
-            flows.setdefault(t, {"in": set(), "out": set()})["in"].add(a.name)
-        for t in a.emits:
-            flows.setdefault(t, {"in": set(), "out": set()})["out"].add(a.name)
+        for t, types in a.consumes.items():
+            f = flows.setdefault(t, {"in": set(), "out": set(), "types": set()})
+            f["in"].add(a.name)
+            f["types"].update(types)
+        for t, types in a.emits.items():
+            f = flows.setdefault(t, {"in": set(), "out": set(), "types": set()})
+            f["out"].add(a.name)
+            f["types"].update(types)
     agent_table = table(
         ["agent", "version", "live instances", "consumes", "emits", "in/s", "out/s", "lag",
          "dead letters"],
@@ -95,14 +107,15 @@ async def overview(request: Request) -> Response:
     flow_rows = [
         [link(url("topics", t, "tail"), t),
          ", ".join(link(url("agents", n), n) for n in sorted(f["out"])) or "-",
-         ", ".join(link(url("agents", n), n) for n in sorted(f["in"])) or "-"]
+         ", ".join(link(url("agents", n), n) for n in sorted(f["in"])) or "-",
+         _types(tuple(sorted(f["types"])))]
         for t, f in sorted(flows.items())
     ]
     body = (
         f"<p class=muted>Agents announced on <code>{esc(st.descriptor_topic())}</code>; metrics "
         f"from {len(targets)} ops endpoint(s). Refreshes every 5 s.</p>"
         f"{agent_table}<h2>Flow</h2>"
-        + table(["topic", "written by", "read by"], flow_rows, id_="flows")
+        + table(["topic", "written by", "read by", "event types"], flow_rows, id_="flows")
         + _targets_table(targets)
     )
     return html_page(request, "Topology", body, refresh=5)
@@ -135,7 +148,7 @@ async def agent_page(request: Request) -> Response:
                      f"<code>{esc(st.descriptor_topic())}</code>.</p>")
     else:
         parts.append(
-            f"<p>version <b>{esc(view.version)}</b> · live: "
+            f"<p>version <b>{_versions(view)}</b> · live: "
             f"{esc(', '.join(view.live_instances) or 'none')} · stale: "
             f"{esc(', '.join(view.stale_instances) or 'none')}</p>"
             f"<p class=muted>{esc(view.description or '')}</p>"
