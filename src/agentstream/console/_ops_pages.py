@@ -80,7 +80,8 @@ async def overview(request: Request) -> Response:
     rows = []
     flows: dict[str, dict[str, set[str]]] = {}
     for a in agents:
-        m = metrics.get(a.name, AgentMetrics())
+        scraped = metrics.get(a.name)
+        m = scraped or AgentMetrics()
         rows.append([
             link(url("agents", a.name), a.name, data_agent=a.name),
             _versions(a),
@@ -88,8 +89,9 @@ async def overview(request: Request) -> Response:
             + (f' <span class=muted>(+{len(a.stale_instances)} stale)</span>'
                if a.stale_instances else ""),
             _subs(a.consumes), _subs(a.emits),
-            _num(m.in_rate, 2), _num(m.out_rate, 2), _num(m.total_lag),
-            _num(m.total_dead),
+            # "-": no ops endpoint scraped reports this agent (none configured or unreachable).
+            *((_num(m.in_rate, 2), _num(m.out_rate, 2), _num(m.total_lag), _num(m.total_dead))
+              if scraped else (_num(None),) * 4),
         ])
         for t, types in a.consumes.items():
             f = flows.setdefault(t, {"in": set(), "out": set(), "types": set()})
