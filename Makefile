@@ -22,6 +22,8 @@ help:
 	@echo "make test-e2e   the console in headless Chromium (installs Debian's chromium if missing)"
 	@echo "make chart-check  helm lint + template + kubeconform (tools built into .cache/tools)"
 	@echo "make rules-check  promtool: alert rules, their unit tests, the Prometheus config"
+	@echo "make compose-check  docker-compose.yml loaded by compose-go (what docker compose config does)"
+	@echo "make deploy-check   compose-check + chart-check + rules-check"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -78,7 +80,7 @@ KUBERNETES_VALIDATE ?= kubernetes-validate==1.37.0
 CHART               := helm/agentstream
 RENDERED            := $(TOOLS)/rendered
 
-.PHONY: test-e2e chromium chart-check rules-check
+.PHONY: test-e2e chromium chart-check rules-check compose-check deploy-check
 
 chromium:
 	@test -x /usr/bin/chromium || (apt-get update -q && apt-get install -y -q chromium)
@@ -111,3 +113,15 @@ rules-check: $(TOOLS)/promtool
 	$(TOOLS)/promtool check rules deploy/prometheus/alerts.yml
 	$(TOOLS)/promtool test rules deploy/prometheus/alerts_test.yml
 	$(TOOLS)/promtool check config deploy/prometheus/prometheus.yml
+
+# docker-compose.yml through compose-go, the loader of `docker compose` (schema, interpolation,
+# references); deploy/compose-check is a ten-line Go program on it. The console token is required
+# by the file, so a placeholder is given here.
+$(TOOLS)/compose-check: deploy/compose-check/main.go deploy/compose-check/go.mod
+	cd deploy/compose-check && go build -o $(abspath $(TOOLS))/compose-check .
+
+compose-check: $(TOOLS)/compose-check
+	AGENTSTREAM_CONSOLE_TOKEN=placeholder $(TOOLS)/compose-check -f docker-compose.yml > $(TOOLS)/compose-resolved.yml
+	@echo "docker-compose.yml: valid ($(TOOLS)/compose-resolved.yml)"
+
+deploy-check: compose-check chart-check rules-check
