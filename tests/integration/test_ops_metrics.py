@@ -10,7 +10,9 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from typing import Any
 
+from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 from tests.integration.agents.harness import pr, produce_events, running, wait_for
 
@@ -18,6 +20,8 @@ from agentstream.config import KafkaSettings
 from agentstream.events import PullRequestOpened, RiskDetected, RiskSeverity
 from agentstream.memory import StoreSpec
 from agentstream.runtime import Agent, AgentRunner, AgentSettings, Context, NonRetryableError
+from agentstream.testing import unique_name
+from agentstream.workflow import StepContext, Workflow
 
 
 def _samples(port: int) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -124,3 +128,37 @@ def _probing_readyz(agent: Agent, bootstrap: str) -> Iterator[tuple[int, list[in
     finally:
         runner.stop()
         t.join(60)
+
+
+def test_workflow_runs_and_steps_are_counted_by_outcome(
+    bootstrap_servers: str, topic_factory
+) -> None:
+    src, done = topic_factory(partitions=1), topic_factory(partitions=1)
+    wf = Workflow(unique_name("metered"))
+
+    @wf.step()
+    async def classify(ctx: StepContext, inputs: Any) -> int:
+        return int(inputs.number)
+
+    @wf.step()
+    async def decide(ctx: StepContext, inputs: Any) -> str:
+        return "big" if ctx.results["classify"] > 10 else "small"
+
+    agent = Agent(f"wfm-{src}")
+    agent.workflow(wf, trigger=PullRequestOpened, topic=src, completion_topic=done)
+    produce_events(bootstrap_servers, src, [pr("octo/repo#1", 1), pr("octo/repo#42", 42)])
+
+    def runs(outcome: str) -> float:
+        return REGISTRY.get_sample_value(
+            "agentstream_workflow_runs_total", {"workflow": wf.name, "outcome": outcome}) or 0.0
+
+    with running(agent, bootstrap_servers):
+        wait_for(lambda: runs("succeeded") == 2, timeout=timedelta(seconds=60),
+                 what="two workflow runs succeeded")
+    assert runs("failed") == 0
+    for step in ("classify", "decide"):
+        assert REGISTRY.get_sample_value(
+            "agentstream_workflow_steps_total",
+            {"workflow": wf.name, "step": step, "outcome": "succeeded"}) == 2
+    assert (REGISTRY.get_sample_value("agentstream_workflow_checkpoint_seconds_count",
+                                      {"workflow": wf.name}) or 0) >= 2
