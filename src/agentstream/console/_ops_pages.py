@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
-import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, KafkaError, TopicPartition
+from confluent_kafka import KafkaException
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import (
     HTMLResponse,
@@ -20,10 +17,9 @@ from starlette.responses import (
 
 from agentstream.console._access import check_csrf, csrf_token, with_csrf_cookie
 from agentstream.console._html import esc, layout, link, table, url
-from agentstream.console._index import decode_message
 from agentstream.console._scrape import AgentMetrics
 from agentstream.console._state import ConsoleState
-from agentstream.errors import AgentStreamError
+from agentstream.console._tail import TopicTail, UnknownTopicError
 from agentstream.ops.dlq import DeadLetterReadError, ReplayError
 
 __all__ = [
@@ -287,53 +283,16 @@ async def tail_page(request: Request) -> Response:
 
 async def tail_stream(request: Request) -> Response:
     st = console_state(request)
-    topic = request.path_params["topic"]
-    start = request.query_params.get("from", "end")
-    offset = OFFSET_BEGINNING if start == "beginning" else OFFSET_END
-    consumer = Consumer(st.kafka.client_config(**{
-        "group.id": f"agentstream-console-tail-{uuid.uuid4().hex[:8]}",
-        "enable.auto.commit": False,
-        "enable.partition.eof": False,
-    }))
+    tail = TopicTail(st.kafka, st.serde, request.path_params["topic"],
+                     from_beginning=request.query_params.get("from") == "beginning",
+                     timeout=st.timeout)
     try:
-        md = await asyncio.to_thread(consumer.list_topics, topic, st.timeout)
-        tmd = md.topics.get(topic)
-        if tmd is None or tmd.error is not None or not tmd.partitions:
-            raise AgentStreamError(f"topic {topic!r} does not exist")
-    except Exception as exc:
-        await asyncio.to_thread(consumer.close)
+        await tail.open()
+    except (UnknownTopicError, KafkaException, TimeoutError) as exc:
+        tail.close()
         return JSONResponse({"error": str(exc)}, status_code=404)
-    consumer.assign([TopicPartition(topic, p, offset) for p in sorted(tmd.partitions)])
-
-    async def events() -> AsyncIterator[str]:
-        try:
-            yield ": connected\n\n"
-            while not await request.is_disconnected():
-                msgs = await asyncio.to_thread(consumer.consume, 200, 0.5)
-                if not msgs:
-                    yield ": idle\n\n"
-                for msg in msgs:
-                    err = msg.error()
-                    if err is not None:
-                        if err.code() != KafkaError._PARTITION_EOF:
-                            yield f"data: {json.dumps({'error': str(err)})}\n\n"
-                        continue
-                    yield f"data: {json.dumps(_tail_row(st, msg), default=str)}\n\n"
-        finally:
-            await asyncio.to_thread(consumer.close)
-
     return StreamingResponse(
-        events(), media_type="text/event-stream",
+        tail.events(), media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        background=BackgroundTask(tail.close),
     )
-
-
-def _tail_row(st: ConsoleState, msg: Any) -> dict[str, Any]:
-    base = {"partition": msg.partition(), "offset": msg.offset()}
-    if msg.value() is None:
-        return {**base, "type": "(tombstone)", "key": (msg.key() or b"").decode("utf-8", "replace")}
-    try:
-        e = decode_message(st.serde, msg)
-    except AgentStreamError as exc:
-        return {**base, "error": f"undecodable: {exc}"}
-    return {**base, "type": e.type, "key": e.key, "id": e.id, "time": e.time, "value": e.value}
