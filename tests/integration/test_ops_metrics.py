@@ -18,7 +18,9 @@ from tests.integration.agents.harness import pr, produce_events, running, wait_f
 
 from agentstream.config import KafkaSettings
 from agentstream.events import PullRequestOpened, RiskDetected, RiskSeverity
+from agentstream.localkafka import free_port
 from agentstream.memory import StoreSpec
+from agentstream.ops import broker_check
 from agentstream.runtime import Agent, AgentRunner, AgentSettings, Context, NonRetryableError
 from agentstream.testing import unique_name
 from agentstream.workflow import StepContext, Workflow
@@ -162,3 +164,13 @@ def test_workflow_runs_and_steps_are_counted_by_outcome(
             {"workflow": wf.name, "step": step, "outcome": "succeeded"}) == 2
     assert (REGISTRY.get_sample_value("agentstream_workflow_checkpoint_seconds_count",
                                       {"workflow": wf.name}) or 0) >= 2
+
+
+def test_broker_readiness_check_tells_reachable_from_unreachable(bootstrap_servers: str) -> None:
+    up = broker_check({"bootstrap.servers": bootstrap_servers}, timeout=10)
+    ok, detail = up()
+    assert ok and "broker(s) reachable" in detail
+    down = broker_check({"bootstrap.servers": f"127.0.0.1:{free_port()}"}, timeout=1,
+                        cache_seconds=0)
+    ok, detail = down()
+    assert not ok and "unreachable" in detail
