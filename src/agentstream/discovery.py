@@ -108,6 +108,8 @@ class AgentView:
     live_instances: tuple[str, ...]
     stale_instances: tuple[str, ...]
     description: str | None
+    live_hosts: tuple[str, ...] = ()  # descriptor hosts of the live instances (ops scraping)
+    live_versions: tuple[str, ...] = ()  # several during a rolling upgrade
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -180,6 +182,8 @@ def read_topology(
                 live_instances=tuple(sorted(d.instance for d in ds if d.instance in live)),
                 stale_instances=tuple(sorted(d.instance for d in ds if d.instance not in live)),
                 description=newest.description,
+                live_hosts=tuple(sorted({d.host for d in ds if d.instance in live})),
+                live_versions=tuple(sorted({d.version for d in ds if d.instance in live})),
             )
         )
     return views

@@ -41,6 +41,7 @@ _COMMAND_MODULES = (
     "agentstream.cli._dlq",
     "agentstream.cli._memory",
     "agentstream.cli._workflows",
+    "agentstream.cli._console",
 )
 
 for _name in _COMMAND_MODULES:

@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import json
 import re
-import time
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import typer
-from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
 from agentstream.config import KafkaSettings, check_environment, load
 from agentstream.errors import AgentStreamError
-from agentstream.runtime import REPLAY_HEADER, dlq_topic
+from agentstream.ops.dlq import (
+    DeadLetterEntry,
+    read_dead_letters,
+    replay_dead_letters,
+    select_dead_letters,
+)
+from agentstream.runtime import dlq_topic
 from agentstream.serde import make_serde
 
 __all__ = ["register"]
@@ -31,61 +34,7 @@ AgentArg = Annotated[str, typer.Argument(help="Agent name (its dead letters are 
 TimeoutOpt = Annotated[float, typer.Option("--timeout", help="Seconds to wait for the broker.")]
 
 
-class DeadLetterReadError(AgentStreamError):
-    """The dead-letter topic could not be read to its end; the message says why."""
-
-
-@dataclass(frozen=True)
-class Entry:
-    partition: int
-    offset: int
-    letter: Any  # agentstream.events.DeadLetter
-
-    @property
-    def ref(self) -> str:
-        return f"{self.partition}:{self.offset}"
-
-
-def read_dead_letters(kafka: KafkaSettings, agent: str, *, timeout: float = 30) -> list[Entry]:
-    """Every dead letter of ``agent``, oldest first per partition (a bounded read to the end)."""
-    topic = dlq_topic(agent, prefix=kafka.topic_prefix)
-    serde = make_serde(kafka)
-    c = Consumer(
-        kafka.client_config(
-            **{"group.id": f"agentstream-dlq-cli-{time.time_ns()}", "enable.auto.commit": False,
-               "enable.partition.eof": True}
-        )
-    )
-    try:
-        md = c.list_topics(topic=topic, timeout=timeout).topics.get(topic)
-        if md is None or md.error is not None or not md.partitions:
-            raise DeadLetterReadError(
-                f"no dead-letter topic {topic}: agent {agent!r} never ran or never dead-lettered"
-            )
-        todo: dict[int, int] = {}
-        for p in md.partitions:
-            low, high = c.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout)
-            if high > low:
-                todo[p] = high
-        c.assign([TopicPartition(topic, p, -2) for p in todo])
-        out: list[Entry] = []
-        deadline = time.monotonic() + timeout
-        while todo:
-            if time.monotonic() > deadline:
-                raise DeadLetterReadError(f"reading {topic} took longer than {timeout}s")
-            for msg in c.consume(num_messages=500, timeout=0.5):
-                part, off, err = int(msg.partition() or 0), int(msg.offset() or 0), msg.error()
-                if err is not None:
-                    if err.code() == KafkaError._PARTITION_EOF:
-                        todo.pop(part, None)
-                    continue
-                out.append(Entry(part, off, serde.decode(topic, msg.value() or b"",
-                                                         partition=part, offset=off)))
-                if off + 1 >= todo.get(part, 0):
-                    todo.pop(part, None)
-        return sorted(out, key=lambda e: (e.partition, e.offset))
-    finally:
-        c.close()
+Entry = DeadLetterEntry  # the name tests and older callers use
 
 
 def parse_since(text: str) -> datetime:
@@ -104,18 +53,7 @@ def parse_since(text: str) -> datetime:
 def _select(
     entries: list[Entry], *, refs: list[str], type_: str | None, since: datetime | None
 ) -> list[Entry]:
-    chosen = []
-    for e in entries:
-        if refs and e.ref not in refs and str(e.offset) not in refs:
-            continue
-        if type_ and (e.letter.event_type or "") not in (type_,) and not (
-            e.letter.event_type or ""
-        ).endswith("." + type_):
-            continue
-        if since and e.letter.last_failure_at < since:
-            continue
-        chosen.append(e)
-    return chosen
+    return select_dead_letters(entries, refs=refs, type_=type_, since=since)
 
 
 @dlq.command("list")
@@ -194,41 +132,12 @@ def replay(
     entries = read_dead_letters(kafka, agent, timeout=timeout)
     chosen = _select(entries, refs=refs or [], type_=type_,
                      since=parse_since(since) if since else None)
-    records = []
     for e in chosen:
-        d = e.letter
-        headers: list[tuple[str, str | bytes | None]] = [
-            (h.key, h.value) for h in d.original_headers if h.key != REPLAY_HEADER
-        ]
-        headers.append((REPLAY_HEADER, e.ref.encode()))
-        records.append((to or d.original_topic, d.original_key, d.original_value, headers))
-        typer.echo(f"{'would replay' if dry_run else 'replay'} {e.ref} -> {to or d.original_topic}")
-    if not dry_run and records:
-        _produce(kafka, records, timeout=timeout)
-    typer.echo(f"{len(records)} dead letter(s) {'selected' if dry_run else 'replayed'}", err=True)
-
-
-def _produce(
-    kafka: KafkaSettings,
-    records: list[tuple[str, bytes | None, bytes | None, list[tuple[str, str | bytes | None]]]],
-    *,
-    timeout: float,
-) -> None:
-    producer = Producer(kafka.client_config(**{"enable.idempotence": True, "acks": "all"}))
-    failures: list[str] = []
-
-    def on_delivery(err: KafkaError | None, _msg: Any) -> None:
-        if err is not None:
-            failures.append(str(err))
-
-    for topic, key, value, headers in records:
-        producer.produce(topic, key=key, value=value, headers=headers, on_delivery=on_delivery)
-    left = producer.flush(timeout)
-    if left or failures:
-        raise AgentStreamError(
-            f"replay incomplete: {left} unacknowledged, {len(failures)} failed {failures[:3]}; "
-            "re-run replay (the agent handles each dead letter once)"
-        )
+        target = to or e.letter.original_topic
+        typer.echo(f"{'would replay' if dry_run else 'replay'} {e.ref} -> {target}")
+    if not dry_run and chosen:
+        replay_dead_letters(kafka, chosen, to=to, timeout=timeout)
+    typer.echo(f"{len(chosen)} dead letter(s) {'selected' if dry_run else 'replayed'}", err=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -27,6 +27,7 @@ from datetime import timedelta
 
 from agentstream.memory._backend import LocalState
 from agentstream.memory._changelog import ChangelogSource
+from agentstream.ops import metrics
 
 __all__ = ["PartitionStatus", "RestoreJob", "Restorer"]
 
@@ -201,6 +202,7 @@ class Restorer:
             self._fail(attempt, staged, exc)
             return
         if self._install(attempt, staged, ends):
+            metrics.RESTORE_SECONDS.observe(time.monotonic() - t0)
             log.info(
                 "restored partition %d: %d changelog records in %.2fs",
                 attempt.partition, attempt.restored, time.monotonic() - t0,
@@ -226,6 +228,7 @@ class Restorer:
                 ):
                     state.load(batch)
                     attempt.restored += len(batch)
+                    metrics.RESTORE_RECORDS.labels(job.store).inc(len(batch))
                 if attempt.cancel.is_set():
                     return
                 end = None if end_offset is None else end_offset(job.topic, attempt.partition)

@@ -8,6 +8,7 @@ orchestrator probes it. Metric names follow Prometheus conventions (``_total`` c
 from __future__ import annotations
 
 from agentstream.ops import metrics
+from agentstream.ops._health import broker_check
 from agentstream.ops._server import OpsServer
 
-__all__ = ["OpsServer", "metrics"]
+__all__ = ["OpsServer", "broker_check", "metrics"]

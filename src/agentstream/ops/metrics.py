@@ -6,6 +6,7 @@ from prometheus_client import Counter, Gauge, Histogram
 
 __all__ = [
     "BROKER_UP",
+    "COMMIT_LATENCY",
     "CONSUMER_LAG",
     "DEAD_LETTERS",
     "EVENTS_IN",
@@ -15,10 +16,14 @@ __all__ = [
     "LLM_LATENCY",
     "LLM_REQUESTS",
     "LLM_TOKENS",
+    "RESTORE_RECORDS",
+    "RESTORE_SECONDS",
     "RETRIES",
     "TIMERS_FIRED",
     "WORKFLOW_CHECKPOINT_LATENCY",
+    "WORKFLOW_RUNS",
     "WORKFLOW_STEPS",
+    "observe_commit",
 ]
 
 _LATENCY_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
@@ -76,3 +81,32 @@ BROKER_UP = Gauge(
     "1 while the agent's consumer reaches a broker of its cluster, 0 while none is reachable.",
     ["agent"],
 )
+
+# -- operations additions: commits, restores, workflow outcomes ----------------------------------
+COMMIT_LATENCY = Histogram(
+    "agentstream_commit_latency_seconds",
+    "Time of one offset commit (or one transaction commit) that committed something.",
+    ["agent"],
+    buckets=_LATENCY_BUCKETS,
+)
+RESTORE_RECORDS = Counter(
+    "agentstream_restore_records_total",
+    "Changelog records read back into local memory state on partition assignment.",
+    ["store"],
+)
+RESTORE_SECONDS = Histogram(
+    "agentstream_restore_seconds",
+    "Time to restore one partition's memory stores, from assignment to ACTIVE.",
+    buckets=_LATENCY_BUCKETS,
+)
+WORKFLOW_RUNS = Counter(
+    "agentstream_workflow_runs_total",
+    "Workflow runs that ended, by outcome (succeeded | failed).",
+    ["workflow", "outcome"],
+)
+
+
+def observe_commit(agent: str, outcome: str, seconds: float) -> None:
+    """Record one commit's latency when it committed something (the pump calls it)."""
+    if outcome == "committed":
+        COMMIT_LATENCY.labels(agent).observe(seconds)

@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
+from agentstream.ops.metrics import observe_commit
 from agentstream.runtime._committer import Committer
 from agentstream.runtime._dedupe import DedupeStore
 from agentstream.runtime._engine import Engine
@@ -187,9 +188,11 @@ class Pump:
         self.stats.paused = paused
 
     def _commit_all(self, *, barrier_timeout: float | None) -> None:
+        t0 = time.perf_counter()
         outcome = self.committer.commit(
             barrier_timeout=barrier_timeout if barrier_timeout is not None else self._drain_timeout
         )
+        observe_commit(self.committer.agent, outcome, time.perf_counter() - t0)
         if outcome == "aborted":
             self._rewind()
 

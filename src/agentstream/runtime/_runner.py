@@ -353,6 +353,7 @@ class AgentRunner:
             "assigned", lambda: (pump.ready.is_set(), f"{len(pump.stats.assigned)} partitions")
         )
         if self._health is not None:
+            # From the producer's statistics: no request of its own per probe.
             ops.add_readiness("broker", self._health.readiness)
         if self._memory is not None:
             ops.add_readiness("memory", self._memory.readiness)

@@ -34,7 +34,7 @@ from types import MappingProxyType, TracebackType
 from typing import Any, Literal
 
 from agentstream.config import KafkaSettings
-from agentstream.ops.metrics import WORKFLOW_CHECKPOINT_LATENCY, WORKFLOW_STEPS
+from agentstream.ops.metrics import WORKFLOW_CHECKPOINT_LATENCY, WORKFLOW_RUNS, WORKFLOW_STEPS
 from agentstream.workflow._checkpoint import (
     RunCheckpoint,
     StepState,
@@ -364,6 +364,7 @@ class WorkflowEngine:
 
     async def _finish(self, cp: RunCheckpoint) -> RunOutcome:
         cp.completion_event_id = derived_id(cp.run_id, "completed")
+        WORKFLOW_RUNS.labels(cp.workflow, cp.status).inc()
         outcome = self._outcome(cp)
         event = OutRecord(
             self.completion_topic,
