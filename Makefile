@@ -70,8 +70,9 @@ clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
 
 # -- operations: browser tests, chart and alert-rule checks ----------------------------------------
-# Go tools are built from the Go module proxy into $(TOOLS) on first use.
-TOOLS               ?= .cache/tools
+# Go tools are built from the Go module proxy into $(TOOLS) on first use (outside the checkout,
+# so a fresh clone reuses them; rendered manifests go there too).
+TOOLS               ?= $(HOME)/.cache/agentstream/tools
 HELM_VERSION        ?= v3.22.0
 KUBECONFORM_VERSION ?= v0.8.0
 PROMTOOL_VERSION    ?= v0.316.0
