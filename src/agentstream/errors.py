@@ -181,8 +181,13 @@ class StepResultError(NonRetryableError):
 
 class CheckpointError(AgentStreamError):
     """A workflow checkpoint or timer record was not acknowledged by Kafka in time, or could not
-    be read back; the run stops (it resumes from its last checkpoint on restart). Check that the
-    broker is reachable and the topic exists."""
+    be read back. A run in flight writes it again until the broker is back; ``fatal`` (the
+    writer was fenced by a newer instance) stops the run, which resumes from its last checkpoint
+    where that instance runs. Check that the broker is reachable and the topic exists."""
+
+    def __init__(self, message: str, *, fatal: bool = False) -> None:
+        super().__init__(message)
+        self.fatal = fatal
 
 
 class ScheduleError(AgentStreamError):

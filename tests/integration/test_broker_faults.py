@@ -148,3 +148,75 @@ def _assert_quiet_log(text: str) -> None:
     assert 1 <= len(state_lines) <= 6, state_lines
     noisy = [ln for ln in text.splitlines() if "Connection refused" in ln]
     assert len(noisy) <= 10, f"{len(noisy)} connection-refused lines: a flood"
+
+
+@pytest.mark.parametrize("mode", ["at-least-once", "exactly-once"])
+def test_workflows_and_timers_in_flight_resume_after_the_broker_restarts(
+    own_broker: LocalBroker, tmp_path: Path, mode: str
+) -> None:
+    bootstrap = own_broker.bootstrap_servers
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    topics = {"timers": "timer-triggers", "runs": "run-triggers", "out": "reminders",
+              "done": "run-completions"}
+    for t in topics.values():
+        create_topic(admin, t, partitions=2)
+    log, stderr, ops = tmp_path / "steps.log", tmp_path / "agent.stderr", free_port()
+    env = {
+        "DURABLE_AGENT": "durable", "DURABLE_WORKFLOW": "durable-wf", "DURABLE_AFTER": "6",
+        "DURABLE_TIMERS_IN": topics["timers"], "DURABLE_RUNS_IN": topics["runs"],
+        "DURABLE_OUT": topics["out"], "DURABLE_DONE": topics["done"], "DURABLE_LOG": str(log),
+        "DURABLE_HANDLED": str(tmp_path / "timers.log"),
+        "AGENT_STDERR": str(stderr), "AGENTSTREAM_AGENT_MODE": mode,
+        "AGENTSTREAM_AGENT_INSTANCE_ID": "one", "AGENTSTREAM_AGENT_OPS_PORT": str(ops),
+        "AGENTSTREAM_AGENT_OPS_HOST": "127.0.0.1", "AGENTSTREAM_LIBRDKAFKA": FAST_GROUP,
+    }
+    n = 60
+    # Distinct events per topic: the dedupe key is the event id, one fact per agent.
+    timer_events = [pr(f"k{i % 12}", i) for i in range(n)]
+    run_events = [pr(f"k{i % 12}", i) for i in range(n)]
+    proc = spawn_agent("tests.integration.agents.durable:agent", bootstrap, env)
+    try:
+        wait_for(lambda: _ready(ops) == 200, timeout=timedelta(seconds=60), what="agent ready")
+        produce_events(bootstrap, topics["timers"], timer_events)
+        produce_events(bootstrap, topics["runs"], run_events)
+        wait_for(lambda: _handled(log) >= 10, timeout=timedelta(seconds=60),
+                 what="workflow steps running before the broker goes")
+        own_broker.kill()
+        wait_for(lambda: _ready(ops) == 503, timeout=timedelta(seconds=30),
+                 what="/readyz reporting not ready while the broker is away")
+        time.sleep(AWAY)
+        assert proc.poll() is None, "the agent survived the outage"
+        own_broker.start()
+        serde = serde_for(bootstrap)
+        reminders = _read_until(bootstrap, topics["out"], n, key=lambda m: serde.decode(
+            topics["out"], m.value()).meta.id)
+        completions = _read_until(bootstrap, topics["done"], n, key=lambda m: m.key())
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:  # drain (30 s) + closing the workflow and timer writers (30 s each at most)
+            rc = proc.wait(120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            rc = -9
+    assert rc == 0, stderr.read_text()[-3000:]
+    fire_ids: dict[str, set[bytes]] = {}
+    for m in reminders:
+        event_id = serde.decode(topics["out"], m.value()).meta.id
+        fire_ids.setdefault(event_id, set()).add(dict(m.headers())["agentstream.timer.fire_id"])
+    assert len(fire_ids) == n and all(len(f) == 1 for f in fire_ids.values()), "fired once each"
+    runs = Counter(m.key() for m in completions)
+    assert len(runs) == n, "every run completed"
+    steps = Counter(tuple(line.split()) for line in log.read_text().splitlines())
+    assert {s for _, s in steps} == {"first", "second"} and len(steps) == 2 * n
+    if mode == "exactly-once":
+        assert len(reminders) == n, "each firing visible once to read_committed readers"
+        assert set(runs.values()) == {1}, "each completion visible once"
+
+
+def _read_until(bootstrap: str, topic: str, n: int, *, key: object) -> list[Message]:
+    """read_committed records of ``topic`` once ``n`` distinct keys (``key(msg)``) are there."""
+    with consumer(bootstrap, **{"isolation.level": "read_committed"}) as c:
+        c.subscribe([topic])
+        got = consume_until(c, until=lambda ms: len({key(m) for m in ms}) >= n,  # type: ignore[operator]
+                            timeout=timedelta(seconds=180))
+        return got + c.consume(num_messages=10_000, timeout=3)

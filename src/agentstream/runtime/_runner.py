@@ -398,6 +398,7 @@ def run_agent(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, _on_signal, runner, sig)
+        loop.add_signal_handler(signal.SIGUSR1, _dump_tasks)
         early = early_stop_signal()
         if early is not None:  # arrived while the process started: nothing consumed yet
             log.info("%s received while starting: agent %s not started", early.name, agent.name)
@@ -405,6 +406,17 @@ def run_agent(
         await runner.run()
 
     asyncio.run(main())
+
+
+def _dump_tasks() -> None:
+    """SIGUSR1: log where every asyncio task of the agent waits (what a stuck agent is doing)."""
+    tasks = asyncio.all_tasks()
+    lines = [f"SIGUSR1: {len(tasks)} asyncio task(s)"]
+    for task in sorted(tasks, key=lambda t: t.get_name()):
+        frames = task.get_stack(limit=3)
+        where = " <- ".join(f"{f.f_code.co_name}:{f.f_lineno}" for f in reversed(frames))
+        lines.append(f"  {task.get_name()}: {where or 'not started'}")
+    log.warning("\n".join(lines))
 
 
 def _on_signal(runner: AgentRunner, sig: signal.Signals) -> None:

@@ -34,6 +34,7 @@ from types import MappingProxyType, TracebackType
 from typing import Any, Literal
 
 from agentstream.config import KafkaSettings
+from agentstream.errors import CheckpointError
 from agentstream.ops.metrics import WORKFLOW_CHECKPOINT_LATENCY, WORKFLOW_RUNS, WORKFLOW_STEPS
 from agentstream.workflow._checkpoint import (
     RunCheckpoint,
@@ -321,6 +322,30 @@ class WorkflowEngine:
         WORKFLOW_CHECKPOINT_LATENCY.labels(self.workflow.name).observe(time.perf_counter() - t0)
         self._runs[cp.run_id] = cp
 
+    async def _persist(self, cp: RunCheckpoint, *extra: OutRecord) -> None:
+        """``_checkpoint`` for a run in flight: a write the broker did not acknowledge in time
+        (the broker is away) is written again, 1 s, 2 s, ... 30 s apart, until it is or the
+        engine closes — a run never stops because the broker restarted. A fenced engine (a
+        newer instance took over) stops the run."""
+        delay, warned = 1.0, False
+        while True:
+            try:
+                await self._checkpoint(cp, *extra)
+            except CheckpointError as exc:
+                if exc.fatal or not self._opened:
+                    raise
+                if not warned:
+                    log.warning("run %s of %s: checkpoint not acknowledged (%s); writing it "
+                                "again until the broker is back", cp.run_id, cp.workflow, exc)
+                    warned = True
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+            else:
+                if warned:
+                    log.warning("run %s of %s: checkpoint written; run continues",
+                                cp.run_id, cp.workflow)
+                return
+
     async def _execute(self, cp: RunCheckpoint) -> RunOutcome:
         inputs = decode_value(cp.input)
         results = cp.results()
@@ -348,7 +373,7 @@ class WorkflowEngine:
                     else:
                         failed = failed or name
                 # The checkpoint is acknowledged before any dependent step may start.
-                await self._checkpoint(cp)
+                await self._persist(cp)
         finally:
             # Reached with steps still running only when this run is being stopped (close, or a
             # checkpoint that could not be written): they are unfinished and rerun on resume.
@@ -377,11 +402,26 @@ class WorkflowEngine:
             ],
         )
         if self._producer.transactional:
-            await self._checkpoint(cp, event)
+            await self._persist(cp, event)
         else:
-            await self._producer.write([event])
-            await self._checkpoint(cp)
+            await self._persist_event(event, cp)
+            await self._persist(cp)
         return outcome
+
+    async def _persist_event(self, event: OutRecord, cp: RunCheckpoint) -> None:
+        """The completion event (at-least-once), written again while the broker is away."""
+        delay = 1.0
+        while True:
+            try:
+                await self._producer.write([event])
+                return
+            except CheckpointError as exc:
+                if exc.fatal or not self._opened:
+                    raise
+                log.warning("run %s of %s: completion not acknowledged (%s); again in %.0fs",
+                            cp.run_id, cp.workflow, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
 
     def _outcome(self, cp: RunCheckpoint) -> RunOutcome:
         if cp.status == "running":

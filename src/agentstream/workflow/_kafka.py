@@ -8,6 +8,8 @@ deadline. Blocking librdkafka calls run in a worker thread so the event loop nev
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import threading
 from collections.abc import Sequence
 from datetime import timedelta
@@ -22,6 +24,11 @@ from agentstream.errors import AgentStreamError, CheckpointError
 __all__ = ["AckedProducer", "OutRecord", "ensure_topic", "read_compacted"]
 
 Headers = Sequence[tuple[str, bytes]]
+
+log = logging.getLogger("agentstream.workflow")
+
+# How many times a transaction commit that timed out is awaited again before the write fails.
+_COMMIT_ATTEMPTS = 10
 
 
 class OutRecord:
@@ -67,6 +74,7 @@ class AckedProducer:
         self.ack_timeout = ack_timeout
         self._producer = Producer(conf)
         self._tx_lock = asyncio.Lock()
+        self._unfinished = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -137,19 +145,46 @@ class AckedProducer:
     def _write_transaction(self, records: Sequence[OutRecord]) -> None:
         timeout = self.ack_timeout.total_seconds()
         p = self._producer
+        began = False
         try:
+            if self._unfinished:  # a commit that never got its answer: finish it first
+                self._commit(timeout)
+                self._unfinished = False
             p.begin_transaction()
+            began = True
             for r in records:
                 p.produce(r.topic, key=r.key, value=r.value, headers=list(r.headers))
-            p.commit_transaction(timeout)
+            self._commit(timeout)
         except KafkaException as exc:
             err = exc.args[0] if exc.args else None
-            if isinstance(err, KafkaError) and err.txn_requires_abort():
-                p.abort_transaction(timeout)
+            fatal = isinstance(err, KafkaError) and err.fatal()
+            if began and isinstance(err, KafkaError) and err.txn_requires_abort():
+                with contextlib.suppress(KafkaException):
+                    p.abort_transaction(timeout)
+            elif began and not fatal:
+                self._unfinished = True  # still retriable after every attempt: resume it later
             raise CheckpointError(
                 f"transaction writing {len(records)} record(s) to {records[0].topic!r} failed: "
-                f"{exc}; if another instance of this workflow started, this one was fenced"
+                f"{exc}" + ("; another instance with this transactional id took over (fenced)"
+                            if fatal else ""),
+                fatal=fatal,
             ) from None
+
+    def _commit(self, timeout: float) -> None:
+        """``commit_transaction``, called again while it fails retriably (the broker is away: a
+        commit in progress goes on inside librdkafka, and calling it again waits for that same
+        commit, so the records become visible once); up to ``_COMMIT_ATTEMPTS`` deadlines."""
+        for attempt in range(1, _COMMIT_ATTEMPTS + 1):
+            try:
+                self._producer.commit_transaction(timeout)
+                return
+            except KafkaException as exc:
+                err = exc.args[0] if exc.args else None
+                retriable = (isinstance(err, KafkaError) and err.retriable()
+                             and not err.txn_requires_abort() and not err.fatal())
+                if not retriable or attempt == _COMMIT_ATTEMPTS or self._stop.is_set():
+                    raise  # (closing: the process must not wait minutes for the broker)
+                log.warning("transaction commit not answered (%s); waiting for it again", exc)
 
     async def close(self) -> None:
         self._stop.set()
