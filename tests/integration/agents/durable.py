@@ -2,8 +2,8 @@
 
 Each PullRequestOpened on DURABLE_TIMERS_IN schedules a RiskDetected on DURABLE_OUT after
 DURABLE_AFTER seconds; each one on DURABLE_RUNS_IN starts a two-step workflow run whose steps
-append "<run id> <step>" to DURABLE_LOG (fsynced) and whose completion goes to DURABLE_DONE. DURABLE_HANDLED (file): "<number> <partition> <offset> <timer id>" per scheduled
-timer.
+append "<run id> <step>" to DURABLE_LOG (fsynced) and whose completion goes to DURABLE_DONE.
+DURABLE_HANDLED (file): "<number> <partition> <offset> <timer id>" per scheduled timer.
 """
 
 from __future__ import annotations
