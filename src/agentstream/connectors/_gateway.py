@@ -28,7 +28,7 @@ from starlette.routing import Route
 from agentstream.config import KafkaSettings
 from agentstream.connectors._errors import SignatureError
 from agentstream.connectors._github import SUPPORTED_GITHUB_EVENTS
-from agentstream.connectors._metrics import GATEWAY_ACK_LATENCY, GATEWAY_REQUESTS
+from agentstream.connectors.metrics import GATEWAY_ACK_LATENCY, GATEWAY_REQUESTS
 from agentstream.connectors._publish import PublishError, RawPublisher
 from agentstream.connectors._raw import ingest_topic, make_raw
 from agentstream.connectors._settings import GatewaySettings
