@@ -72,8 +72,10 @@ def _slack_vectors() -> list[dict]:
 def test_slack_vectors(vector: dict) -> None:
     now = vector["now_for_test"]
     clock = (lambda: float(now)) if isinstance(now, int) else None
-    kwargs = {"timestamp": vector["x_slack_request_timestamp"],
-              "signature": vector["x_slack_signature"]}  # fmt: skip
+    kwargs = {
+        "timestamp": vector["x_slack_request_timestamp"],
+        "signature": vector["x_slack_signature"],
+    }
     body = vector["body"].encode()
     if vector["expect_valid"]:
         verify_slack([vector["signing_secret"]], body, clock=clock, **kwargs)  # type: ignore[arg-type]
@@ -97,8 +99,14 @@ def test_slack_replay_window_is_five_minutes_either_way() -> None:
             verify_slack(["k"], body, timestamp="1000000", signature=sig, clock=lambda n=now: n)
     with pytest.raises(SignatureError, match="whole number"):
         verify_slack(["k"], body, timestamp="soon", signature=sig, clock=lambda: 1_000_000)
-    verify_slack(["k"], body, timestamp="1000000", signature=sig, clock=lambda: 1_000_600,
-                 max_skew=timedelta(minutes=10))  # fmt: skip
+    verify_slack(
+        ["k"],
+        body,
+        timestamp="1000000",
+        signature=sig,
+        clock=lambda: 1_000_600,
+        max_skew=timedelta(minutes=10),
+    )
 
 
 def test_gateway_settings_read_secret_lists_and_never_show_them(
