@@ -7,8 +7,9 @@ Run:  KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092 .venv/bin/python benchmarks/bench_n
 The records are real webhook payloads (pull requests opened / review requested / merged, issue
 comments, failed workflow jobs, plus ``synchronize`` deliveries that are skipped), each with its
 own delivery id, keyed by repository (``--repos`` of them; one repository's deliveries are
-handled in order, one after the other), produced before the agent starts. Timed: from the agent's partition assignment
-to the last semantic event acknowledged on events.code (at-least-once, dedupe on). Also printed:
+handled in order, one after the other), produced before the agent starts. Timed: from the
+agent's partition assignment to the last semantic event acknowledged on events.code
+(at-least-once, dedupe on). Also printed:
 ``Normalizer.normalize`` alone on the same records (no Kafka), the ceiling of the service.
 """
 
@@ -21,6 +22,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
@@ -55,6 +57,28 @@ def _count(bootstrap: str, topic: str) -> int:
         return sum(c.get_watermark_offsets(TopicPartition(topic, p), 10)[1] for p in range(3))
     finally:
         c.close()
+
+
+def _produce(bootstrap: str, topic: str, serde: Any, raws: list, repos: int) -> None:
+    producer = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "enable.idempotence": True,
+            "linger.ms": 5,
+            "compression.type": "lz4",
+        }
+    )
+    for i, raw in enumerate(raws):
+        # Keyed by repository as the gateway does, spread over --repos repositories: one
+        # repository's deliveries are handled in order, one at a time.
+        key = f"org/repo-{i % repos}".encode()
+        while True:
+            try:
+                producer.produce(topic, key=key, value=serde.encode(topic, raw))
+                break
+            except BufferError:
+                producer.poll(0.1)
+    assert producer.flush(60) == 0
 
 
 def main() -> int:
@@ -95,25 +119,7 @@ def main() -> int:
             create_topic(admin, t, partitions=3)
         kafka = KafkaSettings(bootstrap_servers=bootstrap, topic_prefix=prefix)
         serde = make_serde(kafka)
-        producer = Producer(
-            {
-                "bootstrap.servers": bootstrap,
-                "enable.idempotence": True,
-                "linger.ms": 5,
-                "compression.type": "lz4",
-            }
-        )
-        for i, raw in enumerate(raws):
-            # Keyed by repository as the gateway does, spread over --repos repositories: one
-            # repository's deliveries are handled in order, one at a time.
-            key = f"org/repo-{i % opts.repos}".encode()
-            while True:
-                try:
-                    producer.produce(topics[0], key=key, value=serde.encode(topics[0], raw))
-                    break
-                except BufferError:
-                    producer.poll(0.1)
-        assert producer.flush(60) == 0
+        _produce(bootstrap, topics[0], serde, raws, opts.repos)
         agent = make_agent(name=unique_name("normalizer"), topic_prefix=prefix)
         runner = AgentRunner(agent, settings=AgentSettings(ops_port=None), kafka=kafka)
         thread = threading.Thread(target=lambda: asyncio.run(runner.run()), daemon=True)

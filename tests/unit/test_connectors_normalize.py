@@ -143,7 +143,7 @@ def test_ids_follow_the_delivery() -> None:
 
 def test_malformed_github_payloads_name_the_problem() -> None:
     n = Normalizer()
-    with pytest.raises(MalformedPayloadError, match="not valid JSON: .* at line 1 column 2"):
+    with pytest.raises(MalformedPayloadError, match=r"not valid JSON: .* at line 1 column 2"):
         n.normalize(make_raw("github", "pull_request", b"{", delivery_id="x"))
     body = json.dumps({"action": "opened", "repository": {"full_name": "o/r"}}).encode()
     with pytest.raises(MalformedPayloadError, match="'pull_request' is missing"):
