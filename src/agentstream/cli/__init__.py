@@ -42,6 +42,7 @@ _COMMAND_MODULES = (
     "agentstream.cli._memory",
     "agentstream.cli._workflows",
     "agentstream.cli._console",
+    "agentstream.cli._connectors",
 )
 
 for _name in _COMMAND_MODULES:
