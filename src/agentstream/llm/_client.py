@@ -196,12 +196,22 @@ class LLM:
         return await self.embedder.embed(texts)
 
     async def aclose(self) -> None:
+        """Release the limiter, the memo's Kafka clients and the HTTP connections (call it on
+        the loop that made the calls)."""
         _pressure.unregister(self.limiter)
         if self._memo is not None:
             await asyncio.to_thread(self._memo.close)
             self._memo = None
         if self._client is not None:
             await self._client.close()
+
+    def close(self) -> None:
+        """``aclose`` from outside the loop that made the calls (HTTP connections are left to
+        that loop's end)."""
+        _pressure.unregister(self.limiter)
+        if self._memo is not None:
+            self._memo.close()
+            self._memo = None
 
     # -- the call -------------------------------------------------------------------------------
     def _next_ordinal(self, ctx: Any) -> int:

@@ -56,9 +56,10 @@ def _labelled(evidence: str, name: str) -> str | None:
 
 
 def offline_structured(messages: Sequence[dict[str, Any]], schema: dict[str, Any]) -> str:
-    """A JSON object for ``schema`` (a JSON Schema object) filled from the prompt's evidence."""
-    evidence = _last_user(messages)
-    return json.dumps(_fill(schema, evidence, ""), ensure_ascii=False)
+    """A JSON object for ``schema`` (a JSON Schema object) filled from the evidence in the
+    user messages (a repair request keeps the original prompt first)."""
+    evidence = "\n".join(str(m.get("content") or "") for m in messages if m.get("role") == "user")
+    return json.dumps(_fill(schema, evidence or _last_user(messages), ""), ensure_ascii=False)
 
 
 _LABEL = re.compile(r"^\s*[\"']?[\w-]+[\"']?\s*[:=]")
