@@ -206,7 +206,9 @@ def _hit(raw: RawHit) -> Hit:
                str(raw.payload.get("text", "")), raw.payload)
 
 
-def forget_entity(collection: str, entity: str, *, settings: RetrievalSettings | None = None) -> int:
+def forget_entity(
+    collection: str, entity: str, *, settings: RetrievalSettings | None = None
+) -> int:
     """Delete every vector about ``entity`` from ``collection`` (``memory forget --vectors``);
     returns how many. An embedded collection must not be open in another process meanwhile."""
     with RetrievalStore(collection, settings=settings) as store:
