@@ -134,7 +134,8 @@ class MemoStore:
         """One ListOffsets request for every partition (the admin client has its own
         connection, so a fetch waiting on the broker does not delay it)."""
         assert self._admin is not None
-        req = {TopicPartition(self.topic, p): OffsetSpec.latest() for p in self._positions}
+        latest = OffsetSpec.latest()  # type: ignore[no-untyped-call]
+        req = {TopicPartition(self.topic, p): latest for p in self._positions}
         deadline = time.monotonic() + _READ_DEADLINE
         while True:
             futures = self._admin.list_offsets(
