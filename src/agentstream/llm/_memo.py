@@ -156,7 +156,12 @@ class MemoStore:
         assert consumer is not None
         parts = [TopicPartition(self.topic, p) for p in self._positions]
         while not self._closed.is_set():
-            first = consumer.poll(0.1)
+            try:
+                first = consumer.poll(0.1)
+            except KafkaException as exc:  # lookups wait for progress with their deadline
+                log.warning("llm memo %s: read failed (%s); retrying", self.topic, exc)
+                time.sleep(0.5)
+                continue
             if first is None:
                 continue
             batch = [first, *consumer.consume(num_messages=5000, timeout=0)]
