@@ -59,15 +59,20 @@ def _inputs(bootstrap: str, admin: AdminClient, n: int) -> str:
     return topic
 
 
-def _run(bootstrap: str, topic: str, n: int, max_in_flight: int, call: Call) -> float:
+def _run(bootstrap: str, topic: str, n: int, max_in_flight: int, call: Call, *,
+         close: Callable[[], Awaitable[None]]) -> float:
     """Calls per second between the first and the last handler end (the first call of a run
     also opens the memo topic: set-up, not throughput)."""
     agent = Agent(unique_name("bench-llm-agent"))
     done = threading.Event()
     times: list[float] = []
 
+    loops: list[asyncio.AbstractEventLoop] = []
+
     @agent.handler(PullRequestOpened, topic=topic)
     async def on_pr(event: PullRequestOpened, ctx: Context) -> None:
+        if not loops:
+            loops.append(asyncio.get_running_loop())
         await call(event, ctx)
         times.append(time.monotonic())
         if len(times) == n:
@@ -81,6 +86,8 @@ def _run(bootstrap: str, topic: str, n: int, max_in_flight: int, call: Call) -> 
     try:
         if not done.wait(600):
             raise TimeoutError(f"only {len(times)} of {n} inputs handled in 600 s")
+        # HTTP connections are closed on the loop that opened them.
+        asyncio.run_coroutine_threadsafe(close(), loops[0]).result(30)
     finally:
         runner.stop()
         t.join(60)
@@ -143,7 +150,11 @@ def _round(bootstrap: str, admin: AdminClient, base_url: str, a: Any) -> dict[st
             model="m", messages=[{"role": "user", "content": f"summarise {event.title}"}])
 
     topics.append(_inputs(bootstrap, admin, a.keys))
-    results["openai directly"] = _run(bootstrap, topics[-1], a.keys, a.max_in_flight, direct)
+    async def close_direct() -> None:
+        await client["c"].close()
+
+    results["openai directly"] = _run(bootstrap, topics[-1], a.keys, a.max_in_flight, direct,
+                                      close=close_direct)
     for label, rpm in (("layer, rpm bound", a.rpm), ("layer, no bound", None)):
         llm = LLM(unique_name("bench"), kafka=kafka, settings=LLMSettings(
             base_url=base_url, api_key="bench", rpm=rpm, limiter_wait=timedelta(minutes=5)))
@@ -152,8 +163,8 @@ def _round(bootstrap: str, admin: AdminClient, base_url: str, a: Any) -> dict[st
             return await llm.complete(f"summarise {event.title}", ctx=ctx)
 
         topics.append(_inputs(bootstrap, admin, a.keys))
-        results[label] = _run(bootstrap, topics[-1], a.keys, a.max_in_flight, via_layer)
-        llm.close()
+        results[label] = _run(bootstrap, topics[-1], a.keys, a.max_in_flight, via_layer,
+                              close=llm.aclose)
     delete_topics(admin, topics)
     return results
 
