@@ -258,6 +258,7 @@ class LLM:
             _metrics.MEMO_WAIT.labels(self.agent).observe(time.monotonic() - asked)
             if hit is not None:
                 _metrics.MEMO_HITS.labels(self.agent).inc()
+                await _copy_with_input(ctx, memo.topic, key, hit)
                 usage = hit.get("usage") or {}
                 return Completion(str(hit.get("content", "")), str(hit.get("model", "")),
                                   int(usage.get("prompt_tokens", 0)),
@@ -277,9 +278,7 @@ class LLM:
                      "usage": {"prompt_tokens": result.prompt_tokens,
                                "completion_tokens": result.completion_tokens}}
             await memo.put(key, value)
-            produce_raw = getattr(ctx, "produce_raw", None)
-            if produce_raw is not None:  # commits with the input (its transaction under EOS)
-                await produce_raw(memo.topic, key.encode(), encode(value))
+            await _copy_with_input(ctx, memo.topic, key, value)
         return result
 
     def _offline(self, msgs: list[dict[str, Any]], schema: dict[str, Any] | None) -> Completion:
@@ -413,6 +412,15 @@ class LLM:
         if not usage[1]:
             usage = (usage[0], len(text) // 4 + 1)
         return text, usage, dict(raw.headers)
+
+
+async def _copy_with_input(ctx: Any, topic: str, key: str, value: dict[str, Any]) -> None:
+    """Write the memo entry through the handler's context too: it commits with the input (in
+    exactly-once mode in the input's transaction, with its outputs and offsets), also when the
+    answer came from the memo after a crash aborted the first transaction."""
+    produce_raw = getattr(ctx, "produce_raw", None)
+    if produce_raw is not None:
+        await produce_raw(topic, key.encode(), encode(value))
 
 
 def _log_offline_once() -> None:
