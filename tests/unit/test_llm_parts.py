@@ -166,3 +166,21 @@ def test_retry_policy_waits_the_delay_an_error_carries() -> None:
     err = LLMRateLimitError("x", next_retry_delay=timedelta(seconds=4))
     assert policy.next_delay(err, 3) == timedelta(seconds=4) == err.retry_after
     assert policy.next_delay(ValueError(), 1) == timedelta(seconds=30)
+
+
+def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from agentstream.llm import LLMSettings  # noqa: PLC0415
+    from agentstream.retrieval import RetrievalSettings  # noqa: PLC0415
+
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://llm.internal/v1")
+    monkeypatch.setenv("AGENTSTREAM_LLM_TIMEOUT", "5")
+    monkeypatch.setenv("AGENTSTREAM_LLM_RPM", "600")
+    monkeypatch.setenv("AGENTSTREAM_LLM_PRICES", '{"m": {"prompt_per_million": 0.15}}')
+    monkeypatch.setenv("AGENTSTREAM_RETRIEVAL_URL", "http://qdrant:6333")
+    s = LLMSettings()
+    assert (s.base_url, s.timeout, s.rpm, s.is_offline) == (
+        "http://llm.internal/v1", timedelta(seconds=5), 600, False)
+    assert s.prices["m"].prompt_per_million == 0.15
+    assert RetrievalSettings().url == "http://qdrant:6333"
+    monkeypatch.delenv("OPENAI_BASE_URL")
+    assert LLMSettings().is_offline

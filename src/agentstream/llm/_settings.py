@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agentstream.config import ENV_PREFIX, register_settings
 
 __all__ = ["EmbeddingSettings", "LLMSettings", "ModelPrice"]
+
+
+def _seconds(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return timedelta(seconds=float(value))
+        except ValueError:
+            return value
+    return value
 
 
 class ModelPrice(BaseSettings):
@@ -73,6 +83,13 @@ class LLMSettings(BaseSettings):
     backpressure_min_in_flight: int = Field(
         default=1, ge=1, description="The concurrency floor when the endpoint pushes back."
     )
+
+    @field_validator("timeout", "backoff_initial", "backoff_max", "max_retry_after",
+                     "limiter_wait", "memo_retention", mode="before")
+    @classmethod
+    def _seconds(cls, value: Any) -> Any:
+        """Accept plain seconds from the environment ("30", "0.5") as well as ISO 8601."""
+        return _seconds(value)
 
     @property
     def is_offline(self) -> bool:
