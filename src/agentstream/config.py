@@ -8,7 +8,9 @@ security settings (SASL/SSL) reach the client untouched while a typo in one of o
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import importlib
 import logging
 import os
 import re
@@ -113,9 +115,15 @@ def librdkafka_logger() -> logging.Logger:
     if not any(isinstance(f, _Repeats) for f in logger.filters):
         logger.addFilter(_Repeats())
     return logger
+# Settings classes of optional parts, imported when the environment is checked so that their
+# variables are known before the module that uses them is loaded (``agentstream run``).
+_OPTIONAL_SETTINGS = ("agentstream.llm._settings", "agentstream.retrieval._settings")
 
 
 def _known_variables() -> set[str]:
+    for module in _OPTIONAL_SETTINGS:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(module)
     known = set(_EXTRA_KNOWN)
     for cls in _REGISTERED:
         prefix = str(cls.model_config.get("env_prefix", ""))
