@@ -36,13 +36,15 @@ class FeedError(AgentStreamError):
 class ScenarioSettings(BaseSettings):
     """Where the scenario is posted and with which secrets (env ``AGENTSTREAM_SCENARIO_*``)."""
 
-    model_config = SettingsConfigDict(env_prefix="AGENTSTREAM_SCENARIO_", extra="forbid",
-                                      frozen=True)  # fmt: skip
+    model_config = SettingsConfigDict(
+        env_prefix="AGENTSTREAM_SCENARIO_", extra="forbid", frozen=True
+    )
 
     gateway_url: str = Field(default="http://127.0.0.1:8088", description="Gateway base URL.")
     github_secret: str = Field(default="scenario-github-secret", description="GitHub secret.")
-    slack_signing_secret: str = Field(default="scenario-slack-secret",
-                                      description="Slack signing secret.")  # fmt: skip
+    slack_signing_secret: str = Field(
+        default="scenario-slack-secret", description="Slack signing secret."
+    )
     seed: int = Field(default=1, description="Scenario seed (same seed = same delivery ids).")
 
 
@@ -88,8 +90,9 @@ def feed(
     return report
 
 
-def _post_one(client: httpx.Client, url: str, d: Delivery, settings: ScenarioSettings,
-              attempts: int) -> httpx.Response:  # fmt: skip
+def _post_one(
+    client: httpx.Client, url: str, d: Delivery, settings: ScenarioSettings, attempts: int
+) -> httpx.Response:
     last = ""
     for _ in range(attempts):
         try:

@@ -61,66 +61,244 @@ def _prs(ws: date) -> list[tuple[PR, list[tuple[str, str, datetime]], str | None
         return _at(ws, d, h, m)
 
     rows: list[tuple[PR, list[tuple[str, str, datetime]], str | None]] = [
-        (PR("acme/payments", 42, "Idempotent ledger writes", "ben", "ben/idempotent-ledger",
-            at(0, 10), 180, 40, 6, "Retries no longer double-post ledger entries."),
-         [("rr", "ana", at(0, 10, 5))], None),
-        (PR("acme/payments", 43, "Refund webhooks", "chen", "chen/refund-webhooks", at(0, 14),
-            220, 30, 7),
-         [("rr", "ana", at(0, 14, 5)), ("fail", "1", at(0, 14, 30)), ("fail", "2", at(1, 11)),
-          ("rr", "dara", at(1, 11, 30)), ("fail", "3", at(2, 16))], None),
-        (PR("acme/payments", 44, "Currency rounding fix", "dara", "dara/rounding", at(1, 9), 12,
-            4, 1),
-         [("rr", "ana", at(1, 9, 5)), ("ok", "1", at(1, 9, 20)), ("review", "ana", at(1, 15)),
-          ], "dara"),
-        (PR("acme/web", 17, "Checkout redesign", "eli", "eli/checkout-v2", at(0, 11), 1650, 250,
-            46, "New checkout flow behind a flag."),
-         [("rr", "ana", at(0, 11, 10)), ("rr", "fay", at(0, 11, 10)),
-          ("review", "fay", at(2, 10, 0), )], None),
-        (PR("acme/web", 18, "Fix cart badge count", "fay", "fay/cart-badge", at(1, 10), 8, 2, 1),
-         [("rr", "eli", at(1, 10, 5)), ("ok", "1", at(1, 10, 20)), ("review", "eli", at(1, 13))],
-         "fay"),
-        (PR("acme/web", 19, "Accessible forms", "chen", "chen/a11y-forms", at(2, 9), 140, 60, 9),
-         [("rr", "ana", at(2, 9, 5)), ("review", "ana", at(3, 17)), ], "chen"),
-        (PR("acme/infra", 7, "Terraform: payments queue", "dara", "dara/queue", at(1, 21, 30),
-            90, 10, 4),
-         [("rr", "ana", at(1, 21, 35)), ("ok", "1", at(1, 21, 50)), ("review", "ben", at(2, 10)),
-          ], "dara"),
-        (PR("acme/infra", 8, "Bump runner images", "ben", "ben/runner-images", at(2, 13), 30, 30,
-            2),
-         [("rr", "dara", at(2, 13, 5)), ("ok", "1", at(2, 13, 20)), ("review", "dara", at(3, 9))],
-         "ben"),
-        (PR("acme/payments", 45, "Ledger test isolation", "fay", "fay/ledger-test", at(3, 10), 60,
-            20, 3, "Makes the flaky ledger test deterministic."),
-         [("rr", "ana", at(3, 10, 5)), ("rr", "ben", at(3, 10, 5))], None),
-        (PR("acme/infra", 9, "Alerting for refund lag", "dara", "dara/refund-alerts",
-            at(3, 22, 40), 45, 5, 2),
-         [("rr", "ana", at(4, 8, 0))], None),
+        (
+            PR(
+                "acme/payments",
+                42,
+                "Idempotent ledger writes",
+                "ben",
+                "ben/idempotent-ledger",
+                at(0, 10),
+                180,
+                40,
+                6,
+                "Retries no longer double-post ledger entries.",
+            ),
+            [("rr", "ana", at(0, 10, 5))],
+            None,
+        ),
+        (
+            PR(
+                "acme/payments",
+                43,
+                "Refund webhooks",
+                "chen",
+                "chen/refund-webhooks",
+                at(0, 14),
+                220,
+                30,
+                7,
+            ),
+            [
+                ("rr", "ana", at(0, 14, 5)),
+                ("fail", "1", at(0, 14, 30)),
+                ("fail", "2", at(1, 11)),
+                ("rr", "dara", at(1, 11, 30)),
+                ("fail", "3", at(2, 16)),
+            ],
+            None,
+        ),
+        (
+            PR(
+                "acme/payments",
+                44,
+                "Currency rounding fix",
+                "dara",
+                "dara/rounding",
+                at(1, 9),
+                12,
+                4,
+                1,
+            ),
+            [
+                ("rr", "ana", at(1, 9, 5)),
+                ("ok", "1", at(1, 9, 20)),
+                ("review", "ana", at(1, 15)),
+            ],
+            "dara",
+        ),
+        (
+            PR(
+                "acme/web",
+                17,
+                "Checkout redesign",
+                "eli",
+                "eli/checkout-v2",
+                at(0, 11),
+                1650,
+                250,
+                46,
+                "New checkout flow behind a flag.",
+            ),
+            [
+                ("rr", "ana", at(0, 11, 10)),
+                ("rr", "fay", at(0, 11, 10)),
+                (
+                    "review",
+                    "fay",
+                    at(2, 10, 0),
+                ),
+            ],
+            None,
+        ),
+        (
+            PR("acme/web", 18, "Fix cart badge count", "fay", "fay/cart-badge", at(1, 10), 8, 2, 1),
+            [("rr", "eli", at(1, 10, 5)), ("ok", "1", at(1, 10, 20)), ("review", "eli", at(1, 13))],
+            "fay",
+        ),
+        (
+            PR("acme/web", 19, "Accessible forms", "chen", "chen/a11y-forms", at(2, 9), 140, 60, 9),
+            [
+                ("rr", "ana", at(2, 9, 5)),
+                ("review", "ana", at(3, 17)),
+            ],
+            "chen",
+        ),
+        (
+            PR(
+                "acme/infra",
+                7,
+                "Terraform: payments queue",
+                "dara",
+                "dara/queue",
+                at(1, 21, 30),
+                90,
+                10,
+                4,
+            ),
+            [
+                ("rr", "ana", at(1, 21, 35)),
+                ("ok", "1", at(1, 21, 50)),
+                ("review", "ben", at(2, 10)),
+            ],
+            "dara",
+        ),
+        (
+            PR(
+                "acme/infra",
+                8,
+                "Bump runner images",
+                "ben",
+                "ben/runner-images",
+                at(2, 13),
+                30,
+                30,
+                2,
+            ),
+            [
+                ("rr", "dara", at(2, 13, 5)),
+                ("ok", "1", at(2, 13, 20)),
+                ("review", "dara", at(3, 9)),
+            ],
+            "ben",
+        ),
+        (
+            PR(
+                "acme/payments",
+                45,
+                "Ledger test isolation",
+                "fay",
+                "fay/ledger-test",
+                at(3, 10),
+                60,
+                20,
+                3,
+                "Makes the flaky ledger test deterministic.",
+            ),
+            [("rr", "ana", at(3, 10, 5)), ("rr", "ben", at(3, 10, 5))],
+            None,
+        ),
+        (
+            PR(
+                "acme/infra",
+                9,
+                "Alerting for refund lag",
+                "dara",
+                "dara/refund-alerts",
+                at(3, 22, 40),
+                45,
+                5,
+                2,
+            ),
+            [("rr", "ana", at(4, 8, 0))],
+            None,
+        ),
     ]
     return rows
 
 
 _CHAT: list[tuple[int, int, int, str, str, str | None]] = [
     # day, hh, mm, channel, person, text   (thread parent = previous message when marked)
-    (0, 9, 40, "C0PAYMENTS", "ben", "Opened #42: idempotent ledger writes. @ana could you "
-     "review? It blocks the refunds work.", None),
-    (0, 15, 10, "C0PAYMENTS", "chen", "CI on #43 is red: the ledger test times out again. "
-     "Looks flaky, not my change.", None),
+    (
+        0,
+        9,
+        40,
+        "C0PAYMENTS",
+        "ben",
+        "Opened #42: idempotent ledger writes. @ana could you review? It blocks the refunds work.",
+        None,
+    ),
+    (
+        0,
+        15,
+        10,
+        "C0PAYMENTS",
+        "chen",
+        "CI on #43 is red: the ledger test times out again. Looks flaky, not my change.",
+        None,
+    ),
     (0, 15, 25, "C0PAYMENTS", "dara", "Same flaky ledger test hit me last week.", "thread"),
-    (1, 11, 15, "C0PAYMENTS", "chen", "#43 failed CI again on the ledger test. Payments "
-     "release is blocked until it is green.", None),
-    (1, 16, 0, "C0ENG", "ana", "Sorry all, back-to-back meetings today, reviews will be late.",
-     None),
-    (1, 22, 5, "C0INFRA", "dara", "Pushed the payments queue terraform, late night but done.",
-     None),
+    (
+        1,
+        11,
+        15,
+        "C0PAYMENTS",
+        "chen",
+        "#43 failed CI again on the ledger test. Payments release is blocked until it is green.",
+        None,
+    ),
+    (
+        1,
+        16,
+        0,
+        "C0ENG",
+        "ana",
+        "Sorry all, back-to-back meetings today, reviews will be late.",
+        None,
+    ),
+    (
+        1,
+        22,
+        5,
+        "C0INFRA",
+        "dara",
+        "Pushed the payments queue terraform, late night but done.",
+        None,
+    ),
     (2, 10, 30, "C0WEB", "fay", "Reviewed #17, it's huge: 46 files. Could we split it?", None),
     (2, 10, 45, "C0WEB", "eli", "Fair, I'll try to split the checkout redesign.", "thread"),
     (2, 16, 20, "C0PAYMENTS", "chen", "Third CI failure on #43. Still the ledger test.", None),
-    (3, 10, 15, "C0PAYMENTS", "fay", "#45 makes the ledger test deterministic; should unblock "
-     "#43 and the payments release.", None),
+    (
+        3,
+        10,
+        15,
+        "C0PAYMENTS",
+        "fay",
+        "#45 makes the ledger test deterministic; should unblock #43 and the payments release.",
+        None,
+    ),
     (3, 17, 30, "C0ENG", "ben", "#42 is still waiting for a first review since Monday.", None),
     (3, 22, 50, "C0INFRA", "dara", "Refund lag alerting PR is up (#9).", None),
-    (4, 9, 0, "C0ENG", "ana", "Release planning moved to Monday. Great work on the cart fix "
-     "and the infra changes this week!", None),
+    (
+        4,
+        9,
+        0,
+        "C0ENG",
+        "ana",
+        "Release planning moved to Monday. Great work on the cart fix "
+        "and the infra changes this week!",
+        None,
+    ),
     (5, 11, 0, "C0INFRA", "dara", "Quick weekend fix for the staging queue.", None),
 ]
 
@@ -146,24 +324,46 @@ def _calendar(ws: date) -> str:
     def stamp(t: datetime) -> str:
         return t.strftime("%Y%m%dT%H%M%SZ")
 
-    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//AgentStream//scenario//EN",
-             "CALSCALE:GREGORIAN", "METHOD:PUBLISH", "X-WR-CALNAME:Payments team"]  # fmt: skip
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//AgentStream//scenario//EN",
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+        "X-WR-CALNAME:Payments team",
+    ]
 
-    def event(uid: str, start: datetime, minutes: int, title: str, who: tuple[str, ...],
-              rrule: str | None = None) -> None:  # fmt: skip
-        lines.extend(["BEGIN:VEVENT", f"UID:{uid}@scenario.acme.test",
-                      f"DTSTAMP:{stamp(_at(ws, 0, 8))}", f"DTSTART:{stamp(start)}",
-                      f"DTEND:{stamp(start + timedelta(minutes=minutes))}", f"SUMMARY:{title}",
-                      f"ORGANIZER;CN={BY_ID[who[0]].name}:mailto:{BY_ID[who[0]].email}"])  # fmt: skip
+    def event(
+        uid: str,
+        start: datetime,
+        minutes: int,
+        title: str,
+        who: tuple[str, ...],
+        *,
+        rrule: str | None = None,
+    ) -> None:
+        lines.extend(
+            [
+                "BEGIN:VEVENT",
+                f"UID:{uid}@scenario.acme.test",
+                f"DTSTAMP:{stamp(_at(ws, 0, 8))}",
+                f"DTSTART:{stamp(start)}",
+                f"DTEND:{stamp(start + timedelta(minutes=minutes))}",
+                f"SUMMARY:{title}",
+                f"ORGANIZER;CN={BY_ID[who[0]].name}:mailto:{BY_ID[who[0]].email}",
+            ]
+        )
         if rrule:
             lines.append(f"RRULE:{rrule}")
         for pid in who:
-            lines.append(f"ATTENDEE;CN={BY_ID[pid].name};PARTSTAT=ACCEPTED;ROLE=REQ-PARTICIPANT:"
-                         f"mailto:{BY_ID[pid].email}")  # fmt: skip
+            lines.append(
+                f"ATTENDEE;CN={BY_ID[pid].name};PARTSTAT=ACCEPTED;ROLE=REQ-PARTICIPANT:"
+                f"mailto:{BY_ID[pid].email}"
+            )
         lines.append("END:VEVENT")
 
     everyone = tuple(p.id for p in PEOPLE)
-    event("standup", _at(ws, 0, 9, 30), 15, "Standup", everyone, "FREQ=DAILY;COUNT=5")
+    event("standup", _at(ws, 0, 9, 30), 15, "Standup", everyone, rrule="FREQ=DAILY;COUNT=5")
     for i, (day, hh, mm, minutes, title, who) in enumerate(_MEETINGS):
         event(f"m{i}-{ws.isoformat()}", _at(ws, day, hh, mm), minutes, title, who)
     lines.append("END:VCALENDAR")
@@ -184,7 +384,9 @@ def build_week(*, seed: int = 1, week_start: date | None = None) -> Week:
             if what == "rr":
                 out.append(p.review_requested(seed, pr, who, at))
             elif what == "review":
-                out.append(p.review_submitted(seed, pr, who, at, "approved", "Looks good."))
+                out.append(
+                    p.review_submitted(seed, pr, who, at, state="approved", body="Looks good.")
+                )
             elif what == "fail":
                 out.append(p.build_failed(seed, pr, at, int(who)))
             elif what == "ok":
@@ -193,8 +395,15 @@ def build_week(*, seed: int = 1, week_start: date | None = None) -> Week:
             out.append(p.pr_merged(seed, pr, merger, last + timedelta(minutes=30)))
     parent: str | None = None
     for seq, (day, hh, mm, channel, person, text, thread) in enumerate(_CHAT, start=1):
-        d = p.message(seed, channel, person, text, _at(ws, day, hh, mm), seq,
-                      thread_ts=parent if thread else None)  # fmt: skip
+        d = p.message(
+            seed,
+            channel,
+            person,
+            text,
+            at=_at(ws, day, hh, mm),
+            seq=seq,
+            thread_ts=parent if thread else None,
+        )
         if not thread:
             parent = d.payload()["event"]["ts"]
         out.append(d)
@@ -202,9 +411,15 @@ def build_week(*, seed: int = 1, week_start: date | None = None) -> Week:
     return Week(TEAM, ws, tuple(out), _calendar(ws), tuple(prs))
 
 
-def questions(*, seed: int = 1, asked_at: datetime | None = None,
-              texts: tuple[str, ...] = DEFAULT_QUESTIONS, channel: str = "C0ENG",
-              person: str = "ana", bot_user_id: str = BOT_USER_ID) -> list[Delivery]:  # fmt: skip
+def questions(
+    *,
+    seed: int = 1,
+    asked_at: datetime | None = None,
+    texts: tuple[str, ...] = DEFAULT_QUESTIONS,
+    channel: str = "C0ENG",
+    person: str = "ana",
+    bot_user_id: str = BOT_USER_ID,
+) -> list[Delivery]:
     """``app_mention`` deliveries asking the assistant ``texts`` (deterministic ids per text)."""
     at = asked_at or datetime.now(UTC).replace(microsecond=0)
     base = datetime(2026, 1, 1, tzinfo=UTC)
@@ -212,7 +427,14 @@ def questions(*, seed: int = 1, asked_at: datetime | None = None,
     for i, text in enumerate(texts, start=1):
         # The Slack ts derives from the text (not the clock) so asking again is a redelivery.
         seq = 900_000 + i
-        d = p.app_mention(seed, channel, person, text, base + timedelta(minutes=i), seq,
-                          bot_user_id=bot_user_id)  # fmt: skip
+        d = p.app_mention(
+            seed,
+            channel,
+            person,
+            text,
+            at=base + timedelta(minutes=i),
+            seq=seq,
+            bot_user_id=bot_user_id,
+        )
         out.append(Delivery(d.source, d.event, d.delivery_id, at, d.body, d.headers, d.summary))
     return out

@@ -6,11 +6,10 @@ import hashlib
 import hmac
 import json
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 
 import icalendar
 import recurring_ical_events
-
 from services.scenario import payloads
 from services.scenario.team import BOT_USER_ID, PEOPLE, REPOS
 from services.scenario.week import build_week, default_week_start, questions
@@ -30,8 +29,11 @@ def test_same_seed_same_deliveries_other_seed_other_ids() -> None:
 def test_github_payloads_keep_the_real_shape() -> None:
     week = build_week(week_start=WEEK)
     template = json.loads((payloads.TEMPLATES / "github/pull_request.opened.json").read_text())
-    opened = [d.payload() for d in week.deliveries
-              if d.source == "github" and d.payload().get("action") == "opened"]
+    opened = [
+        d.payload()
+        for d in week.deliveries
+        if d.source == "github" and d.payload().get("action") == "opened"
+    ]
     assert len(opened) == len(week.prs) == 10
     for doc in opened:
         assert set(doc) == set(template)  # no key invented or dropped
@@ -49,23 +51,40 @@ def test_github_payloads_keep_the_real_shape() -> None:
 def test_the_story_contains_what_the_insights_stand_on() -> None:
     week = build_week(week_start=WEEK)
     docs = [(d, d.payload()) for d in week.deliveries]
-    requested = Counter(doc["requested_reviewer"]["login"] for d, doc in docs
-                        if doc.get("action") == "review_requested")
-    assert requested["ana-lima"] >= 7 and max(v for k, v in requested.items() if k != "ana-lima") <= 2
-    reviewed = {(doc["pull_request"]["number"], doc["review"]["user"]["login"])
-                for d, doc in docs if d.event == "pull_request_review"}
+    requested = Counter(
+        doc["requested_reviewer"]["login"]
+        for d, doc in docs
+        if doc.get("action") == "review_requested"
+    )
+    assert (
+        requested["ana-lima"] >= 7 and max(v for k, v in requested.items() if k != "ana-lima") <= 2
+    )
+    reviewed = {
+        (doc["pull_request"]["number"], doc["review"]["user"]["login"])
+        for d, doc in docs
+        if d.event == "pull_request_review"
+    }
     assert (42, "ana-lima") not in reviewed  # #42 waits all week
-    failures = [doc for d, doc in docs if d.event == "workflow_job"
-                and doc["workflow_job"]["conclusion"] == "failure"]
+    failures = [
+        doc
+        for d, doc in docs
+        if d.event == "workflow_job" and doc["workflow_job"]["conclusion"] == "failure"
+    ]
     assert len(failures) == 3 and {f["workflow_job"]["head_branch"] for f in failures} == {
-        "chen/refund-webhooks"}
-    large = [doc for d, doc in docs if doc.get("action") == "opened"
-             and doc["pull_request"]["changed_files"] > 40]
+        "chen/refund-webhooks"
+    }
+    large = [
+        doc
+        for d, doc in docs
+        if doc.get("action") == "opened" and doc["pull_request"]["changed_files"] > 40
+    ]
     assert [x["pull_request"]["number"] for x in large] == [17]
     after_hours = [d for d in week.deliveries if d.at.hour >= 21 or d.at.weekday() >= 5]
     assert {d.summary.split()[0] for d in after_hours} >= {"dara"}
     slack = [doc for d, doc in docs if d.source == "slack"]
-    assert all(doc["type"] == "event_callback" and doc["event_id"].startswith("Ev") for doc in slack)
+    assert all(
+        doc["type"] == "event_callback" and doc["event_id"].startswith("Ev") for doc in slack
+    )
     threaded = [doc["event"] for doc in slack if "thread_ts" in doc["event"]]
     assert threaded and all(t["thread_ts"] != t["ts"] for t in threaded)
     assert [d.at for d in week.deliveries] == sorted(d.at for d in week.deliveries)
@@ -74,7 +93,7 @@ def test_the_story_contains_what_the_insights_stand_on() -> None:
 def test_calendar_parses_and_overloads_one_person() -> None:
     week = build_week(week_start=WEEK)
     cal = icalendar.Calendar.from_ical(week.calendar_ics)
-    from datetime import timedelta
+
     occurrences = recurring_ical_events.of(cal).between(WEEK, WEEK + timedelta(days=7))
     hours: Counter[str] = Counter()
     for ev in occurrences:
@@ -90,8 +109,9 @@ def test_calendar_parses_and_overloads_one_person() -> None:
 def test_signatures_follow_github_and_slack_schemes() -> None:
     # Vectors from GitHub's docs and Slack's SDK tests.
     assert payloads.sign_github(b"Hello, World!", "It's a Secret to Everybody") == {
-        "X-Hub-Signature-256":
-            "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"}
+        "X-Hub-Signature-256": "sha256="
+        "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
+    }
     body = b"x=1"
     sig = payloads.sign_slack(body, "s3cret", 1531420618)
     expect = hmac.new(b"s3cret", b"v0:1531420618:x=1", hashlib.sha256).hexdigest()
