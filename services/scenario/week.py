@@ -420,21 +420,20 @@ def questions(
     person: str = "ana",
     bot_user_id: str = BOT_USER_ID,
 ) -> list[Delivery]:
-    """``app_mention`` deliveries asking the assistant ``texts`` (deterministic ids per text)."""
+    """Questions to the assistant as Slack sends a mention: the channel's ``message`` event and
+    the ``app_mention`` event of the same message (deterministic ids per text)."""
     at = asked_at or datetime.now(UTC).replace(microsecond=0)
     base = datetime(2026, 1, 1, tzinfo=UTC)
     out = []
     for i, text in enumerate(texts, start=1):
-        # The Slack ts derives from the text (not the clock) so asking again is a redelivery.
+        # The Slack ts derives from the text's position (not the clock): asking again is a
+        # redelivery of the same message.
         seq = 900_000 + i
-        d = p.app_mention(
-            seed,
-            channel,
-            person,
-            text,
-            at=base + timedelta(minutes=i),
-            seq=seq,
-            bot_user_id=bot_user_id,
-        )
-        out.append(Delivery(d.source, d.event, d.delivery_id, at, d.body, d.headers, d.summary))
+        when = base + timedelta(minutes=i)
+        mention = f"<@{bot_user_id}> {text}"
+        for d in (
+            p.message(seed, channel, person, mention, at=when, seq=seq),
+            p.app_mention(seed, channel, person, text, at=when, seq=seq, bot_user_id=bot_user_id),
+        ):
+            out.append(Delivery(d.source, d.event, d.delivery_id, at, d.body, d.headers, d.summary))
     return out

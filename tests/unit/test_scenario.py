@@ -121,8 +121,11 @@ def test_signatures_follow_github_and_slack_schemes() -> None:
 def test_questions_are_app_mentions_with_stable_ids() -> None:
     a, b = questions(), questions()
     assert [d.delivery_id for d in a] == [d.delivery_id for d in b]
-    ev = a[0].payload()["event"]
-    assert ev["type"] == "app_mention" and ev["text"].startswith(f"<@{BOT_USER_ID}> ")
+    assert len(a) == 4  # per question: the message event and the app_mention event
+    msg, mention = a[0].payload()["event"], a[1].payload()["event"]
+    assert msg["type"] == "message" and mention["type"] == "app_mention"
+    assert msg["text"] == mention["text"] and msg["text"].startswith(f"<@{BOT_USER_ID}> ")
+    assert msg["ts"] == mention["ts"]
 
 
 def test_default_week_is_the_previous_monday() -> None:

@@ -1,0 +1,111 @@
+"""Evidence → an answer that cites its sources, from a model or the offline writer.
+
+The model sees numbered evidence and answers ``{"answer": str, "cites": [int]}``; numbers that
+name no evidence are dropped. The reply posted to Slack is the answer, then its sources (one
+line per cited event: what it is and its id), so anyone can check what it stands on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+__all__ = ["SYSTEM", "offline_answer", "parse", "prompt", "reply_text", "use_endpoint"]
+
+SYSTEM = (
+    "You are an engineering manager's assistant in Slack. Answer the question in at most three "
+    "sentences using only the numbered evidence. Answer with JSON: "
+    '{"answer": str, "cites": [int]} citing the evidence numbers you used.'
+)
+
+
+def use_endpoint() -> bool:
+    return bool(os.environ.get("OPENAI_BASE_URL") or os.environ.get("OPENAI_API_KEY"))
+
+
+def prompt(ctx: dict[str, Any]) -> str:
+    lines = [f"Question: {ctx['question']}", "Evidence:"]
+    for n, e in enumerate(ctx["evidence"], start=1):
+        lines.append(f"[{n}] {e['kind']}: {e['text']}")
+    g = ctx.get("graph")
+    if g:
+        lines.append(f"Reviews done in this repository per person: {json.dumps(g['reviewers'])}")
+        lines.append(f"Reviews pending per person: {json.dumps(g['pending'])}")
+        if g.get("author"):
+            lines.append(f"The pull request's author: {g['author']}")
+    return "\n".join(lines)
+
+
+def _review(ctx: dict[str, Any]) -> dict[str, Any]:
+    g = ctx.get("graph") or {}
+    ev = ctx["evidence"]
+    author = g.get("author")
+    pending = g.get("pending", {})
+    known = set(g.get("reviewers", {})) | set(pending)
+    candidates = sorted(
+        (p for p in known if p != author),
+        key=lambda p: (pending.get(p, 0), -g["reviewers"].get(p, 0), p),
+    )
+    pr = f"{ctx['repo']}#{ctx['number']}" if ctx.get("repo") else f"#{ctx.get('number')}"
+    if not candidates:
+        return {"answer": f"I found nobody with review history for {pr}.", "cites": []}
+    best = candidates[:2]
+    parts = [
+        f"{p} ({g['reviewers'].get(p, 0)} review(s) here, {pending.get(p, 0)} pending)"
+        for p in best
+    ]
+    busiest = max(pending, key=lambda p: pending[p]) if pending else None
+    text = f"For {pr} I would ask {' or '.join(parts)}."
+    if busiest and busiest not in best:
+        text += f" {busiest} already has {pending[busiest]} reviews waiting."
+    cites = [
+        n
+        for n, e in enumerate(ev, start=1)
+        if any(p in e["text"] for p in [*best, busiest or "", author or ""])
+    ]
+    return {"answer": text, "cites": cites[:6]}
+
+
+def offline_answer(ctx: dict[str, Any]) -> dict[str, Any]:
+    """Deterministic answer from the evidence alone (no model configured)."""
+    if ctx["intent"] == "review":
+        return _review(ctx)
+    ev = ctx["evidence"]
+    if not ev:
+        return {"answer": "I found nothing recorded about that.", "cites": []}
+    risks = [(n, e) for n, e in enumerate(ev, start=1) if e["kind"].startswith("risk:")]
+    rest = [(n, e) for n, e in enumerate(ev, start=1) if not e["kind"].startswith("risk:")]
+    picked = (risks[:3] + rest[:2]) if risks else rest[:3]
+    about = f" on {ctx['repo']}" if ctx.get("repo") else ""
+    lines = [e["text"].split(". ")[0] for _, e in picked]
+    return {
+        "answer": f"What stands out{about}: " + "; ".join(lines) + ".",
+        "cites": [n for n, _ in picked],
+    }
+
+
+def parse(text: str) -> dict[str, Any]:
+    t = text.strip()
+    if t.startswith("```"):
+        t = t.strip("`").split("\n", 1)[-1].rsplit("```", 1)[0]
+    doc = json.loads(t)
+    if not isinstance(doc, dict) or not isinstance(doc.get("answer"), str):
+        raise ValueError(f"assistant answer is not {{answer: str, cites: [int]}}: {t[:200]}")
+    return doc
+
+
+def cited(ctx: dict[str, Any], answer: dict[str, Any]) -> list[dict[str, Any]]:
+    ev = ctx["evidence"]
+    nums = [c for c in answer.get("cites") or [] if isinstance(c, int) and 1 <= c <= len(ev)]
+    return [ev[n - 1] for n in dict.fromkeys(nums)]
+
+
+def reply_text(answer: dict[str, Any], sources: list[dict[str, Any]], answer_id: str) -> str:
+    lines = [answer["answer"].strip()]
+    if sources:
+        lines.append("")
+        lines.append("*Sources*")
+        lines.extend(f"• {s['kind']}: {s['text'][:140]} (`{s['id']}`)" for s in sources)
+    lines.append(f"_answer {answer_id}_")
+    return "\n".join(lines)

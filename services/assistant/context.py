@@ -1,0 +1,177 @@
+"""What a question is about, and the evidence that answers it.
+
+- "what is blocking payments?" → the repository (``payments`` → ``acme/payments``): open risks
+  on it from ``insights.risks``, failing builds and messages about it from retrieval.
+- "who could review #42?" / "acme/payments#42" → the pull request, its author, and the team's
+  review graph: who reviewed in that repository, and how many reviews each has pending.
+
+Every evidence item keeps its event id; answers cite those ids.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import urllib.parse
+import urllib.request
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from agentstream.config import KafkaSettings
+from services.assistant.settings import AssistantSettings
+
+__all__ = ["Question", "gather", "parse_question"]
+
+log = logging.getLogger("services.assistant")
+_PR = re.compile(r"(?:(?P<repo>[\w.-]+/[\w.-]+))?#(?P<num>\d+)")
+_MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>\s*")
+_SEVERITY = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    intent: str  # "review" | "blocking" | "general"
+    repo: str | None
+    number: int | None
+
+
+def parse_question(raw: str, repos: list[str]) -> Question:
+    text = _MENTION.sub("", raw).strip()
+    lower = text.lower()
+    repo, number = None, None
+    m = _PR.search(text)
+    if m:
+        number = int(m.group("num"))
+        repo = m.group("repo")
+    if repo is None:
+        for r in repos:
+            if r.lower() in lower or re.search(
+                rf"\b{re.escape(r.split('/')[-1].lower())}\b", lower
+            ):
+                repo = r
+                break
+    if "review" in lower:
+        intent = "review"
+    elif any(w in lower for w in ("block", "stuck", "risk", "wrong", "failing")):
+        intent = "blocking"
+    else:
+        intent = "general"
+    return Question(text, intent, repo, number)
+
+
+def _search(url: str, q: str, **filters: Any) -> list[dict[str, Any]]:
+    query = urllib.parse.urlencode({"q": q, **{k: v for k, v in filters.items() if v}}, doseq=True)
+    with urllib.request.urlopen(f"{url.rstrip('/')}/search?{query}", timeout=10) as r:
+        hits: list[dict[str, Any]] = json.loads(r.read())["hits"]
+    return hits
+
+
+def _hit(h: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": h["event_id"],
+        "kind": h.get("type", "event"),
+        "text": h.get("text", ""),
+        "people": h.get("people", []),
+    }
+
+
+def _risks(records: list[Any], repo: str | None) -> list[dict[str, Any]]:
+    latest: dict[tuple[str, str], Any] = {}
+    for r in records:
+        if not getattr(r.meta, "type", "").endswith("RiskDetected"):
+            continue
+        if repo and not str(r.meta.subject).startswith(repo):
+            continue
+        latest[(r.meta.subject, r.kind)] = r
+    out = [
+        {
+            "id": str(r.meta.id),
+            "kind": f"risk:{r.kind}",
+            "severity": str(getattr(r.severity, "value", r.severity)),
+            "text": f"{r.title}. {r.summary}",
+        }
+        for r in latest.values()
+    ]
+    out.sort(key=lambda i: _SEVERITY.get(i["severity"], 9))
+    return out
+
+
+def _review_graph(s: AssistantSettings, q: Question) -> dict[str, Any]:
+    """Who reviewed in the repository, who has reviews pending, and the PR's author."""
+    url = s.indexer_url or ""
+    done = _search(url, "reviewed approved", type=["ReviewSubmitted"], repo=q.repo, limit=50)
+    asked = _search(url, "asked to review", type=["ReviewRequested"], limit=100)
+    opened = []
+    if q.number is not None and q.repo:
+        opened = _search(
+            url,
+            "opened pull request",
+            entity=f"{q.repo}#{q.number}",
+            type=["PullRequestOpened"],
+            limit=1,
+        )
+    reviewers: Counter[str] = Counter()
+    reviewed_pairs = set()
+    for h in done:
+        who = h["text"].split(" reviewed ", 1)[0]
+        reviewers[who] += 1
+        reviewed_pairs.add((who, h.get("subject")))
+    pending: Counter[str] = Counter()
+    for h in asked:
+        m = re.match(r".+? asked (\S+) to review (\S+)", h["text"])
+        if m and (m.group(1), m.group(2)) not in reviewed_pairs:
+            pending[m.group(1)] += 1
+    author = opened[0]["text"].split(" opened ", 1)[0] if opened else None
+    evidence = [_hit(h) for h in (opened + done[:4] + asked[:4])]
+    return {
+        "reviewers": dict(reviewers),
+        "pending": dict(pending),
+        "author": author,
+        "evidence": evidence,
+    }
+
+
+def gather(
+    s: AssistantSettings, kafka: KafkaSettings, q: Question, read_topic: Any
+) -> dict[str, Any]:
+    """Evidence for ``q`` (plain JSON, checkpointed by the workflow)."""
+    out: dict[str, Any] = {
+        "question": q.text,
+        "intent": q.intent,
+        "repo": q.repo,
+        "number": q.number,
+        "evidence": [],
+        "graph": None,
+    }
+    risks = _risks(read_topic(kafka, s.risks_topic), q.repo)
+    if q.intent != "review":
+        out["evidence"].extend(risks[: s.max_sources])
+    if s.indexer_url:
+        try:
+            if q.intent == "review":
+                out["graph"] = _review_graph(s, q)
+                out["evidence"].extend(out["graph"].pop("evidence"))
+            else:
+                hits = _search(
+                    s.indexer_url,
+                    q.text,
+                    repo=q.repo,
+                    limit=s.max_sources,
+                    type=["BuildFailed", "MessagePosted", "ReviewRequested"],
+                )
+                if q.repo:  # chat is keyed by channel, not repository: search it by meaning
+                    hits += _search(
+                        s.indexer_url, f"{q.text} {q.repo}", type=["MessagePosted"], limit=3
+                    )
+                seen = {e["id"] for e in out["evidence"]}
+                out["evidence"].extend(_hit(h) for h in hits if h["event_id"] not in seen)
+        except OSError as exc:
+            log.warning("indexer search failed (%s): answering from insights only", exc)
+    uniq: dict[str, dict[str, Any]] = {}
+    for e in out["evidence"]:
+        uniq.setdefault(e["id"], e)
+    out["evidence"] = list(uniq.values())[: 2 * s.max_sources]
+    return out
