@@ -8,7 +8,9 @@ security settings (SASL/SSL) reach the client untouched while a typo in one of o
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import importlib
 import os
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -71,7 +73,15 @@ class KafkaSettings(BaseSettings):
         return conf
 
 
+# Settings classes of optional parts, imported when the environment is checked so that their
+# variables are known before the module that uses them is loaded (``agentstream run``).
+_OPTIONAL_SETTINGS = ("agentstream.llm._settings", "agentstream.retrieval._settings")
+
+
 def _known_variables() -> set[str]:
+    for module in _OPTIONAL_SETTINGS:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(module)
     known = set(_EXTRA_KNOWN)
     for cls in _REGISTERED:
         prefix = str(cls.model_config.get("env_prefix", ""))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 __all__ = [
     "AgentLoadError",
     "AgentStreamError",
@@ -12,12 +14,22 @@ __all__ = [
     "CheckpointError",
     "ConfigError",
     "DecodeError",
+    "EmbeddingError",
     "EncodeError",
     "FactOrderError",
+    "LLMBudgetExhaustedError",
+    "LLMError",
+    "LLMOutputError",
+    "LLMRateLimitError",
+    "LLMRequestError",
+    "LLMSaturatedError",
+    "LLMServerError",
+    "LLMTimeoutError",
     "MissingToolError",
     "NonRetryableError",
     "ProducerFencedError",
     "RestoreError",
+    "RetrievalError",
     "ScheduleError",
     "SchemaCompatibilityError",
     "SchemaLoadError",
@@ -191,3 +203,83 @@ class ChangelogWriteError(AgentStreamError):
     """Memory changelog records were not acknowledged by the broker in time (or were refused); the
     message names the topic and the broker's reason. The inputs behind them must not be committed:
     let the agent retry them."""
+
+
+class LLMError(AgentStreamError):
+    """An LLM call failed after the layer's own retries; ``next_retry_delay`` (a ``timedelta`` or
+    None) is how long the endpoint asked to wait, and the runtime's ``RetryPolicy`` waits that
+    long before the handler's next attempt (earlier calls of the input are memoised, not repaid).
+    ``model`` names the model, ``attempts`` counts the HTTP requests made."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        model: str = "",
+        attempts: int = 0,
+        next_retry_delay: timedelta | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.model = model
+        self.attempts = attempts
+        self.next_retry_delay = next_retry_delay
+
+    @property
+    def retry_after(self) -> timedelta | None:
+        """Alias of ``next_retry_delay`` (the HTTP header's name)."""
+        return self.next_retry_delay
+
+
+class LLMRateLimitError(LLMError):
+    """The endpoint kept answering 429 beyond the rate-limit retry budget
+    (``AGENTSTREAM_LLM_RATE_LIMIT_RETRIES``); the handler is retried after the endpoint's
+    ``Retry-After``. Lower ``AGENTSTREAM_LLM_RPM``/``TPM`` or ask the provider for more quota."""
+
+
+class LLMServerError(LLMError):
+    """The endpoint answered 5xx (or the connection failed) beyond the server-error retry budget
+    (``AGENTSTREAM_LLM_SERVER_RETRIES``); the handler is retried later by its ``RetryPolicy``."""
+
+
+class LLMTimeoutError(LLMError):
+    """An LLM call exceeded ``AGENTSTREAM_LLM_TIMEOUT`` on every try of the server-error budget;
+    raise the timeout for long generations or check the endpoint."""
+
+
+class LLMSaturatedError(LLMError):
+    """The process-wide rate limiter had no room for this call within
+    ``AGENTSTREAM_LLM_LIMITER_WAIT`` (requests or tokens per minute used up); the handler is
+    retried after ``next_retry_delay``. A steady stream of these means the agent's input rate
+    exceeds the endpoint's quota."""
+
+
+class LLMRequestError(LLMError, NonRetryableError):
+    """The endpoint refused the request itself (400, 401, 403, 404, 422: a bad model name, a bad
+    key, a prompt too long); retrying cannot help, so the input is dead-lettered with the
+    endpoint's message. Fix the setting or the prompt, then ``agentstream dlq replay``."""
+
+
+class LLMOutputError(LLMError, NonRetryableError):
+    """The model's answer did not match the requested schema, also after one repair request that
+    quoted the validation error; the input is dead-lettered with that error (``problems``).
+    Improve the prompt or relax the schema, then ``agentstream dlq replay``."""
+
+    def __init__(self, message: str, *, model: str = "", problems: list[str] | None = None) -> None:
+        super().__init__(message, model=model)
+        self.problems = problems or []
+
+
+class LLMBudgetExhaustedError(LLMError, NonRetryableError):
+    """The agent's daily token budget (``AGENTSTREAM_LLM_DAILY_TOKEN_BUDGET``) is used up; the input
+    is parked in the dead-letter topic with reason ``llm-budget-exhausted``. Replay it with
+    ``agentstream dlq replay`` after the budget resets (00:00 UTC) or raise the budget."""
+
+
+class EmbeddingError(AgentStreamError):
+    """The embeddings endpoint failed or answered vectors of the wrong size; the message names the
+    model and the expected dimension (``AGENTSTREAM_EMBEDDING_DIMENSIONS``)."""
+
+
+class RetrievalError(AgentStreamError):
+    """The retrieval store could not be opened or used (a path held by another process, an
+    unreachable Qdrant server, a vector of the wrong size); the message names the collection."""

@@ -25,6 +25,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from agentstream.runtime import _pressure
+
 __all__ = ["KeyOrderedScheduler", "SchedulerStats", "WorkItem", "default_max_pending"]
 
 TopicPartition = tuple[str, int]
@@ -160,6 +162,8 @@ class KeyOrderedScheduler:
     def room(self) -> int:
         """How many more records may be accepted before the consumer must pause."""
         with self._lock:
+            if _pressure._SOURCES and _pressure.fetch_paused():
+                return 0  # an outside limit (LLM rate limiter) asks the consumer to pause
             return max(0, self.max_pending - self._pending)
 
     # -- execution ----------------------------------------------------------------------------
@@ -172,6 +176,8 @@ class KeyOrderedScheduler:
             bound = self.max_in_flight
             if limit is not None:
                 bound = min(bound, self._active + limit)
+            if _pressure._SOURCES:
+                bound = min(bound, _pressure.concurrency_cap() or bound)
             while self._ready and self._active < bound:
                 key = self._ready.popleft()
                 if self._is_held(key):
