@@ -54,7 +54,7 @@ def _start_agent(settings: KafkaSettings) -> subprocess.Popen[bytes]:
         "AGENTSTREAM_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "agentstream.cli", "run", "services.risk_agent.agent:agent"],
+        [sys.executable, "-m", "agentstream.cli", "run", "services.pr_risk.agent:agent"],
         cwd=ROOT,
         env=env,
     )
@@ -84,7 +84,7 @@ def main() -> int:
         if time.monotonic() > deadline:
             raise SystemExit("demo: no partition of insights.risks was assigned in time")
 
-    print("== starting services/risk_agent as its own process")
+    print("== starting services/pr_risk as its own process")
     agent = _start_agent(settings)
     try:
         producer = Producer(settings.client_config(**{"enable.idempotence": True}))
