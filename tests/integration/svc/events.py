@@ -18,6 +18,8 @@ from agentstream.events import (
     ReviewRequested,
     ReviewState,
     ReviewSubmitted,
+    RiskDetected,
+    RiskSeverity,
 )
 from agentstream.schemas import Record, new_meta
 from agentstream.serde import Serde
@@ -78,6 +80,15 @@ def message(channel: str, user: str, *, at: datetime, text: str = "hi") -> Messa
         meta=new_meta(MessagePosted, source="test", subject=channel),
         team="T1", channel=channel, user=user, text=text, ts=f"{at.timestamp():.6f}",
         posted_at=at,
+    )
+
+
+def risk(kind: str, subject: str, based_on: tuple[str, ...], *, severity: str = "medium"
+         ) -> RiskDetected:
+    return RiskDetected(
+        meta=new_meta(RiskDetected, source="test", subject=subject), based_on=based_on,
+        kind=kind, severity=RiskSeverity(severity), title=f"{kind} on {subject}",
+        summary="because", recommendation="do something", team="payments",
     )
 
 
