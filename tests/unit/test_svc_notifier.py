@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from services.notifier.render import as_json, as_slack, as_text
+from services.notifier.settings import NotifierSettings
 
 from agentstream.events import RiskDetected, RiskSeverity
 from agentstream.schemas import new_meta
-from services.notifier.render import as_json, as_slack, as_text
-from services.notifier.settings import NotifierSettings
 
 R = RiskDetected(
     meta=new_meta(RiskDetected, source="t", subject="o/r#1"),
