@@ -33,6 +33,7 @@ _COMMAND_MODULES = (
     "agentstream.cli._dlq",
     "agentstream.cli._memory",
     "agentstream.cli._workflows",
+    "agentstream.cli._connectors",
 )
 
 for _name in _COMMAND_MODULES:

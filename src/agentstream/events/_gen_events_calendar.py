@@ -54,6 +54,8 @@ class Attendee(Record):
     "The attendee's answer."
     optional: bool = False
     "True when attendance is optional (ROLE=OPT-PARTICIPANT)."
+    person: str | None = None
+    "Person id that the identity map resolves the e-mail to; null when unknown."
 
     def to_avro(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -66,6 +68,7 @@ class Attendee(Record):
             "name": data.get("name", None),
             "response": AttendeeResponse(data.get("response", AttendeeResponse.NEEDS_ACTION)),
             "optional": data.get("optional", False),
+            "person": data.get("person", None),
         })
         return obj
 
@@ -96,10 +99,19 @@ class MeetingCancelled(Record):
     "iCalendar SEQUENCE of the cancellation."
     reason: str | None = None
     "Why it was cancelled, if given."
+    occurrence: datetime | None = None
+    "For one cancelled occurrence of a recurring meeting: its original start (RECURRENCE-ID), UTC."
+    organizer: str | None = None
+    "Organizer's calendar address, if any."
+    organizer_person: str | None = None
+    "Person id that the identity map resolves 'organizer' to; null when unknown."
+    attendees: tuple[Attendee, ...] = ()
+    "People who were invited."
 
     def to_avro(self) -> dict[str, Any]:
         data = self.__dict__.copy()
         data["meta"] = self.meta.to_avro()
+        data["attendees"] = [x0.to_avro() for x0 in self.attendees]
         return data
 
     @classmethod
@@ -112,12 +124,17 @@ class MeetingCancelled(Record):
             "start": data.get("start", None),
             "sequence": data.get("sequence", 0),
             "reason": data.get("reason", None),
+            "occurrence": data.get("occurrence", None),
+            "organizer": data.get("organizer", None),
+            "organizer_person": data.get("organizer_person", None),
+            "attendees": tuple(Attendee.from_avro(x0) for x0 in data.get("attendees", ())),
         })
         return obj
 
     @classmethod
     def adopt_avro(cls, data: dict[str, Any]) -> Self:
         data["meta"] = EventMeta.adopt_avro(data["meta"])
+        data["attendees"] = tuple(Attendee.adopt_avro(x0) for x0 in data["attendees"])
         obj = _new(cls)
         _set(obj, "__dict__", data)
         return obj
@@ -156,6 +173,14 @@ class MeetingScheduled(Record):
     "Invited people and their answers."
     sequence: int = 0
     "iCalendar SEQUENCE: revision number of the meeting."
+    organizer_person: str | None = None
+    "Person id that the identity map resolves 'organizer' to; null when unknown."
+    all_day: bool = False
+    "True for an all-day (DATE-valued) meeting; start/end are then UTC midnights of the dates."
+    occurrence: datetime | None = None
+    "For one occurrence of a recurring meeting: its original start (RECURRENCE-ID), UTC."
+    status: str | None = None
+    "iCalendar STATUS (CONFIRMED, TENTATIVE, CANCELLED), if given."
 
     def to_avro(self) -> dict[str, Any]:
         data = self.__dict__.copy()
@@ -180,6 +205,10 @@ class MeetingScheduled(Record):
             "recurrence_rule": data.get("recurrence_rule", None),
             "attendees": tuple(Attendee.from_avro(x0) for x0 in data.get("attendees", ())),
             "sequence": data.get("sequence", 0),
+            "organizer_person": data.get("organizer_person", None),
+            "all_day": data.get("all_day", False),
+            "occurrence": data.get("occurrence", None),
+            "status": data.get("status", None),
         })
         return obj
 
@@ -227,6 +256,14 @@ class MeetingUpdated(Record):
     "iCalendar SEQUENCE: revision number of the meeting."
     changed_fields: tuple[str, ...] = ()
     "Names of the fields that changed, when known."
+    organizer_person: str | None = None
+    "Person id that the identity map resolves 'organizer' to; null when unknown."
+    all_day: bool = False
+    "True for an all-day (DATE-valued) meeting; start/end are then UTC midnights of the dates."
+    occurrence: datetime | None = None
+    "For one occurrence of a recurring meeting: its original start (RECURRENCE-ID), UTC."
+    status: str | None = None
+    "iCalendar STATUS (CONFIRMED, TENTATIVE, CANCELLED), if given."
 
     def to_avro(self) -> dict[str, Any]:
         data = self.__dict__.copy()
@@ -252,6 +289,10 @@ class MeetingUpdated(Record):
             "attendees": tuple(Attendee.from_avro(x0) for x0 in data.get("attendees", ())),
             "sequence": data.get("sequence", 0),
             "changed_fields": tuple(data.get("changed_fields", ())),
+            "organizer_person": data.get("organizer_person", None),
+            "all_day": data.get("all_day", False),
+            "occurrence": data.get("occurrence", None),
+            "status": data.get("status", None),
         })
         return obj
 

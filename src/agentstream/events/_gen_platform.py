@@ -248,6 +248,12 @@ class RawRecord(Record):
     "Transport headers worth keeping (delivery id, signature, content type)."
     body: bytes
     "The payload bytes, unmodified."
+    id: str = ""
+    "Deterministic id of the record: uuid5 of the source and its delivery id (GitHub X-GitHub-Delivery, Slack event_id, export channel+ts, calendar file digest); a redelivery gets the same id. Empty for records written before the field existed."
+    delivery_id: str | None = None
+    "The source's own id of the delivery, if it has one."
+    attempt: int = 1
+    "Delivery attempt the source reported (Slack X-Slack-Retry-Num + 1); 1 when unknown."
 
     def to_avro(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -261,6 +267,9 @@ class RawRecord(Record):
             "received_at": data["received_at"],
             "headers": data.get("headers", {}),
             "body": data["body"],
+            "id": data.get("id", ""),
+            "delivery_id": data.get("delivery_id", None),
+            "attempt": data.get("attempt", 1),
         })
         return obj
 
