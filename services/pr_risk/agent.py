@@ -19,10 +19,14 @@ from typing import Any
 
 from agentstream.events import (
     BuildFailed,
+    BuildRecovered,
     PullRequestClosed,
+    PullRequestConvertedToDraft,
     PullRequestMerged,
     PullRequestOpened,
+    PullRequestReadyForReview,
     ReviewRequested,
+    ReviewRequestRemoved,
     ReviewSubmitted,
     RiskDetected,
     RiskSeverity,
@@ -147,6 +151,45 @@ async def on_review_requested(event: ReviewRequested, ctx: Context) -> None:
     await _check_load(ctx)
 
 
+@agent.handler(PullRequestReadyForReview, topic=TOPIC)
+async def on_ready(event: PullRequestReadyForReview, ctx: Context) -> None:
+    key = pr_key(event.repo, event.number)
+    pr = _get(ctx, key)
+    if pr is None or "opened_id" not in pr:
+        return
+    pr["draft"] = False
+    # The agreement runs from when the pull request asked for review.
+    pr["opened_at"] = event.ready_at.isoformat()
+    if not pr.get("first_review_id") and not pr.get("timer"):
+        await _arm(ctx, pr)
+    _put(ctx, key, pr)
+
+
+@agent.handler(PullRequestConvertedToDraft, topic=TOPIC)
+async def on_draft(event: PullRequestConvertedToDraft, ctx: Context) -> None:
+    key = pr_key(event.repo, event.number)
+    pr = _get(ctx, key)
+    if pr is None:
+        return
+    pr["draft"] = True
+    timer = pr.pop("timer", None)
+    if timer is not None:
+        await ctx.cancel_timer(timer)
+    _put(ctx, key, pr)
+
+
+@agent.handler(ReviewRequestRemoved, topic=TOPIC)
+async def on_review_request_removed(event: ReviewRequestRemoved, ctx: Context) -> None:
+    reviewer = event.reviewer or (f"team:{event.team}" if event.team else None)
+    key = pr_key(event.repo, event.number)
+    pr = _get(ctx, key)
+    if pr is None or reviewer is None:
+        return
+    pr.get("requested", {}).pop(reviewer, None)
+    _put(ctx, key, pr)
+    await _check_load(ctx)
+
+
 @agent.handler(ReviewSubmitted, topic=TOPIC)
 async def on_review_submitted(event: ReviewSubmitted, ctx: Context) -> None:
     key = pr_key(event.repo, event.number)
@@ -211,3 +254,12 @@ async def on_build_failed(event: BuildFailed, ctx: Context) -> None:
     ))
 
 
+
+
+@agent.handler(BuildRecovered, topic=TOPIC)
+async def on_build_recovered(event: BuildRecovered, ctx: Context) -> None:
+    for n in event.pull_requests:
+        key = pr_key(event.repo, n)
+        pr = _get(ctx, key)
+        if pr is not None and pr.get("failing", {}).pop(event.workflow, None) is not None:
+            _put(ctx, key, pr)
