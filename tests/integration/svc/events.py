@@ -11,7 +11,12 @@ from typing import Any
 from confluent_kafka import Message
 
 from agentstream.events import (
+    Attendee,
+    AttendeeResponse,
     BuildFailed,
+    MeetingScheduled,
+    MemberJoinedChannel,
+    MemberLeftChannel,
     MessagePosted,
     PullRequestMerged,
     PullRequestOpened,
@@ -89,6 +94,30 @@ def risk(kind: str, subject: str, based_on: tuple[str, ...], *, severity: str = 
         meta=new_meta(RiskDetected, source="test", subject=subject), based_on=based_on,
         kind=kind, severity=RiskSeverity(severity), title=f"{kind} on {subject}",
         summary="because", recommendation="do something", team="payments",
+    )
+
+
+def joined(channel: str, user: str, *, at: datetime) -> MemberJoinedChannel:
+    return MemberJoinedChannel(
+        meta=new_meta(MemberJoinedChannel, source="test", subject=channel),
+        team="T1", channel=channel, user=user, joined_at=at,
+    )
+
+
+def left(channel: str, user: str, *, at: datetime) -> MemberLeftChannel:
+    return MemberLeftChannel(
+        meta=new_meta(MemberLeftChannel, source="test", subject=channel),
+        team="T1", channel=channel, user=user, left_at=at,
+    )
+
+
+def meeting(uid: str, title: str, start: datetime, end: datetime, attendees: Iterable[str],
+            *, organizer: str | None = None) -> MeetingScheduled:
+    return MeetingScheduled(
+        meta=new_meta(MeetingScheduled, source="test", subject=uid),
+        uid=uid, title=title, start=start, end=end, organizer=organizer,
+        attendees=tuple(Attendee(email=a, response=AttendeeResponse.ACCEPTED)
+                        for a in attendees),
     )
 
 
