@@ -10,6 +10,7 @@ import sys
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient
@@ -54,10 +55,21 @@ def _start_agent(settings: KafkaSettings) -> subprocess.Popen[bytes]:
         "AGENTSTREAM_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "agentstream.cli", "run", "services.risk_agent.agent:agent"],
+        [sys.executable, "-m", "agentstream.cli", "run", "services.pr_risk.agent:agent"],
         cwd=ROOT,
         env=env,
     )
+
+
+def _next_risk(consumer: Consumer, serde: Any, sent: set[str]) -> Any | None:
+    """The next risk caused by this run's events (not, e.g., a timer armed by an earlier run)."""
+    msg = consumer.poll(0.5)
+    if msg is None or msg.error() is not None:
+        return None
+    risk = serde.decode(
+        "insights.risks", msg.value(), partition=msg.partition(), offset=msg.offset()
+    )
+    return risk if risk.meta.causation_id in sent else None
 
 
 def main() -> int:
@@ -70,6 +82,7 @@ def main() -> int:
 
     serde = make_serde(settings)
     events = _load_events()
+    sent = {e.meta.id for e in events}
     expected = _expected_risks(events)
     # Read the insights topic from its current end, so earlier demo runs don't count.
     consumer = Consumer(
@@ -84,7 +97,7 @@ def main() -> int:
         if time.monotonic() > deadline:
             raise SystemExit("demo: no partition of insights.risks was assigned in time")
 
-    print("== starting services/risk_agent as its own process")
+    print("== starting services/pr_risk as its own process")
     agent = _start_agent(settings)
     try:
         producer = Producer(settings.client_config(**{"enable.idempotence": True}))
@@ -103,12 +116,9 @@ def main() -> int:
                 raise SystemExit(f"demo: only {got} of {expected} risks arrived within {DEADLINE}")
             if agent.poll() is not None:
                 raise SystemExit(f"demo: the risk agent exited with code {agent.returncode}")
-            msg = consumer.poll(0.5)
-            if msg is None or msg.error() is not None:
+            risk = _next_risk(consumer, serde, sent)
+            if risk is None:
                 continue
-            risk = serde.decode(
-                "insights.risks", msg.value(), partition=msg.partition(), offset=msg.offset()
-            )
             got += 1
             print(f"   RISK [{risk.severity}] {risk.kind}: {risk.title}")
             print(

@@ -24,9 +24,9 @@ def test_demo_pipeline_end_to_end(bootstrap_servers: str) -> None:
     out = proc.stdout
     assert "expecting 5 risks" in out
     assert out.count("RISK [") == 5
-    assert "RISK [high] build-failed" in out  # the failure on main
+    assert "RISK [high] build-failing" in out  # the failure on main
     assert out.count("large-pull-request") == 2
     assert "demo finished: 13 events in, 5 risks out" in out
     # The agent announced its interface: what it reads and where it writes.
-    assert "risk-agent 0.1.0: consumes {'events.code'" in out
+    assert "pr-risk 0.2.0: consumes {'events.code'" in out
     assert "emits {'insights.risks': ('agentstream.insights.RiskDetected',)}" in out

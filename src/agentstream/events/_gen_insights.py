@@ -59,6 +59,12 @@ class ActivitySummary(Record):
     "Event counts by event type simple name, e.g. {'PullRequestOpened': 3}."
     summary: str
     "Short text summary."
+    team: str | None = None
+    "Team the insight is about or for, when known."
+    person: str | None = None
+    "Person the insight is about (login or email), when it is about one person."
+    entities: tuple[str, ...] = ()
+    "Entities the insight concerns, as 'kind:id' (e.g. 'pr:octo/api#42', 'repo:octo/api', 'person:alice')."
 
     def to_avro(self) -> dict[str, Any]:
         data = self.__dict__.copy()
@@ -76,6 +82,9 @@ class ActivitySummary(Record):
             "period_end": data["period_end"],
             "counts": data.get("counts", {}),
             "summary": data["summary"],
+            "team": data.get("team", None),
+            "person": data.get("person", None),
+            "entities": tuple(data.get("entities", ())),
         })
         return obj
 
@@ -83,6 +92,7 @@ class ActivitySummary(Record):
     def adopt_avro(cls, data: dict[str, Any]) -> Self:
         data["meta"] = EventMeta.adopt_avro(data["meta"])
         data["based_on"] = tuple(data["based_on"])
+        data["entities"] = tuple(data["entities"])
         obj = _new(cls)
         _set(obj, "__dict__", data)
         return obj
@@ -238,6 +248,12 @@ class RiskDetected(Record):
     "Suggested action, if any."
     confidence: float | None = None
     "Confidence between 0 and 1 when the producer can estimate it."
+    team: str | None = None
+    "Team the insight is about or for, when known."
+    person: str | None = None
+    "Person the insight is about (login or email), when it is about one person."
+    entities: tuple[str, ...] = ()
+    "Entities the insight concerns, as 'kind:id' (e.g. 'pr:octo/api#42', 'repo:octo/api', 'person:alice')."
 
     def to_avro(self) -> dict[str, Any]:
         data = self.__dict__.copy()
@@ -256,6 +272,9 @@ class RiskDetected(Record):
             "summary": data["summary"],
             "recommendation": data.get("recommendation", None),
             "confidence": data.get("confidence", None),
+            "team": data.get("team", None),
+            "person": data.get("person", None),
+            "entities": tuple(data.get("entities", ())),
         })
         return obj
 
@@ -264,6 +283,7 @@ class RiskDetected(Record):
         data["meta"] = EventMeta.adopt_avro(data["meta"])
         data["based_on"] = tuple(data["based_on"])
         data["severity"] = RiskSeverity(data["severity"])
+        data["entities"] = tuple(data["entities"])
         obj = _new(cls)
         _set(obj, "__dict__", data)
         return obj
