@@ -38,32 +38,36 @@ def prompt(ctx: dict[str, Any]) -> str:
 
 
 def _review(ctx: dict[str, Any]) -> dict[str, Any]:
+    """The least loaded people who work on the repository, never the author."""
     g = ctx.get("graph") or {}
     ev = ctx["evidence"]
     author = g.get("author")
-    pending = g.get("pending", {})
-    known = set(g.get("reviewers", {})) | set(pending)
+    pending: dict[str, int] = g.get("pending", {})
+    reviewed: dict[str, int] = g.get("reviewers", {})
+    authored: dict[str, int] = g.get("authored", {})
+    pool = [p for p in g.get("works_here", []) if p != author]
     candidates = sorted(
-        (p for p in known if p != author),
-        key=lambda p: (pending.get(p, 0), -g["reviewers"].get(p, 0), p),
+        pool, key=lambda p: (pending.get(p, 0), -reviewed.get(p, 0), -authored.get(p, 0), p)
     )
     pr = f"{ctx['repo']}#{ctx['number']}" if ctx.get("repo") else f"#{ctx.get('number')}"
     if not candidates:
-        return {"answer": f"I found nobody with review history for {pr}.", "cites": []}
+        return {"answer": f"I found nobody else working on {ctx.get('repo') or pr}.", "cites": []}
     best = candidates[:2]
-    parts = [
-        f"{p} ({g['reviewers'].get(p, 0)} review(s) here, {pending.get(p, 0)} pending)"
-        for p in best
-    ]
+
+    def why(p: str) -> str:
+        did = []
+        if reviewed.get(p):
+            did.append(f"{reviewed[p]} review(s)")
+        if authored.get(p):
+            did.append(f"{authored[p]} pull request(s)")
+        return f"{p} ({' and '.join(did)} in {ctx.get('repo')}, {pending.get(p, 0)} pending)"
+
+    text = f"For {pr} I would ask {' or '.join(why(p) for p in best)}."
     busiest = max(pending, key=lambda p: pending[p]) if pending else None
-    text = f"For {pr} I would ask {' or '.join(parts)}."
-    if busiest and busiest not in best:
-        text += f" {busiest} already has {pending[busiest]} reviews waiting."
-    cites = [
-        n
-        for n, e in enumerate(ev, start=1)
-        if any(p in e["text"] for p in [*best, busiest or "", author or ""])
-    ]
+    if busiest and busiest not in best and pending[busiest] > 1:
+        text += f" Not {busiest}: {pending[busiest]} reviews are already waiting on them."
+    names = [*best, busiest or "", author or ""]
+    cites = [n for n, e in enumerate(ev, start=1) if any(p and p in e["text"] for p in names)]
     return {"answer": text, "cites": cites[:6]}
 
 

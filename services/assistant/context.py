@@ -100,35 +100,39 @@ def _risks(records: list[Any], repo: str | None) -> list[dict[str, Any]]:
 
 
 def _review_graph(s: AssistantSettings, q: Question) -> dict[str, Any]:
-    """Who reviewed in the repository, who has reviews pending, and the PR's author."""
+    """Who works on the repository (reviewed or authored there), how many reviews each person
+    has pending (requested and not yet submitted), and the pull request's author."""
     url = s.indexer_url or ""
-    done = _search(url, "reviewed approved", type=["ReviewSubmitted"], repo=q.repo, limit=50)
-    asked = _search(url, "asked to review", type=["ReviewRequested"], limit=100)
-    opened = []
-    if q.number is not None and q.repo:
-        opened = _search(
-            url,
-            "opened pull request",
-            entity=f"{q.repo}#{q.number}",
-            type=["PullRequestOpened"],
-            limit=1,
-        )
-    reviewers: Counter[str] = Counter()
-    reviewed_pairs = set()
-    for h in done:
-        who = h["text"].split(" reviewed ", 1)[0]
-        reviewers[who] += 1
-        reviewed_pairs.add((who, h.get("subject")))
+    done = _search(url, "reviewed approved", type=["ReviewSubmitted"], limit=200)
+    asked = _search(url, "asked to review", type=["ReviewRequested"], limit=200)
+    authored = _search(
+        url, "opened pull request", type=["PullRequestOpened"], repo=q.repo, limit=100
+    )
+    submitted = {(h["text"].split(" reviewed ", 1)[0], h.get("subject")) for h in done}
+    reviews_here: Counter[str] = Counter(
+        h["text"].split(" reviewed ", 1)[0] for h in done if h.get("repo") == q.repo
+    )
     pending: Counter[str] = Counter()
     for h in asked:
         m = re.match(r".+? asked (\S+) to review (\S+)", h["text"])
-        if m and (m.group(1), m.group(2)) not in reviewed_pairs:
+        if m and (m.group(1), m.group(2)) not in submitted:
             pending[m.group(1)] += 1
-    author = opened[0]["text"].split(" opened ", 1)[0] if opened else None
-    evidence = [_hit(h) for h in (opened + done[:4] + asked[:4])]
+    authors_here: Counter[str] = Counter(h["text"].split(" opened ", 1)[0] for h in authored)
+    author = None
+    opened = None
+    for h in authored:
+        if q.number is not None and h.get("subject") == f"{q.repo}#{q.number}":
+            author, opened = h["text"].split(" opened ", 1)[0], h
+    works_here = set(reviews_here) | set(authors_here)
+    evidence = [_hit(h) for h in ([opened] if opened else [])]
+    evidence += [_hit(h) for h in done if h.get("repo") == q.repo][:3]
+    evidence += [_hit(h) for h in authored if h is not opened][:4]
+    evidence += [_hit(h) for h in asked][:3]
     return {
-        "reviewers": dict(reviewers),
-        "pending": dict(pending),
+        "reviewers": dict(reviews_here),
+        "authored": dict(authors_here),
+        "pending": {p: pending.get(p, 0) for p in works_here | set(pending)},
+        "works_here": sorted(works_here),
         "author": author,
         "evidence": evidence,
     }

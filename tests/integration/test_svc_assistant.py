@@ -208,6 +208,7 @@ def test_questions_get_one_cited_thread_reply_each(
     assert str(risk_events[0].meta.id) in first and "ci keeps failing" in first
     second = by_thread["100.000002"].text
     assert second.startswith("For acme/payments#42 I would ask dara"), second
+    assert "ana (1 review(s) in acme/payments, 2 pending)" in second and "ben (" not in second
     assert len(got) == 2 and all(isinstance(a, AssistantAnswered) for a in got)
     ids = {str(e.meta.id) for e in [*code_events, *chat_events, *risk_events]}
     for a in got:
