@@ -11,11 +11,12 @@ import logging
 import time
 import urllib.parse
 import urllib.request
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
 
+from agentstream.bus import watermarks
 from agentstream.config import KafkaSettings
 from agentstream.serde import make_serde
 from services.daily_briefing.settings import BriefingSettings
@@ -44,7 +45,7 @@ def read_topic(kafka: KafkaSettings, topic: str, *, timeout: float = 30.0) -> li
         parts = sorted(md.topics[topic].partitions) if topic in md.topics else []
         ends: dict[int, int] = {}
         for p in parts:
-            low, high = c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+            low, high = watermarks(c, TopicPartition(topic, p), timeout=timedelta(seconds=30))
             if high > low:
                 ends[p] = high
         if not ends:
