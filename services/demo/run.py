@@ -161,6 +161,12 @@ def _service_list(state: Path, slack: SlackWebStub, ports: dict[str, int]) -> li
     return svcs
 
 
+def _topology(kafka: KafkaSettings, names: set[str]) -> list[Any]:
+    views = [v for v in read_topology(kafka, timeout=timedelta(seconds=10))
+             if v.name in names and v.live_instances]  # fmt: skip
+    return views if {v.name for v in views} >= names else []
+
+
 def _counts(kafka: KafkaSettings, topics: tuple[str, ...], since: dict[tuple[str, int], int]
             ) -> dict[str, int]:  # fmt: skip
     now = end_offsets(kafka, topics)
@@ -360,7 +366,14 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901, PLR0912, PLR0915 
             f"unresolved citations: {stats['unresolved']}"
         )
         say("== topology (agentstream agents)")
-        for v in sorted(read_topology(kafka, timeout=timedelta(seconds=10)), key=lambda v: v.name):
+        views = _wait(
+            "the topology",
+            lambda: _topology(kafka, names),
+            deadline=time.monotonic() + 30,
+            services=services,
+            every=1.0,
+        )
+        for v in sorted(views, key=lambda v: v.name):
             if v.name in names:
                 say(
                     f"   {v.name} {v.version}: consumes {dict(v.consumes)} emits {dict(v.emits)} "

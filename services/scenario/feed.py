@@ -22,7 +22,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from agentstream.config import register_settings
 from agentstream.errors import AgentStreamError
 from services.scenario.payloads import Delivery, sign_github, sign_slack
-from services.scenario.team import identity_map
+from services.scenario.team import identity_map, identity_toml
 from services.scenario.week import Week
 
 __all__ = ["FeedError", "FeedReport", "ScenarioSettings", "feed", "write_files"]
@@ -119,7 +119,8 @@ def write_files(week: Week, folder: Path) -> list[Path]:
 
     The layout is what the connectors' importers read: ``github/<event>/<delivery>.json`` (the
     exact body), ``slack/<event id>.json`` (the Events API envelope), ``calendar.ics`` and
-    ``identities.json`` (person id -> handle per source).
+    ``identities.json`` (person id -> handle per source) and ``identities.toml`` (the same in
+    the connectors' identity-map format).
     """
     written: list[Path] = []
     for d in week.deliveries:
@@ -134,4 +135,6 @@ def write_files(week: Week, folder: Path) -> list[Path]:
     ics.write_text(week.calendar_ics, newline="")
     ids = folder / "identities.json"
     ids.write_text(json.dumps(identity_map(), indent=2) + "\n")
-    return [*written, ics, ids]
+    toml = folder / "identities.toml"
+    toml.write_text(identity_toml())
+    return [*written, ics, ids, toml]

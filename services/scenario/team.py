@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["BOT_USER_ID", "CHANNELS", "PEOPLE", "REPOS", "TEAM", "Person", "identity_map"]
+__all__ = [
+    "BOT_USER_ID",
+    "CHANNELS",
+    "PEOPLE",
+    "REPOS",
+    "TEAM",
+    "Person",
+    "identity_map",
+    "identity_toml",
+]
 
 TEAM = "payments-team"
 BOT_USER_ID = "U0ASSIST"  # the assistant's Slack user (what app_mentions mention)
@@ -51,3 +60,18 @@ def identity_map() -> dict[str, dict[str, str]]:
         p.id: {"name": p.name, "github": p.github, "slack": p.slack, "email": p.email}
         for p in PEOPLE
     }
+
+
+def identity_toml() -> str:
+    """The identity map in the connectors' TOML format (``[people.<id>]`` tables)."""
+    lines = ["# The scenario team: one person across GitHub, Slack and calendar e-mail.", ""]
+    for p in PEOPLE:
+        lines += [
+            f"[people.{p.id}]",
+            f'name = "{p.name}"',
+            f'github = ["{p.github}"]',
+            f'slack = ["{p.slack}"]',
+            f'email = ["{p.email}"]',
+            "",
+        ]
+    return "\n".join(lines)

@@ -11,8 +11,11 @@ from datetime import date, timedelta
 import icalendar
 import recurring_ical_events
 from services.scenario import payloads
+from services.scenario.feed import write_files
 from services.scenario.team import BOT_USER_ID, PEOPLE, REPOS
 from services.scenario.week import build_week, default_week_start, questions
+
+from agentstream.connectors import IdentityMap
 
 WEEK = date(2026, 11, 23)  # a Monday
 
@@ -131,3 +134,13 @@ def test_questions_are_app_mentions_with_stable_ids() -> None:
 def test_default_week_is_the_previous_monday() -> None:
     assert default_week_start(date(2026, 12, 2)) == date(2026, 11, 23)
     assert default_week_start(date(2026, 11, 30)) == date(2026, 11, 23)
+
+
+def test_identity_map_loads_in_the_connectors_format(tmp_path) -> None:
+
+    written = write_files(build_week(week_start=WEEK), tmp_path)
+    assert tmp_path / "calendar.ics" in written
+    ids = IdentityMap.load(tmp_path / "identities.toml")
+    assert ids.resolve("github", "ana-lima") == "ana"
+    assert ids.resolve("slack", "U04DARA") == "dara"
+    assert ids.resolve("email", "Fay@acme.test") == "fay"
