@@ -55,7 +55,7 @@ def stop(proc: subprocess.Popen[bytes], *, timeout: float = 30) -> None:
 
 
 def get_json(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=5) as r:  # noqa: S310 - loopback in tests
+    with urllib.request.urlopen(url, timeout=5) as r:
         return json.loads(r.read())
 
 
@@ -69,7 +69,7 @@ def wait_for(predicate: Callable[[], Any], *, timeout: timedelta, what: str,
             value = predicate()
             if value:
                 return value
-        except Exception as exc:  # noqa: BLE001 - e.g. the endpoint is not up yet
+        except Exception as exc:
             last = exc
         if time.monotonic() > deadline:
             raise WaitTimeoutError(f"waited {timeout} for {what} (last error: {last})")
