@@ -24,6 +24,7 @@ from confluent_kafka import Producer
 
 from agentstream.config import KafkaSettings
 from agentstream.events import AssistantAnswered, MessagePosted
+from agentstream.llm import LLM
 from agentstream.runtime import Agent, Context, RetryPolicy, WorkflowBinding
 from agentstream.schemas import new_meta
 from agentstream.serde import make_serde
@@ -71,32 +72,27 @@ async def gather(ctx: StepContext, m: MessagePosted) -> dict[str, Any]:
     return await asyncio.to_thread(gather_context, SETTINGS, KafkaSettings(), q, read_topic)
 
 
-async def _ask_model(prompt: str) -> tuple[dict[str, Any], str]:
-    from openai import AsyncOpenAI  # noqa: PLC0415
-
-    client = AsyncOpenAI(timeout=SETTINGS.llm_timeout.total_seconds(), max_retries=0)
-    try:
-        r = await client.chat.completions.create(
-            model=SETTINGS.model,
-            messages=[
-                {"role": "system", "content": ans.SYSTEM},
-                {"role": "user", "content": prompt},
-            ],
-            response_format={"type": "json_object"},
-            temperature=0,
-        )
-    finally:
-        await client.close()
-    return ans.parse(r.choices[0].message.content or ""), r.model or SETTINGS.model
+_llm: LLM | None = None
 
 
-@workflow.step(retry=RetryPolicy(maximum_attempts=4), timeout=SETTINGS.llm_timeout * 2)
+def llm() -> LLM:
+    """The process's model client (rate limiter, memo, metering; offline without an endpoint)."""
+    global _llm  # noqa: PLW0603 - one client per process: it holds the rate limiter
+    if _llm is None:
+        _llm = LLM("assistant")
+    return _llm
+
+
+@workflow.step(retry=RetryPolicy(maximum_attempts=4))
 async def answer(ctx: StepContext, m: MessagePosted) -> dict[str, Any]:
     context = ctx.results["gather"]
-    if not ans.use_endpoint():
+    model = llm()
+    if model.offline:
         return {"answer": ans.offline_answer(context), "model": "offline"}
-    reply, model = await _ask_model(ans.prompt(context))
-    return {"answer": reply, "model": model}
+    # The step checkpoint keeps a finished answer; no memo ctx: agentstream.llm cannot key one
+    # on a StepContext yet (its results mapping is unhashable).
+    c = await model.complete(ans.prompt(context), system=ans.SYSTEM)
+    return {"answer": ans.parse(c.text), "model": c.model}
 
 
 def _reply(ctx: StepContext) -> tuple[str, list[dict[str, Any]]]:

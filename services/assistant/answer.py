@@ -8,20 +8,15 @@ line per cited event: what it is and its id), so anyone can check what it stands
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
-__all__ = ["SYSTEM", "offline_answer", "parse", "prompt", "reply_text", "use_endpoint"]
+__all__ = ["SYSTEM", "cited", "offline_answer", "parse", "prompt", "reply_text"]
 
 SYSTEM = (
     "You are an engineering manager's assistant in Slack. Answer the question in at most three "
     "sentences using only the numbered evidence. Answer with JSON: "
     '{"answer": str, "cites": [int]} citing the evidence numbers you used.'
 )
-
-
-def use_endpoint() -> bool:
-    return bool(os.environ.get("OPENAI_BASE_URL") or os.environ.get("OPENAI_API_KEY"))
 
 
 def prompt(ctx: dict[str, Any]) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -39,6 +37,4 @@ class AssistantSettings(BaseSettings):
         default=None, description="team-memory HTTP endpoint (reserved; not read yet)."
     )
     workflow_name: str = Field(default="assistant", description="Workflow name (runs topic).")
-    model: str = Field(default="gpt-4o-mini", description="Chat model (with an endpoint).")
-    llm_timeout: timedelta = Field(default=timedelta(seconds=60), description="Per LLM call.")
     max_sources: int = Field(default=6, description="Sources cited per answer at most.")

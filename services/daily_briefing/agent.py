@@ -19,6 +19,7 @@ from confluent_kafka import Producer
 
 from agentstream.config import KafkaSettings
 from agentstream.events import BriefingReady, BriefingRequested
+from agentstream.llm import LLM
 from agentstream.runtime import Agent, RetryPolicy
 from agentstream.schemas import new_meta
 from agentstream.serde import make_serde
@@ -64,32 +65,27 @@ async def gather(ctx: StepContext, request: BriefingRequested) -> dict[str, Any]
     )
 
 
-async def _ask_model(prompt: str) -> tuple[dict[str, Any], str]:
-    from openai import AsyncOpenAI  # noqa: PLC0415
-
-    client = AsyncOpenAI(timeout=SETTINGS.llm_timeout.total_seconds(), max_retries=0)
-    try:
-        r = await client.chat.completions.create(
-            model=SETTINGS.model,
-            messages=[
-                {"role": "system", "content": writer.SYSTEM},
-                {"role": "user", "content": prompt},
-            ],
-            response_format={"type": "json_object"},
-            temperature=0,
-        )
-    finally:
-        await client.close()
-    return writer.parse_answer(r.choices[0].message.content or ""), r.model or SETTINGS.model
+_llm: LLM | None = None
 
 
-@workflow.step(retry=RetryPolicy(maximum_attempts=4), timeout=SETTINGS.llm_timeout * 2)
+def llm() -> LLM:
+    """The process's model client (rate limiter, memo, metering; offline without an endpoint)."""
+    global _llm  # noqa: PLW0603 - one client per process: it holds the rate limiter
+    if _llm is None:
+        _llm = LLM("daily-briefing")
+    return _llm
+
+
+@workflow.step(retry=RetryPolicy(maximum_attempts=4))
 async def write(ctx: StepContext, request: BriefingRequested) -> dict[str, Any]:
     evidence = ctx.results["gather"]
-    if not writer.use_endpoint():
+    model = llm()
+    if model.offline:
         return {"answer": writer.offline_answer(evidence), "model": "offline"}
-    answer, model = await _ask_model(writer.prompt(evidence))
-    return {"answer": answer, "model": model}
+    # The step checkpoint keeps a finished answer; no memo ctx: agentstream.llm cannot key one
+    # on a StepContext yet (its results mapping is unhashable).
+    c = await model.complete(writer.prompt(evidence), system=writer.SYSTEM)
+    return {"answer": writer.parse_answer(c.text), "model": c.model}
 
 
 _producer: Producer | None = None

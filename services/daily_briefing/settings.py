@@ -46,8 +46,6 @@ class BriefingSettings(BaseSettings):
     team_memory_url: str | None = Field(
         default=None, description="team-memory's HTTP endpoint (profiles); unset = not used."
     )
-    model: str = Field(default="gpt-4o-mini", description="Chat model (with an endpoint).")
-    llm_timeout: timedelta = Field(default=timedelta(seconds=60), description="Per LLM call.")
     max_items: int = Field(default=12, description="Evidence items per section in the prompt.")
     pause_before_publish: Path | None = Field(
         default=None,

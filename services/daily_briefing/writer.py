@@ -3,18 +3,17 @@
 The model sees numbered evidence (``[3] build ci failed on ...``) and answers JSON:
 ``{"attention": [{"text": "...", "cites": [3, 5]}], "went_well": [...]}``. Citations are mapped
 back to event ids here; a number that names no evidence item is dropped, so a briefing never
-cites an event that was not gathered. Without an endpoint (``OPENAI_BASE_URL``) an offline
-writer builds the same JSON from the evidence deterministically.
+cites an event that was not gathered. Without an endpoint (``agentstream.llm`` is offline) a
+deterministic writer builds the same JSON from the evidence.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["SYSTEM", "compose", "evidence_list", "offline_answer", "prompt", "use_endpoint"]
+__all__ = ["SYSTEM", "compose", "evidence_list", "offline_answer", "parse_answer", "prompt"]
 
 SYSTEM = (
     "You write an engineering manager's daily team briefing. Use only the numbered evidence. "
@@ -22,10 +21,6 @@ SYSTEM = (
     '"went_well": [{"text": str, "cites": [int]}]}. At most 6 items per list, one '
     "sentence each, most urgent first; every item cites the evidence numbers it rests on."
 )
-
-
-def use_endpoint() -> bool:
-    return bool(os.environ.get("OPENAI_BASE_URL") or os.environ.get("OPENAI_API_KEY"))
 
 
 def evidence_list(ev: dict[str, Any]) -> list[dict[str, Any]]:

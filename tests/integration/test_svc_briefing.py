@@ -10,13 +10,12 @@ from pathlib import Path
 
 from services.daily_briefing.agent import briefing_id, request
 from services.daily_briefing.gather import read_topic
-from tests.integration.llmstub import ChatStub
 from tests.integration.svcproc import publish, spawn, stop, wait_for
 
 from agentstream.config import KafkaSettings
 from agentstream.events import ActivitySummary, BriefingReady, RiskDetected, RiskSeverity
 from agentstream.schemas import new_meta
-from agentstream.testing import unique_name
+from agentstream.testing import OpenAIServer, unique_name
 from agentstream.workflow import read_runs
 
 
@@ -68,7 +67,7 @@ def test_briefing_killed_between_llm_and_publish_publishes_once(
     publish(bootstrap_servers, risks, evidence_risks)
     publish(bootstrap_servers, activity, [summary])
     gate = tmp_path / "gate"
-    with ChatStub(_answer) as llm:
+    with OpenAIServer(responder=_answer) as llm:
         env = {
             "AGENTSTREAM_BRIEFING_REQUESTS_TOPIC": requests,
             "AGENTSTREAM_BRIEFING_BRIEFINGS_TOPIC": briefings,
@@ -93,7 +92,7 @@ def test_briefing_killed_between_llm_and_publish_publishes_once(
                 return bool(runs) and runs[0].steps["write"].status == "succeeded"
 
             wait_for(written, timeout=timedelta(seconds=90), what="the write step checkpointed")
-            assert len(llm.prompts) == 1
+            assert len(llm.prompts()) == 1
         finally:
             proc.send_signal(signal.SIGKILL)
             proc.wait(10)
@@ -111,8 +110,8 @@ def test_briefing_killed_between_llm_and_publish_publishes_once(
             )
         finally:
             stop(proc)
-        assert len(llm.prompts) == 1, "the finished LLM step was not repeated"
-        assert "acme/pay#42 waits for a first review" in llm.prompts[0], llm.prompts[0]
+        assert len(llm.prompts()) == 1, "the finished LLM step was not repeated"
+        assert "acme/pay#42 waits for a first review" in llm.prompts()[0], llm.prompts()[0]
     out = read_topic(kafka, briefings)
     assert len(out) == 1, f"published {len(out)} times"
     b = out[0]
