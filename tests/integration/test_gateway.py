@@ -275,9 +275,8 @@ def test_bad_requests_get_their_status_and_publish_nothing(gw: Running) -> None:
         r = post(big, _github_headers(big, "pull_request"))
         assert r.status_code == 413 and "65536-byte limit" in r.text
         r = post(broken, _github_headers(broken, "pull_request"))
-        assert r.status_code == 400 and r.text.startswith(
-            "body is not valid JSON: Expecting value at line 1"
-        )
+        assert r.status_code == 400 and r.text.startswith("body is not valid JSON: ")
+        assert r.text.endswith("at line 1 column 38"), r.text
         r = post(opened, _github_headers(opened, "marketplace_purchase"))
         assert (
             r.status_code == 202

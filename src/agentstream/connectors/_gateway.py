@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
+import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -155,7 +156,7 @@ class Gateway:
     @staticmethod
     def _json(body: bytes, what: str, event: str) -> Any:
         try:
-            return json.loads(body)
+            return orjson.loads(body)
         except UnicodeDecodeError:
             raise _Reject(400, "bad_request", f"{what} is not UTF-8", event) from None
         except json.JSONDecodeError as exc:

@@ -10,6 +10,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from agentstream.connectors._common import Normalized, Out
 from agentstream.connectors._errors import MalformedPayloadError
 from agentstream.connectors._github import BuildLedger, MemoryBuildLedger, normalize_github
@@ -25,7 +27,7 @@ __all__ = ["Normalizer", "parse_json"]
 def parse_json(body: bytes, *, what: str) -> Any:
     """``body`` as JSON, or ``MalformedPayloadError`` saying where it breaks."""
     try:
-        return json.loads(body)
+        return orjson.loads(body)
     except UnicodeDecodeError as exc:
         raise MalformedPayloadError(
             f"{what} is not UTF-8 text: {exc.reason} at byte {exc.start}"
@@ -67,13 +69,15 @@ class Normalizer:
         day = datetime(r.year, r.month, r.day, tzinfo=UTC)
         return day - self.settings.calendar_past, day + self.settings.calendar_future
 
-    def normalize(self, raw: RawRecord) -> Normalized:
-        """The events ``raw`` means, or why it means none."""
+    def normalize(self, raw: RawRecord, *, ledger: BuildLedger | None = None) -> Normalized:
+        """The events ``raw`` means, or why it means none. ``ledger`` overrides the normalizer's
+        own for this record (the service passes one over its memory store)."""
         rid = raw.id or f"offsetless-{raw.source}-{raw.delivery_id or ''}"
         out = Out(rid, raw.source, raw.received_at, self.identity, self.topic_prefix)
         if raw.source == "github":
             payload = parse_json(raw.body, what=f"GitHub {raw.kind} body")
-            return out.result(normalize_github(out, raw.kind, payload, self.ledger))
+            builds = ledger if ledger is not None else self.ledger
+            return out.result(normalize_github(out, raw.kind, payload, builds))
         if raw.source == "slack":
             payload = parse_json(raw.body, what=f"Slack {raw.kind} body")
             if raw.kind == "export_channel":

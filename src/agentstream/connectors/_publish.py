@@ -43,23 +43,20 @@ class RawPublisher:
         *,
         timeout: timedelta = timedelta(seconds=5),
         serde: Serde | None = None,
-        linger: timedelta = timedelta(milliseconds=1),
+        linger: timedelta = timedelta(milliseconds=2),
     ) -> None:
         self.kafka = kafka
         self.timeout = timeout
         self.serde = serde if serde is not None else make_serde(kafka)
         ms = max(1, int(timeout.total_seconds() * 1000))
-        self._producer = Producer(
-            kafka.client_config(
-                **{
-                    "acks": "all",
-                    "enable.idempotence": True,
-                    "linger.ms": max(0, int(linger.total_seconds() * 1000)),
-                    "message.timeout.ms": ms,
-                    "request.timeout.ms": max(1, min(ms, 30_000)),
-                }
-            )
-        )
+        # Tuning defaults that AGENTSTREAM_LIBRDKAFKA may change; the durability settings may not.
+        conf: dict[str, Any] = {
+            "linger.ms": max(0, int(linger.total_seconds() * 1000)),
+            "request.timeout.ms": max(1, min(ms, 30_000)),
+        }
+        conf.update(kafka.client_config())
+        conf.update({"acks": "all", "enable.idempotence": True, "message.timeout.ms": ms})
+        self._producer = Producer(conf)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._warm: set[str] = set()
@@ -110,11 +107,13 @@ class RawPublisher:
         except BufferError:
             raise PublishError("the producer queue is full; the broker is not keeping up") from None
         left = deadline - (time.monotonic() - started)
+        # A little beyond the deadline: librdkafka's own message timeout normally fires first. A
+        # timer handle is cheaper per request than wait_for's extra task.
+        timer = loop.call_later(max(0.05, left) + 1.0, _expire, fut, self.timeout)
         try:
-            # A little beyond the deadline: librdkafka's own message timeout fires first.
-            await asyncio.wait_for(asyncio.shield(fut), max(0.05, left) + 1.0)
-        except TimeoutError:
-            raise PublishError(f"no acknowledgement from Kafka within {self.timeout}") from None
+            await fut
+        finally:
+            timer.cancel()
         return time.monotonic() - started
 
     def publish_all(
@@ -154,6 +153,11 @@ class RawPublisher:
             self._thread.join(timeout=5)
             self._thread = None
         self._producer.flush(self.timeout.total_seconds())
+
+
+def _expire(fut: asyncio.Future[None], timeout: timedelta) -> None:
+    if not fut.done():
+        fut.set_exception(PublishError(f"no acknowledgement from Kafka within {timeout}"))
 
 
 def _resolve(fut: asyncio.Future[None], err: KafkaError | None) -> None:
