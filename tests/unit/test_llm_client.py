@@ -104,8 +104,10 @@ async def test_a_stall_times_out_and_is_retried(server: OpenAIServer) -> None:
     assert (await llm.complete("x")).text == "after the stall"
     assert time.monotonic() - started < 2.5, "the stalled request was abandoned at its timeout"
     server.enqueue(Reply.stall(3), Reply.stall(3))
+    impatient = _llm(server, timeout=timedelta(milliseconds=300), server_retries=1)
     with pytest.raises(LLMTimeoutError):
-        await _llm(server, timeout=timedelta(milliseconds=300), server_retries=1).complete("y")
+        await impatient.complete("y")
+    await impatient.aclose()
     await llm.aclose()
 
 

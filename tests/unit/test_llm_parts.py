@@ -152,3 +152,17 @@ def test_the_ordinal_counts_calls_of_one_context() -> None:
     assert [llm._next_ordinal(first) for _ in range(3)] == [0, 1, 2]
     assert llm._next_ordinal(second) == 0  # a retry gets a new context: the same keys again
     asyncio.run(llm.aclose())
+
+
+def test_retry_policy_waits_the_delay_an_error_carries() -> None:
+    from agentstream.llm import LLMRateLimitError  # noqa: PLC0415
+    from agentstream.runtime import RetryPolicy  # noqa: PLC0415
+
+    class Throttled(Exception):
+        retry_after = 2.5
+
+    policy = RetryPolicy(initial_interval=timedelta(seconds=30), jitter=0)
+    assert policy.next_delay(Throttled(), 1) == timedelta(seconds=2.5)
+    err = LLMRateLimitError("x", next_retry_delay=timedelta(seconds=4))
+    assert policy.next_delay(err, 3) == timedelta(seconds=4) == err.retry_after
+    assert policy.next_delay(ValueError(), 1) == timedelta(seconds=30)

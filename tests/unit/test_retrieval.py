@@ -90,3 +90,21 @@ def test_non_uuid_event_ids_get_stable_point_ids(tmp_path: Path) -> None:
     assert store.search(_vec("x"))[0].event_id == "github:delivery-42"
     assert store.delete_events(["github:delivery-42"]) == 1
     store.close()
+
+
+def test_memory_forget_removes_the_vectors_too(tmp_path: Path) -> None:
+    from typer.testing import CliRunner  # noqa: PLC0415
+
+    from agentstream.cli import app  # noqa: PLC0415
+
+    docs = _docs()
+    with RetrievalStore("chat", settings=RetrievalSettings(path=tmp_path)) as store:
+        store.upsert(docs, [_vec(d.text) for d in docs])
+    env = {"AGENTSTREAM_RETRIEVAL_PATH": str(tmp_path),
+           "AGENTSTREAM_BOOTSTRAP_SERVERS": "127.0.0.1:1"}
+    res = CliRunner().invoke(app, ["memory", "forget", "agent", "people", "carol", "--timeout",
+                                   "0.5", "--vectors", "chat"], env=env)
+    assert "carol: 1 vector(s) deleted from retrieval collection chat" in res.output
+    with RetrievalStore("chat", settings=RetrievalSettings(path=tmp_path)) as store:
+        assert store.count() == 4
+        assert store.search(_vec("x"), person="carol") == []

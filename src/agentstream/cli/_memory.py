@@ -53,10 +53,25 @@ def list_cmd(
     typer.echo(f"{len(entries)} entities shown", err=True)
 
 
+VectorsOpt = Annotated[
+    list[str] | None,
+    typer.Option("--vectors", help="Also delete the key's vectors from this retrieval "
+                 "collection (repeatable; AGENTSTREAM_RETRIEVAL_* say where it lives)."),
+]
+
+
 @memory.command("forget")
-def forget_cmd(agent: AgentArg, store: StoreArg, key: KeyArg, timeout: TimeoutOpt = 60.0) -> None:
+def forget_cmd(
+    agent: AgentArg, store: StoreArg, key: KeyArg, timeout: TimeoutOpt = 60.0,
+    vectors: VectorsOpt = None,
+) -> None:
     """Write a tombstone for a key: a running owner evicts it at once; gone after compaction
-    and from every later restore."""
+    and from every later restore. ``--vectors C`` removes its vectors from collection C too."""
+    for collection in vectors or []:
+        from agentstream.retrieval import forget_entity  # noqa: PLC0415 - optional extra
+
+        removed = forget_entity(collection, key)
+        typer.echo(f"{key}: {removed} vector(s) deleted from retrieval collection {collection}")
     partitions = forget(_settings(), agent, store, key, timeout=timedelta(seconds=timeout))
     if not partitions:
         typer.echo(f"{key}: not in memory.{agent}.{store}; nothing to forget")

@@ -119,7 +119,7 @@ class LLM:
         self.embedder = Embedder(embedding or EmbeddingSettings(), client=self._client,
                                  offline=self.offline)
         self._memo: MemoStore | None = None
-        self._ordinals: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
+        self._ordinals: dict[int, int] = {}
         _pressure.register(self.limiter)
 
     # -- public API -----------------------------------------------------------------------------
@@ -215,8 +215,14 @@ class LLM:
 
     # -- the call -------------------------------------------------------------------------------
     def _next_ordinal(self, ctx: Any) -> int:
-        n = self._ordinals.get(ctx, 0)
-        self._ordinals[ctx] = n + 1
+        """The ordinal of the next call made with ``ctx`` (keyed by identity: a workflow
+        ``StepContext`` is not hashable; forgotten when the context is collected)."""
+        key = id(ctx)
+        n = self._ordinals.get(key)
+        if n is None:
+            n = 0
+            weakref.finalize(ctx, self._ordinals.pop, key, None)
+        self._ordinals[key] = n + 1
         return n
 
     async def _memo_store(self) -> MemoStore:

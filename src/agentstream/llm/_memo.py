@@ -26,8 +26,16 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient  # type: ignore[attr-defined]
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    IsolationLevel,
+    KafkaError,
+    KafkaException,
+    Producer,
+    TopicPartition,
+)
+from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]
 
 from agentstream.bus import ensure_topic
 from agentstream.config import KafkaSettings
@@ -63,9 +71,11 @@ class MemoStore:
         self.retention = retention
         self.entries: dict[str, dict[str, Any]] = {}
         self._consumer: Consumer | None = None
+        self._admin: AdminClient | None = None
         self._producer: Producer | None = None
         self._positions: dict[int, int] = {}
-        self._read_lock = threading.Lock()
+        self._progress = threading.Condition()
+        self._follower: threading.Thread | None = None
         self._synced_at = -1.0
         self._sync_task: asyncio.Future[None] | None = None
         self._closed = threading.Event()
@@ -93,9 +103,10 @@ class MemoStore:
         consumer = Consumer(self.kafka.client_config(**{
             "group.id": f"_agentstream.llm-memo.{self.agent}",
             "enable.auto.commit": False, "isolation.level": "read_uncommitted",
-            "enable.partition.eof": False,
+            "enable.partition.eof": False, "fetch.wait.max.ms": 10,
         }))
         consumer.assign([TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in range(n)])
+        self._admin = admin
         self._positions = dict.fromkeys(range(n), 0)
         self._producer = producer
         self._consumer = consumer
@@ -103,6 +114,10 @@ class MemoStore:
             target=self._poll_producer, name=f"llm-memo-{self.agent}", daemon=True
         )
         self._poller.start()
+        self._follower = threading.Thread(
+            target=self._follow, name=f"llm-memo-follow-{self.agent}", daemon=True
+        )
+        self._follower.start()
         started = time.monotonic()
         self._catch_up()
         self._synced_at = started
@@ -115,24 +130,43 @@ class MemoStore:
                 producer.poll(0.05)
 
     # -- reading ------------------------------------------------------------------------------
-    def _catch_up(self) -> None:
-        """Read every partition up to the high watermark measured now."""
+    def _high_watermarks(self) -> dict[int, int]:
+        """One ListOffsets request for every partition (the admin client has its own
+        connection, so a fetch waiting on the broker does not delay it)."""
+        assert self._admin is not None
+        latest = OffsetSpec.latest()  # type: ignore[no-untyped-call]
+        req = {TopicPartition(self.topic, p): latest for p in self._positions}
+        deadline = time.monotonic() + _READ_DEADLINE
+        while True:
+            futures = self._admin.list_offsets(
+                req, isolation_level=IsolationLevel.READ_UNCOMMITTED, request_timeout=10
+            )
+            try:
+                return {tp.partition: int(f.result(timeout=15).offset)
+                        for tp, f in futures.items()}
+            except KafkaException:  # a fresh topic's leaders may not be known yet
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
+    def _follow(self) -> None:
+        """The follower thread: read the memo topic as it grows (fetching continuously costs
+        one idle fetch per ``fetch.wait.max.ms``), publishing positions to ``_catch_up``."""
         consumer = self._consumer
         assert consumer is not None
-        with self._read_lock:
-            targets = {}
-            for p, pos in self._positions.items():
-                _, high = consumer.get_watermark_offsets(
-                    TopicPartition(self.topic, p), timeout=10, cached=False
-                )
-                if high > pos:
-                    targets[p] = high
-            deadline = time.monotonic() + _READ_DEADLINE
-            while targets:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"reading the LLM memo {self.topic} took over "
-                                       f"{_READ_DEADLINE:g}s; is the broker healthy?")
-                for msg in consumer.consume(num_messages=5000, timeout=0.2):
+        parts = [TopicPartition(self.topic, p) for p in self._positions]
+        while not self._closed.is_set():
+            try:
+                first = consumer.poll(0.1)
+            except KafkaException as exc:  # lookups wait for progress with their deadline
+                log.warning("llm memo %s: read failed (%s); retrying", self.topic, exc)
+                time.sleep(0.5)
+                continue
+            if first is None:
+                continue
+            batch = [first, *consumer.consume(num_messages=5000, timeout=0)]
+            with self._progress:
+                for msg in batch:
                     err = msg.error()
                     if err is not None:
                         if err.code() != KafkaError._PARTITION_EOF:
@@ -141,15 +175,27 @@ class MemoStore:
                     p, off = int(msg.partition() or 0), int(msg.offset() or 0)
                     self._positions[p] = max(self._positions.get(p, 0), off + 1)
                     self._apply(msg.key(), msg.value())
-                    if p in targets and self._positions[p] >= targets[p]:
-                        del targets[p]
-                # Transaction markers occupy offsets without a message: ask where we are.
-                for p in list(targets):
-                    pos = consumer.position([TopicPartition(self.topic, p)])[0].offset
-                    if pos >= 0:
-                        self._positions[p] = max(self._positions[p], pos)
-                    if self._positions[p] >= targets[p]:
-                        del targets[p]
+                self._note_positions(consumer, parts)
+                self._progress.notify_all()
+
+    def _note_positions(self, consumer: Consumer, parts: list[TopicPartition]) -> None:
+        # Transaction markers occupy offsets without a message: the position passes them.
+        for tp in consumer.position(parts):
+            if tp.offset >= 0:
+                self._positions[tp.partition] = max(self._positions[tp.partition], tp.offset)
+
+    def _catch_up(self) -> None:
+        """Wait until the follower has read every partition up to the high watermark measured
+        now."""
+        targets = self._high_watermarks()
+        deadline = time.monotonic() + _READ_DEADLINE
+        with self._progress:
+            while any(self._positions.get(p, 0) < high for p, high in targets.items()):
+                left = deadline - time.monotonic()
+                if left <= 0 or self._closed.is_set():
+                    raise TimeoutError(f"reading the LLM memo {self.topic} took over "
+                                       f"{_READ_DEADLINE:g}s; is the broker healthy?")
+                self._progress.wait(min(left, 0.05))
 
     def _apply(self, key: bytes | None, value: bytes | None) -> None:
         if key is None:
@@ -218,7 +264,7 @@ class MemoStore:
     def tokens_since(self, since: datetime) -> int:
         """Tokens of the answers recorded at or after ``since`` (rebuilds the daily budget)."""
         total = 0
-        for entry in self.entries.values():
+        for entry in list(self.entries.values()):
             at = entry.get("at")
             if isinstance(at, str) and datetime.fromisoformat(at) >= since:
                 usage = entry.get("usage") or {}
@@ -227,8 +273,9 @@ class MemoStore:
 
     def close(self) -> None:
         self._closed.set()
-        if self._poller is not None:
-            self._poller.join(2)
+        for thread in (self._poller, self._follower):
+            if thread is not None:
+                thread.join(2)
         if self._producer is not None:
             self._producer.flush(10)
         if self._consumer is not None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from agentstream.errors import RetrievalError
 from agentstream.retrieval._settings import EmbeddedEngine, RetrievalSettings
-from agentstream.retrieval._store import Document, Hit, RetrievalStore, point_id
+from agentstream.retrieval._store import Document, Hit, RetrievalStore, forget_entity, point_id
 
 __all__ = [
     "Document",
@@ -23,5 +23,6 @@ __all__ = [
     "RetrievalError",
     "RetrievalSettings",
     "RetrievalStore",
+    "forget_entity",
     "point_id",
 ]

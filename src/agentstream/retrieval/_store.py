@@ -20,7 +20,7 @@ from agentstream.retrieval._engines import (
 )
 from agentstream.retrieval._settings import EmbeddedEngine, RetrievalSettings
 
-__all__ = ["Document", "Hit", "RetrievalStore", "point_id"]
+__all__ = ["Document", "Hit", "RetrievalStore", "forget_entity", "point_id"]
 
 # Point ids for event ids that are not UUIDs: uuid5 in this namespace (stable across runs).
 _POINT_NAMESPACE = uuid.UUID("0b7b5f6e-3c1d-4e55-9a7e-2d3c4b5a6f70")
@@ -204,3 +204,12 @@ class RetrievalStore:
 def _hit(raw: RawHit) -> Hit:
     return Hit(str(raw.payload.get("event_id", raw.id)), raw.score,
                str(raw.payload.get("text", "")), raw.payload)
+
+
+def forget_entity(
+    collection: str, entity: str, *, settings: RetrievalSettings | None = None
+) -> int:
+    """Delete every vector about ``entity`` from ``collection`` (``memory forget --vectors``);
+    returns how many. An embedded collection must not be open in another process meanwhile."""
+    with RetrievalStore(collection, settings=settings) as store:
+        return store.delete_entity(entity)

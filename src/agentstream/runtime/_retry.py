@@ -69,10 +69,15 @@ class RetryPolicy:
         return timedelta(seconds=max(0.0, base * (1 + spread)))
 
     def next_delay(self, exc: BaseException, attempt: int) -> timedelta:
-        """The wait before the next attempt, honouring an error's own ``next_retry_delay``."""
+        """The wait before the next attempt, honouring an error's own ``next_retry_delay`` (or
+        ``retry_after``: a ``timedelta`` or seconds, as an LLM endpoint's ``Retry-After``)."""
         own = getattr(exc, "next_retry_delay", None)
+        if own is None:
+            own = getattr(exc, "retry_after", None)
         if isinstance(own, timedelta):
             return own
+        if isinstance(own, int | float) and not isinstance(own, bool) and own >= 0:
+            return timedelta(seconds=own)
         return self.delay(attempt)
 
 

@@ -328,3 +328,28 @@ def _error(status: int, message: str, headers: dict[str, str]) -> Any:
     kind = "rate_limit_error" if status == 429 else "server_error"
     return JSONResponse({"error": {"message": message, "type": kind, "code": str(status)}},
                         status_code=status, headers=headers)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m agentstream.testing._openai --port N [--latency S] [--rate-limit-rps R]``: the
+    server as its own process (benchmarks keep it off the agent's CPU)."""
+    import argparse  # noqa: PLC0415
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--rate-limit-rps", type=float, default=None)
+    args = parser.parse_args(argv)
+    server = OpenAIServer(port=args.port, latency=args.latency,
+                          rate_limit_rps=args.rate_limit_rps)
+    server.start()
+    print(f"serving {server.base_url}", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
