@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
-
 from services.focus.calc import Week, deep_work, meeting_minutes, off_hours, week_of
 from services.focus.settings import FocusSettings
 
