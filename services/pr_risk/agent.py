@@ -148,6 +148,7 @@ async def on_opened(event: PullRequestOpened, ctx: Context) -> None:
     pr.update(
         repo=event.repo, number=event.number, title=event.title, author=event.author,
         url=event.url, head=event.head_branch, opened_at=event.created_at.isoformat(),
+        person=event.author_person or event.author,
         opened_id=event.meta.id, draft=event.draft, state="open",
         lines=(event.additions or 0) + (event.deletions or 0), files=event.changed_files or 0,
     )
@@ -162,7 +163,8 @@ async def on_opened(event: PullRequestOpened, ctx: Context) -> None:
 @agent.handler(ReviewRequested, topic=TOPIC)
 @_serialised
 async def on_review_requested(event: ReviewRequested, ctx: Context) -> None:
-    reviewer = event.reviewer or (f"team:{event.team}" if event.team else None)
+    reviewer = event.reviewer_person or event.reviewer or (
+        f"team:{event.team}" if event.team else None)
     if reviewer is None:
         return
     key = pr_key(event.repo, event.number)
@@ -205,7 +207,8 @@ async def on_draft(event: PullRequestConvertedToDraft, ctx: Context) -> None:
 @agent.handler(ReviewRequestRemoved, topic=TOPIC)
 @_serialised
 async def on_review_request_removed(event: ReviewRequestRemoved, ctx: Context) -> None:
-    reviewer = event.reviewer or (f"team:{event.team}" if event.team else None)
+    reviewer = event.reviewer_person or event.reviewer or (
+        f"team:{event.team}" if event.team else None)
     key = pr_key(event.repo, event.number)
     pr = _get(ctx, key)
     if pr is None or reviewer is None:
@@ -222,9 +225,10 @@ async def on_review_submitted(event: ReviewSubmitted, ctx: Context) -> None:
     pr = _get(ctx, key)
     if pr is None:
         return
-    if event.reviewer == pr.get("author"):
+    reviewer = event.reviewer_person or event.reviewer
+    if reviewer in (pr.get("author"), pr.get("person")):
         return  # an author's reply to comments is not a review
-    pr.get("requested", {}).pop(event.reviewer, None)
+    pr.get("requested", {}).pop(reviewer, None)
     first = not pr.get("first_review_id")
     if first:
         pr["first_review_id"] = event.meta.id
@@ -235,7 +239,7 @@ async def on_review_submitted(event: ReviewSubmitted, ctx: Context) -> None:
         if pending and "opened_at" in pr:
             wait = waited(pr["opened_at"], event.submitted_at)
             if wait > settings.first_review_within:
-                await _emit(ctx, [stale_review(pr, wait, settings, late_by=event.reviewer)])
+                await _emit(ctx, [stale_review(pr, wait, settings, late_by=reviewer)])
     _put(ctx, key, pr)
     await _check_load(ctx)
 
