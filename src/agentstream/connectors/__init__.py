@@ -26,7 +26,12 @@ from agentstream.connectors._files import (
     slack_export_channel_ids,
     slack_file,
 )
-from agentstream.connectors._gateway import Gateway, run_gateway
+from agentstream.connectors._gateway import (
+    Gateway,
+    GatewayStartError,
+    run_gateway,
+    serve_gateway,
+)
 from agentstream.connectors._github import (
     FAILED_CONCLUSIONS,
     BuildLedger,
@@ -62,6 +67,7 @@ __all__ = [
     "FileRecords",
     "Gateway",
     "GatewaySettings",
+    "GatewayStartError",
     "IdentityKind",
     "IdentityMap",
     "IdentityMapError",
@@ -81,6 +87,7 @@ __all__ = [
     "parse_json",
     "raw_id",
     "run_gateway",
+    "serve_gateway",
     "sign_github",
     "sign_slack",
     "slack_export_channel_ids",

@@ -13,12 +13,15 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import threading
 import time
 import urllib.parse
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
+import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -28,14 +31,15 @@ from starlette.routing import Route
 from agentstream.config import KafkaSettings
 from agentstream.connectors._errors import SignatureError
 from agentstream.connectors._github import SUPPORTED_GITHUB_EVENTS
-from agentstream.connectors._metrics import GATEWAY_ACK_LATENCY, GATEWAY_REQUESTS
 from agentstream.connectors._publish import PublishError, RawPublisher
 from agentstream.connectors._raw import ingest_topic, make_raw
 from agentstream.connectors._settings import GatewaySettings
 from agentstream.connectors._signing import verify_github, verify_slack
 from agentstream.connectors._slack import SUPPORTED_SLACK_EVENTS
+from agentstream.connectors.metrics import GATEWAY_ACK_LATENCY, GATEWAY_REQUESTS
+from agentstream.errors import AgentStreamError
 
-__all__ = ["Gateway", "run_gateway"]
+__all__ = ["Gateway", "GatewayStartError", "run_gateway", "serve_gateway"]
 
 log = logging.getLogger("agentstream.gateway")
 
@@ -152,7 +156,7 @@ class Gateway:
     @staticmethod
     def _json(body: bytes, what: str, event: str) -> Any:
         try:
-            return json.loads(body)
+            return orjson.loads(body)
         except UnicodeDecodeError:
             raise _Reject(400, "bad_request", f"{what} is not UTF-8", event) from None
         except json.JSONDecodeError as exc:
@@ -319,3 +323,46 @@ def run_gateway(
         access_log=False,
         lifespan="on",
     )
+
+
+@contextlib.contextmanager
+def serve_gateway(
+    gateway: Gateway,
+    *,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    timeout: timedelta = timedelta(seconds=30),
+) -> Iterator[str]:
+    """Serve ``gateway`` with uvicorn in a background thread; yield its base URL.
+
+    For tests and benchmarks: the server answers when the block starts and is shut down (the
+    publisher flushed and closed) when it ends. ``port`` defaults to a free one.
+    """
+    import uvicorn  # noqa: PLC0415
+
+    from agentstream.localkafka import free_port  # noqa: PLC0415
+
+    chosen = port or free_port()
+    config = uvicorn.Config(
+        gateway.app, host=host, port=chosen, log_level="warning", access_log=False, lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="gateway-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout.total_seconds()
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            raise GatewayStartError(
+                f"the gateway did not start on {host}:{chosen} within {timeout}"
+            )
+        time.sleep(0.02)
+    try:
+        yield f"http://{host}:{chosen}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout.total_seconds())
+
+
+class GatewayStartError(AgentStreamError):
+    """The gateway's HTTP server did not come up; the port may be taken."""

@@ -163,6 +163,7 @@ class _Calendar:
         overridden: bool,
         recurring: bool,
         tzname: str | None,
+        sequence: int | None = None,
     ) -> None:
         o = self.out
         uid = _uid(comp)
@@ -180,7 +181,7 @@ class _Calendar:
             rid = comp.get("RECURRENCE-ID")
             occurrence = _utc(rid)[0] if rid is not None else start
         status = _text(comp, "STATUS")
-        seq = int(comp.get("SEQUENCE", 0) or 0)
+        seq = sequence if sequence is not None else int(comp.get("SEQUENCE", 0) or 0)
         organizer = _address(comp["ORGANIZER"]) if comp.get("ORGANIZER") is not None else None
         attendees = self.attendees(comp)
         title = _text(comp, "SUMMARY") or ""
@@ -260,15 +261,21 @@ class _Calendar:
                     f"calendar recurrence cannot be expanded: {_short(exc)}"
                 ) from None
             seen_uids = set()
+            # The expansion may copy one revision's SEQUENCE onto every occurrence: take it from
+            # the component the occurrence comes from (its override, else the master).
+            seq_of = {(_uid(c), _rid_key(c)): int(c.get("SEQUENCE", 0) or 0) for c in masters}
             for occ in occurrences:
                 uid = _uid(occ)
                 seen_uids.add(uid)
+                rid = _rid_key(occ)
+                overridden = (uid, rid) in overrides and occ.get("RRULE") is None
                 self.emit(
                     occ,
                     cancel_method=cancel_method,
-                    overridden=(uid, _rid_key(occ)) in overrides and occ.get("RRULE") is None,
+                    overridden=overridden,
                     recurring=uid in series,
                     tzname=tz_of.get(uid),
+                    sequence=seq_of.get((uid, rid) if overridden else (uid, None)),
                 )
             for c in masters:
                 uid = _uid(c)

@@ -10,6 +10,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from agentstream.connectors._common import Normalized, Out
 from agentstream.connectors._errors import MalformedPayloadError
 from agentstream.connectors._github import BuildLedger, MemoryBuildLedger, normalize_github
@@ -25,7 +27,7 @@ __all__ = ["Normalizer", "parse_json"]
 def parse_json(body: bytes, *, what: str) -> Any:
     """``body`` as JSON, or ``MalformedPayloadError`` saying where it breaks."""
     try:
-        return json.loads(body)
+        return orjson.loads(body)
     except UnicodeDecodeError as exc:
         raise MalformedPayloadError(
             f"{what} is not UTF-8 text: {exc.reason} at byte {exc.start}"

@@ -43,23 +43,20 @@ class RawPublisher:
         *,
         timeout: timedelta = timedelta(seconds=5),
         serde: Serde | None = None,
-        linger: timedelta = timedelta(milliseconds=1),
+        linger: timedelta = timedelta(milliseconds=2),
     ) -> None:
         self.kafka = kafka
         self.timeout = timeout
         self.serde = serde if serde is not None else make_serde(kafka)
         ms = max(1, int(timeout.total_seconds() * 1000))
-        self._producer = Producer(
-            kafka.client_config(
-                **{
-                    "acks": "all",
-                    "enable.idempotence": True,
-                    "linger.ms": max(0, int(linger.total_seconds() * 1000)),
-                    "message.timeout.ms": ms,
-                    "request.timeout.ms": max(1, min(ms, 30_000)),
-                }
-            )
-        )
+        # Tuning defaults that AGENTSTREAM_LIBRDKAFKA may change; the durability settings may not.
+        conf: dict[str, Any] = {
+            "linger.ms": max(0, int(linger.total_seconds() * 1000)),
+            "request.timeout.ms": max(1, min(ms, 30_000)),
+        }
+        conf.update(kafka.client_config())
+        conf.update({"acks": "all", "enable.idempotence": True, "message.timeout.ms": ms})
+        self._producer = Producer(conf)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._warm: set[str] = set()

@@ -55,8 +55,9 @@ class GatewaySettings(BaseSettings):
         description="Largest request body accepted (413 beyond); GitHub caps payloads at 25 MB.",
     )
     ack_timeout: timedelta = Field(
-        default=timedelta(seconds=5),
-        description="How long a request waits for Kafka's acknowledgement before answering 503.",
+        default=timedelta(seconds=2.5),
+        description="How long a request waits for Kafka's acknowledgement before answering 503 "
+        "(below Slack's 3 s answer deadline; GitHub waits 10 s).",
     )
     retry_after: timedelta = Field(
         default=timedelta(seconds=10), description="Retry-After sent with a 503."

@@ -1,0 +1,91 @@
+"""Acceptance: every shipped GitHub, Slack and iCalendar file goes through ``agentstream
+normalize``: each yields events (valid against the contract) or a named skip, and none crashes.
+
+Files that are not payloads (the signing notes, the vector lists, the calendar index) and Slack's
+published documentation examples ``*.docs.raw.txt`` (not valid JSON: a trailing comma) must be
+refused with a clear message and exit code 2 — never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from agentstream.cli import app
+from agentstream.schemas import from_json, record_class
+from agentstream.serde import InMemorySchemaStore, SingleObjectSerde
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+SOURCES = {"github": "github", "slack": "slack", "ics": "ics"}
+TOPICS = {"github": "events.code", "slack": "events.chat", "ics": "events.calendar"}
+NOT_PAYLOADS = {"HEADERS_AND_SIGNATURES.md", "signature_vectors.jsonl", "INDEX.json"}
+runner = CliRunner()
+serde = SingleObjectSerde(InMemorySchemaStore())
+
+
+def _files() -> list[tuple[str, Path]]:
+    found = []
+    for source, folder in SOURCES.items():
+        for p in sorted((DATA / folder).rglob("*")):
+            if p.is_file():
+                found.append((source, p))
+    return found
+
+
+FILES = _files()
+OUTCOMES: Counter[str] = Counter()
+
+
+def test_the_copied_folders_are_complete() -> None:
+    by_source = Counter(source for source, _ in FILES)
+    assert by_source == {"github": 69, "slack": 80, "ics": 21}
+
+
+@pytest.mark.parametrize(("source", "path"), FILES, ids=lambda x: str(x).split("tests/data/")[-1])
+def test_every_file_yields_events_or_a_named_skip(source: str, path: Path) -> None:
+    result = runner.invoke(app, ["normalize", source, str(path)])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    refused = path.name in NOT_PAYLOADS or path.name.endswith(".raw.txt")
+    if refused:
+        assert result.exit_code == 2, result.output
+        assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
+        assert "not valid JSON" in result.stderr or "does not parse" in result.stderr
+        return
+    assert result.exit_code == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    skips = [line for line in result.stderr.splitlines() if line.startswith("skipped: ")]
+    assert lines or skips, f"{path}: neither events nor a skip reason"
+    for skip in skips:
+        reason = skip.split(": ", 2)[2]
+        assert reason and reason != "nothing of interest", skip
+    for line in lines:
+        cls = record_class(line["type"])
+        event = cls.from_avro(from_json(line["value"], cls.SCHEMA))
+        serde.encode(line["topic"], event)  # valid against the contract
+        assert line["key"] == event.meta.subject  # type: ignore[attr-defined]
+        assert line["topic"] == TOPICS[source]
+
+
+def test_the_same_file_gives_the_same_event_ids_every_time() -> None:
+    path = DATA / "github" / "pull_request" / "closed.merged.json"
+    first = runner.invoke(app, ["normalize", "github", str(path)]).stdout
+    again = runner.invoke(app, ["normalize", "github", str(path)]).stdout
+    assert first == again and json.loads(first)["type"].endswith("PullRequestMerged")
+
+
+def test_an_unreadable_file_is_a_clear_error(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.json"
+    result = runner.invoke(app, ["normalize", "github", "--event", "pull_request", str(missing)])
+    assert result.exit_code == 2 and "cannot be read" in result.stderr
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"action": "opened",')
+    result = runner.invoke(app, ["normalize", "github", "--event", "pull_request", str(broken)])
+    assert result.exit_code == 2 and "not valid JSON" in result.stderr
+    no_repo = tmp_path / "norepo.json"
+    no_repo.write_text('{"action": "opened"}')
+    result = runner.invoke(app, ["normalize", "github", "--event", "pull_request", str(no_repo)])
+    assert result.exit_code == 2 and "'repository'" in result.stderr
