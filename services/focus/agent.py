@@ -30,6 +30,7 @@ from agentstream.events import (
     PullRequestMerged,
     PullRequestOpened,
     ReactionAdded,
+    ReviewRequested,
     ReviewSubmitted,
     RiskDetected,
     RiskSeverity,
@@ -247,6 +248,11 @@ async def _activity_locked(ctx: Context, who: str, when: datetime) -> None:
 @agent.handler(PullRequestOpened, topic=S.code_topic)
 async def on_pr(e: PullRequestOpened, ctx: Context) -> None:
     await _activity(ctx, e.author_person or e.author, e.created_at)
+
+
+@agent.handler(ReviewRequested, topic=S.code_topic)
+async def on_review_requested(e: ReviewRequested, ctx: Context) -> None:
+    await _activity(ctx, e.requested_by_person or e.requested_by, e.requested_at or e.meta.time)
 
 
 @agent.handler(ReviewSubmitted, topic=S.code_topic)

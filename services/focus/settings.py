@@ -43,11 +43,11 @@ class FocusSettings(BaseSettings):
         default=3, ge=0, description="Fewer deep-work blocks in a week (with meetings) is a risk."
     )
     after_hours_min_events: int = Field(
-        default=5, ge=1, description="A team week with at least this many events outside "
+        default=3, ge=1, description="A team week with at least this many events outside "
         "working hours or on weekends ...",
     )
     after_hours_share: float = Field(
-        default=0.15, ge=0, le=1, description="... that are at least this share of its events "
+        default=0.05, ge=0, le=1, description="... that are at least this share of its events "
         "is reported.",
     )
     summary_delay: timedelta = Field(
