@@ -14,6 +14,8 @@ already require one process of this agent; the home partition makes that process
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -62,6 +64,24 @@ agent = Agent(
     description="Stale reviews, reviewer overload and imbalance, failing builds and large pull "
     "requests, each citing the events it rests on.",
 )
+
+
+# Handlers of different input partitions run concurrently and change shared entries (a build
+# event changes pull requests, the load spans all) across awaits: one at a time, so no update
+# is lost. One process of this agent runs (durable timers), so a process-wide lock suffices.
+_LOCK = asyncio.Lock()
+_E = Any
+
+
+def _serialised(fn: Callable[[_E, Context], Awaitable[None]]
+                ) -> Callable[[_E, Context], Awaitable[None]]:
+    async def run(event: _E, ctx: Context) -> None:
+        async with _LOCK:
+            await fn(event, ctx)
+
+    run.__name__ = fn.__name__
+    run.__doc__ = fn.__doc__
+    return run
 
 
 def _to_event(ctx: Context, r: Risk) -> RiskDetected:
@@ -121,12 +141,14 @@ async def _arm(ctx: Context, pr: dict[str, Any]) -> None:
 
 
 @agent.handler(PullRequestOpened, topic=TOPIC)
+@_serialised
 async def on_opened(event: PullRequestOpened, ctx: Context) -> None:
     key = pr_key(event.repo, event.number)
     pr = _get(ctx, key) or {"requested": {}, "failing": {}}
     pr.update(
         repo=event.repo, number=event.number, title=event.title, author=event.author,
         url=event.url, head=event.head_branch, opened_at=event.created_at.isoformat(),
+        person=event.author_person or event.author,
         opened_id=event.meta.id, draft=event.draft, state="open",
         lines=(event.additions or 0) + (event.deletions or 0), files=event.changed_files or 0,
     )
@@ -139,8 +161,10 @@ async def on_opened(event: PullRequestOpened, ctx: Context) -> None:
 
 
 @agent.handler(ReviewRequested, topic=TOPIC)
+@_serialised
 async def on_review_requested(event: ReviewRequested, ctx: Context) -> None:
-    reviewer = event.reviewer or (f"team:{event.team}" if event.team else None)
+    reviewer = event.reviewer_person or event.reviewer or (
+        f"team:{event.team}" if event.team else None)
     if reviewer is None:
         return
     key = pr_key(event.repo, event.number)
@@ -152,6 +176,7 @@ async def on_review_requested(event: ReviewRequested, ctx: Context) -> None:
 
 
 @agent.handler(PullRequestReadyForReview, topic=TOPIC)
+@_serialised
 async def on_ready(event: PullRequestReadyForReview, ctx: Context) -> None:
     key = pr_key(event.repo, event.number)
     pr = _get(ctx, key)
@@ -166,6 +191,7 @@ async def on_ready(event: PullRequestReadyForReview, ctx: Context) -> None:
 
 
 @agent.handler(PullRequestConvertedToDraft, topic=TOPIC)
+@_serialised
 async def on_draft(event: PullRequestConvertedToDraft, ctx: Context) -> None:
     key = pr_key(event.repo, event.number)
     pr = _get(ctx, key)
@@ -179,8 +205,10 @@ async def on_draft(event: PullRequestConvertedToDraft, ctx: Context) -> None:
 
 
 @agent.handler(ReviewRequestRemoved, topic=TOPIC)
+@_serialised
 async def on_review_request_removed(event: ReviewRequestRemoved, ctx: Context) -> None:
-    reviewer = event.reviewer or (f"team:{event.team}" if event.team else None)
+    reviewer = event.reviewer_person or event.reviewer or (
+        f"team:{event.team}" if event.team else None)
     key = pr_key(event.repo, event.number)
     pr = _get(ctx, key)
     if pr is None or reviewer is None:
@@ -191,14 +219,16 @@ async def on_review_request_removed(event: ReviewRequestRemoved, ctx: Context) -
 
 
 @agent.handler(ReviewSubmitted, topic=TOPIC)
+@_serialised
 async def on_review_submitted(event: ReviewSubmitted, ctx: Context) -> None:
     key = pr_key(event.repo, event.number)
     pr = _get(ctx, key)
     if pr is None:
         return
-    if event.reviewer == pr.get("author"):
+    reviewer = event.reviewer_person or event.reviewer
+    if reviewer in (pr.get("author"), pr.get("person")):
         return  # an author's reply to comments is not a review
-    pr.get("requested", {}).pop(event.reviewer, None)
+    pr.get("requested", {}).pop(reviewer, None)
     first = not pr.get("first_review_id")
     if first:
         pr["first_review_id"] = event.meta.id
@@ -209,7 +239,7 @@ async def on_review_submitted(event: ReviewSubmitted, ctx: Context) -> None:
         if pending and "opened_at" in pr:
             wait = waited(pr["opened_at"], event.submitted_at)
             if wait > settings.first_review_within:
-                await _emit(ctx, [stale_review(pr, wait, settings, late_by=event.reviewer)])
+                await _emit(ctx, [stale_review(pr, wait, settings, late_by=reviewer)])
     _put(ctx, key, pr)
     await _check_load(ctx)
 
@@ -227,16 +257,19 @@ async def _closed(ctx: Context, repo: str, number: int) -> None:
 
 
 @agent.handler(PullRequestMerged, topic=TOPIC)
+@_serialised
 async def on_merged(event: PullRequestMerged, ctx: Context) -> None:
     await _closed(ctx, event.repo, event.number)
 
 
 @agent.handler(PullRequestClosed, topic=TOPIC)
+@_serialised
 async def on_closed(event: PullRequestClosed, ctx: Context) -> None:
     await _closed(ctx, event.repo, event.number)
 
 
 @agent.handler(BuildFailed, topic=TOPIC)
+@_serialised
 async def on_build_failed(event: BuildFailed, ctx: Context) -> None:
     prs = [p for n in event.pull_requests if (p := _get(ctx, pr_key(event.repo, n)))]
     if not prs and event.branch:
@@ -257,6 +290,7 @@ async def on_build_failed(event: BuildFailed, ctx: Context) -> None:
 
 
 @agent.handler(BuildRecovered, topic=TOPIC)
+@_serialised
 async def on_build_recovered(event: BuildRecovered, ctx: Context) -> None:
     for n in event.pull_requests:
         key = pr_key(event.repo, n)

@@ -50,6 +50,11 @@ def pr_key(repo: str, number: int) -> str:
     return f"{repo}#{number}"
 
 
+def _person(pr: PrState) -> str:
+    """The author's person id (the connectors' identity map), else their handle."""
+    return str(pr.get("person") or pr["author"])
+
+
 def _hours(d: timedelta) -> str:
     h = d.total_seconds() / 3600
     return f"{h:.0f} h" if h >= 1 else f"{d.total_seconds() / 60:.0f} min"
@@ -72,8 +77,8 @@ def large_pr(pr: PrState, s: PrRiskSettings) -> Risk | None:
         based_on=(pr["opened_id"],),
         recommendation="Ask the author to split it, or pair on the review.",
         confidence=0.7,
-        person=pr["author"],
-        entities=(f"pr:{key}", f"repo:{pr['repo']}", f"person:{pr['author']}"),
+        person=_person(pr),
+        entities=(f"pr:{key}", f"repo:{pr['repo']}", f"person:{_person(pr)}"),
     )
 
 
@@ -105,8 +110,8 @@ def stale_review(pr: PrState, waited: timedelta, s: PrRiskSettings, *, late_by: 
         recommendation="Pick a reviewer today, or re-assign the requested review."
         if late_by is None else "Look at why reviews of this repository start late.",
         confidence=1.0,
-        person=pr["author"],
-        entities=(f"pr:{key}", f"repo:{pr['repo']}", f"person:{pr['author']}"),
+        person=_person(pr),
+        entities=(f"pr:{key}", f"repo:{pr['repo']}", f"person:{_person(pr)}"),
     )
 
 
@@ -134,8 +139,8 @@ def build_failed(
             based_on=(event_id, pr["opened_id"]),
             recommendation="Fix the build before asking for (more) reviews.",
             confidence=1.0,
-            person=pr["author"],
-            entities=(f"pr:{key}", f"repo:{repo}", f"person:{pr['author']}"),
+            person=_person(pr),
+            entities=(f"pr:{key}", f"repo:{repo}", f"person:{_person(pr)}"),
         ))
     if out:
         return out

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from services.team_memory.profiles import add_recent, edge_key, new_person, parse_edge_key
 
 
