@@ -147,12 +147,19 @@ def _service_list(state: Path, slack: SlackWebStub, ports: dict[str, int]) -> li
                  "AGENTSTREAM_ASSISTANT_INDEXER_URL": indexer_url}),
     ]  # fmt: skip
     # Services that may not be in every checkout run when present.
+    extra_env = {
+        "focus": {"AGENTSTREAM_FOCUS_TEAM": TEAM},
+        "activity": {
+            "AGENTSTREAM_ACTIVITY_TEAM": TEAM,
+            "AGENTSTREAM_ACTIVITY_STATE_DIR": str(state / "activity"),
+        },
+    }
     for name, module in (("focus", "services.focus"), ("activity", "services.activity")):
         folder = ROOT / "services" / module.split(".")[1]
-        if (folder / "__main__.py").exists():
-            svcs.append(Service(name, py(module)))
+        if (folder / "__main__.py").exists():  # a Faust app: not an agent, no descriptor
+            svcs.append(Service(name, py(module), extra_env[name], agent=False))
         elif (folder / "agent.py").exists():
-            svcs.append(Service(name, agentstream("run", f"{module}.agent:agent")))
+            svcs.append(Service(name, agentstream("run", f"{module}.agent:agent"), extra_env[name]))
     port = ports["ops"]
     for s in svcs:
         if s.agent:
