@@ -148,7 +148,7 @@ def _service_list(state: Path, slack: SlackWebStub, ports: dict[str, int]) -> li
     ]  # fmt: skip
     # Services that may not be in every checkout run when present.
     extra_env = {
-        "focus": {"AGENTSTREAM_FOCUS_TEAM": TEAM},
+        "focus": {"AGENTSTREAM_FOCUS_TEAM": TEAM, "AGENTSTREAM_FOCUS_SUMMARY_DELAY": "3"},
         # Short idle and flush times: the week's windows are published before the demo ends.
         "activity": {
             "AGENTSTREAM_ACTIVITY_TEAM": TEAM,
