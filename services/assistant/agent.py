@@ -92,7 +92,18 @@ async def answer(ctx: StepContext, m: MessagePosted) -> dict[str, Any]:
     # The step checkpoint keeps a finished answer; no memo ctx: agentstream.llm cannot key one
     # on a StepContext yet (its results mapping is unhashable).
     c = await model.complete(ans.prompt(context), system=ans.SYSTEM)
-    return {"answer": ans.parse(c.text), "model": c.model}
+    try:
+        return {"answer": ans.parse(c.text), "model": c.model}
+    except ValueError as exc:  # json.JSONDecodeError is a ValueError too
+        if ctx.attempt < 3:
+            raise  # ask again (the step's retry policy)
+        log.warning(
+            "model answer unusable after %d attempts (%s): offline answer", ctx.attempt, exc
+        )
+        return {
+            "answer": ans.offline_answer(context),
+            "model": f"offline (fallback from {c.model})",
+        }
 
 
 def _reply(ctx: StepContext) -> tuple[str, list[dict[str, Any]]]:

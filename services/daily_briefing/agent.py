@@ -85,7 +85,18 @@ async def write(ctx: StepContext, request: BriefingRequested) -> dict[str, Any]:
     # The step checkpoint keeps a finished answer; no memo ctx: agentstream.llm cannot key one
     # on a StepContext yet (its results mapping is unhashable).
     c = await model.complete(writer.prompt(evidence), system=writer.SYSTEM)
-    return {"answer": writer.parse_answer(c.text), "model": c.model}
+    try:
+        return {"answer": writer.parse_answer(c.text), "model": c.model}
+    except ValueError as exc:  # json.JSONDecodeError is a ValueError too
+        if ctx.attempt < 3:
+            raise  # ask again (the step's retry policy)
+        log.warning(
+            "model answer unusable after %d attempts (%s): offline answer", ctx.attempt, exc
+        )
+        return {
+            "answer": writer.offline_answer(evidence),
+            "model": f"offline (fallback from {c.model})",
+        }
 
 
 _producer: Producer | None = None

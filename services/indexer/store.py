@@ -69,7 +69,9 @@ class OpenAIEmbedder:
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         out: list[list[float]] = []
         for i in range(0, len(texts), 64):
-            r = self.client.embeddings.create(model=self.model, input=list(texts[i : i + 64]))
+            r = self.client.embeddings.create(
+                model=self.model, input=list(texts[i : i + 64]), dimensions=self.dim
+            )
             out.extend(list(d.embedding) for d in r.data)
         return out
 

@@ -426,9 +426,9 @@ def questions(
     base = datetime(2026, 1, 1, tzinfo=UTC)
     out = []
     for i, text in enumerate(texts, start=1):
-        # The Slack ts derives from the text's position (not the clock): asking again is a
-        # redelivery of the same message.
-        seq = 900_000 + i
+        # The Slack ts derives from the seed and the text's position (not the clock): asking
+        # again is a redelivery of the same message.
+        seq = 900_000 + (seed % 1000) * 10 + i
         when = base + timedelta(minutes=i)
         mention = f"<@{bot_user_id}> {text}"
         for d in (
