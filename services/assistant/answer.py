@@ -50,6 +50,11 @@ def _review(ctx: dict[str, Any]) -> dict[str, Any]:
     best = candidates[:2]
 
     def why(p: str) -> str:
+        if g.get("from") == "team-memory":
+            return (
+                f"{p} (works on {ctx.get('repo')}, {reviewed.get(p, 0)} review(s) given, "
+                f"{pending.get(p, 0)} pending)"
+            )
         did = []
         if reviewed.get(p):
             did.append(f"{reviewed[p]} review(s)")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections import Counter
@@ -138,6 +139,49 @@ def _review_graph(s: AssistantSettings, q: Question) -> dict[str, Any]:
     }
 
 
+def _memory(url: str, store: str, key: str) -> dict[str, Any] | None:
+    """A team-memory profile over its HTTP endpoint (``GET /memory/<store>/<key>``)."""
+    path = f"{url.rstrip('/')}/memory/{store}/{urllib.parse.quote(key, safe='/')}"
+    try:
+        with urllib.request.urlopen(path, timeout=10) as r:
+            doc = json.loads(r.read())
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            return None
+        raise
+    value = doc.get("value")
+    return value if isinstance(value, dict) else None
+
+
+def _memory_graph(s: AssistantSettings, q: Question) -> dict[str, Any] | None:
+    """The review graph from team-memory: the repository's contributors, the pull request's
+    author and everyone's pending review requests (each citing its event)."""
+    url = s.team_memory_url or ""
+    repo = _memory(url, "repos", q.repo or "")
+    if repo is None:
+        return None
+    pr_key = f"{q.repo}#{q.number}"
+    pr = (repo.get("open_prs") or {}).get(pr_key) or {}
+    author = pr.get("author")
+    evidence = []
+    if pr.get("opened_id"):
+        evidence.append({"id": str(pr["opened_id"]), "kind": "PullRequestOpened",
+                         "text": f"{author} opened {pr_key} '{pr.get('title')}'"})  # fmt: skip
+    pending: dict[str, int] = {}
+    reviewed: dict[str, int] = {}
+    for person in repo.get("contributors") or []:
+        prof = _memory(url, "people", person) or {}
+        waiting = prof.get("pending_reviews") or {}
+        pending[person] = len(waiting)
+        reviewed[person] = int(prof.get("reviews_given") or 0)
+        for other_pr, request_id in list(waiting.items())[:3]:
+            evidence.append({"id": str(request_id), "kind": "ReviewRequested",
+                             "text": f"{person} has a review of {other_pr} pending"})  # fmt: skip
+    return {"reviewers": reviewed, "authored": {}, "pending": pending,
+            "works_here": sorted(pending), "author": author, "evidence": evidence,
+            "from": "team-memory"}  # fmt: skip
+
+
 def gather(
     s: AssistantSettings, kafka: KafkaSettings, q: Question, read_topic: Any
 ) -> dict[str, Any]:
@@ -156,7 +200,8 @@ def gather(
     if s.indexer_url:
         try:
             if q.intent == "review":
-                out["graph"] = _review_graph(s, q)
+                graph = _memory_graph(s, q) if s.team_memory_url and q.repo else None
+                out["graph"] = graph or _review_graph(s, q)
                 out["evidence"].extend(out["graph"].pop("evidence"))
             else:
                 hits = _search(

@@ -34,7 +34,9 @@ class AssistantSettings(BaseSettings):
     )
     indexer_url: str | None = Field(default=None, description="Indexer search endpoint.")
     team_memory_url: str | None = Field(
-        default=None, description="team-memory HTTP endpoint (reserved; not read yet)."
+        default=None,
+        description="team-memory's ops endpoint (http://host:port): the review graph; unset = "
+        "derived from retrieval.",
     )
     workflow_name: str = Field(default="assistant", description="Workflow name (runs topic).")
     max_sources: int = Field(default=6, description="Sources cited per answer at most.")

@@ -168,6 +168,11 @@ def _service_list(state: Path, slack: SlackWebStub, ports: dict[str, int]) -> li
         if s.agent:
             s.ops_port = port
             port += 1
+    by_name = {s.name: s for s in svcs}
+    # The assistant reads the review graph from team-memory's ops endpoint.
+    by_name["assistant"].env["AGENTSTREAM_ASSISTANT_TEAM_MEMORY_URL"] = (
+        f"http://127.0.0.1:{by_name['team-memory'].ops_port}"
+    )
     return svcs
 
 
