@@ -5,7 +5,8 @@ Run:  .venv/bin/python benchmarks/bench_retrieval.py [--vectors 100000] [--dims 
 
 For each engine (``edge`` = qdrant-edge-py, ``local`` = qdrant-client's local mode, both on disk
 in a temporary directory): upsert ``--vectors`` random unit vectors with AgentStream's payload
-(team, repository, person, source, time) in batches of 1,000, then time ``--queries`` top-10
+(team, repository, person, source, time) in batches of 1,000, ``store.optimize()`` (edge builds
+its HNSW index there; ``--no-optimize`` skips it), then time ``--queries`` top-10
 searches, half of them with a payload filter (person + time range). Printed: upsert vectors/s,
 search p50/p99 in ms (target p99 < 10 ms). One process, one thread, figures of one run.
 """
@@ -35,7 +36,9 @@ def _docs(start: int, n: int) -> list[Document]:
                      people=(PEOPLE[i % 50],)) for i in range(start, start + n)]
 
 
-def _bench(engine: str, vectors: np.ndarray, queries: np.ndarray, tmp: Path) -> dict[str, float]:
+def _bench(
+    engine: str, vectors: np.ndarray, queries: np.ndarray, tmp: Path, *, optimize: bool
+) -> dict[str, float]:
     store = RetrievalStore("bench", engine=engine,  # type: ignore[arg-type]
                            settings=RetrievalSettings(path=tmp / engine,
                                                       dimensions=vectors.shape[1]))
@@ -44,9 +47,8 @@ def _bench(engine: str, vectors: np.ndarray, queries: np.ndarray, tmp: Path) -> 
     for i in range(0, n, 1000):
         store.upsert(_docs(i, min(1000, n - i)), vectors[i : i + 1000].tolist())
     upsert_s = time.perf_counter() - started
-    if engine == "edge":
-        # Build the HNSW index now (a live shard optimises in the background).
-        store._engine.shard.optimize()  # type: ignore[attr-defined]
+    if optimize:
+        store.optimize()  # edge: builds its HNSW index now (no background optimizer)
     index_s = time.perf_counter() - started - upsert_s
     plain, filtered = [], []
     for j, q in enumerate(queries):
@@ -77,6 +79,8 @@ def main() -> None:
     p.add_argument("--dims", type=int, default=384)
     p.add_argument("--queries", type=int, default=500)
     p.add_argument("--engines", default="edge,local")
+    p.add_argument("--no-optimize", action="store_true",
+                   help="search edge's segments unindexed (no store.optimize() after the load)")
     p.add_argument("--local-queries", type=int, default=60,
                    help="searches for the local mode (it scans every vector: ~1 s each at 100k)")
     a = p.parse_args()
@@ -88,7 +92,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="agentstream-bench-qdrant-") as tmp:
         for engine in a.engines.split(","):
             qs = queries[: a.local_queries] if engine == "local" else queries
-            results[engine] = _bench(engine, vectors, qs, Path(tmp))
+            results[engine] = _bench(engine, vectors, qs, Path(tmp), optimize=not a.no_optimize)
     print(f"Retrieval: {a.vectors} x {a.dims} vectors, top-10 searches ({a.queries} on edge, "
           f"{a.local_queries} on local; half filtered by person + time range), embedded on "
           "disk, one thread")

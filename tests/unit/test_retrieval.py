@@ -65,6 +65,8 @@ def test_upsert_search_filters_forget_and_reopen(engine: str, tmp_path: Path) ->
     assert store.count() == 3
     assert all("alice" not in h.payload["person"] for h in store.search(_vec("alice"), limit=10))
     assert store.delete_entity("octo/search") == 2
+    store.optimize()
+    assert [h.text for h in store.search(_vec("flaky tests"), limit=1)] == [TEXTS[4][0]]
     store.close()
     reopened = _open(tmp_path, engine)
     assert reopened.count() == 1

@@ -253,7 +253,9 @@ class LLM:
             key = memo_key(ctx, self._next_ordinal(ctx))
         memo = await self._memo_store() if key is not None else None
         if memo is not None and key is not None:
+            asked = time.monotonic()
             hit = await memo.get(key)
+            _metrics.MEMO_WAIT.labels(self.agent).observe(time.monotonic() - asked)
             if hit is not None:
                 _metrics.MEMO_HITS.labels(self.agent).inc()
                 usage = hit.get("usage") or {}
@@ -365,6 +367,7 @@ class LLM:
             log.info("%s: %s from %s, retrying in %.2fs (try %d of %d)", self.agent, kind, model,
                      wait, server_tries, s.server_retries)
             await asyncio.sleep(wait)
+            _metrics.LIMITER_WAIT.labels(self.agent).observe(wait)
 
     def _backoff(self, n: int) -> float:
         base = self.settings.backoff_initial.total_seconds() * 2 ** (n - 1)

@@ -19,6 +19,7 @@ __all__ = [
     "LLM_REQUESTS",
     "LLM_TOKENS",
     "MEMO_HITS",
+    "MEMO_WAIT",
 ]
 
 _WAIT_BUCKETS = (0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120)
@@ -31,7 +32,8 @@ ERRORS = Counter("agentstream_llm_errors_total",
 BUDGET_REMAINING = Gauge("agentstream_llm_budget_remaining_tokens",
                          "Tokens left in the agent's daily budget.", ["agent"])
 LIMITER_WAIT = Histogram("agentstream_llm_limiter_wait_seconds",
-                         "Time a call waited for rate-limiter room (429 pauses included).",
+                         "Time a call waited for rate-limiter room or a retry (429 pauses and "
+                         "5xx/timeout backoff included).",
                          ["agent"], buckets=_WAIT_BUCKETS)
 MEMO_HITS = Counter("agentstream_llm_memo_hits_total",
                     "LLM calls answered from the memo (a redelivered or retried input).",
@@ -44,3 +46,6 @@ IN_FLIGHT_CALLS = Gauge("agentstream_llm_in_flight", "LLM requests awaiting an a
 CONCURRENCY_CAP = Gauge("agentstream_llm_concurrency_cap",
                         "Handler concurrency allowed by LLM back-pressure (0: no cap).",
                         ["agent"])
+MEMO_WAIT = Histogram("agentstream_llm_memo_wait_seconds",
+                      "Time a call's memo lookup took (catching up with the memo topic).",
+                      ["agent"], buckets=_WAIT_BUCKETS)

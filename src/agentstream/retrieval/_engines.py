@@ -45,6 +45,8 @@ class Engine(Protocol):
 
     def count(self, where: Conditions | None = None) -> int: ...
 
+    def optimize(self) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -99,6 +101,11 @@ class EdgeEngine:
     def count(self, where: Conditions | None = None) -> int:
         flt = self._filter(where) if where else None
         return int(self.shard.count(self.q.CountRequest(filter=flt, exact=True)))
+
+    def optimize(self) -> None:
+        """Build the HNSW index of the shard's new segments (blocks; edge has no background
+        optimizer)."""
+        self.shard.optimize()
 
     def close(self) -> None:
         self.shard.flush()
@@ -162,6 +169,9 @@ class QdrantClientEngine:
     def count(self, where: Conditions | None = None) -> int:
         flt = self._filter(where) if where else None
         return int(self.client.count(self.collection, count_filter=flt, exact=True).count)
+
+    def optimize(self) -> None:
+        """Nothing to do: a server optimises in the background; local mode has no index."""
 
     def close(self) -> None:
         self.client.close()

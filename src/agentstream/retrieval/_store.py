@@ -181,6 +181,13 @@ class RetrievalStore:
     def count(self) -> int:
         return self._engine.count()
 
+    def optimize(self) -> None:
+        """Index what was upserted since the last call (the ``edge`` engine only: it builds its
+        HNSW graph in this call, blocking; until then new points are searched by a scan). Call
+        it after a bulk load and from time to time (a timer, an idle moment); a Qdrant server
+        and the ``local`` engine need nothing."""
+        self._engine.optimize()
+
     def close(self) -> None:
         self._engine.close()
 
