@@ -21,25 +21,35 @@ holds; more workers each publish the windows of their partitions).
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
+import os
+import socket
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import faust
+from confluent_kafka import Producer
 
 from agentstream.config import KafkaSettings
+from agentstream.discovery import publish_descriptor, withdraw_descriptor
 from agentstream.events import (
+    RECORDS,
     ActivitySummary,
+    AgentDescriptor,
     PullRequestMerged,
     PullRequestOpened,
     PullRequestReadyForReview,
     ReviewState,
     ReviewSubmitted,
+    Subscription,
 )
 from agentstream.faustcodec import CODEC_NAME, avro_codec
 from agentstream.schemas import new_meta
+from agentstream.serde import make_serde
 from services.activity.settings import ActivitySettings
 from services.activity.windows import (
     add,
@@ -57,10 +67,15 @@ settings = ActivitySettings()
 S = settings
 DAY, HOUR = timedelta(days=1), timedelta(hours=1)
 SOURCE = f"faust.{S.app_id}"
+VERSION = "0.1.0"
+# The consumer's client.id, as agents do: `agentstream agents` tells live instances by it.
+INSTANCE = S.instance_id or uuid.uuid4().hex[:12]
+KAFKA = KafkaSettings()
 
 app = faust.App(
     S.app_id,
-    broker=f"kafka://{KafkaSettings().bootstrap_servers}",
+    broker=f"kafka://{KAFKA.bootstrap_servers}",
+    broker_client_id=INSTANCE,
     web_enabled=False,
     datadir=str(S.state_dir / S.app_id),
     topic_partitions=S.partitions,
@@ -242,8 +257,45 @@ async def flush_windows() -> None:
         log.info("published %d window summaries", n)
 
 
+def _types(namespace: str) -> tuple[str, ...]:
+    return tuple(sorted(n for n in RECORDS if n.rsplit(".", 1)[0] == namespace))
+
+
+def descriptor() -> AgentDescriptor:
+    """This worker's published interface (what `agentstream agents` shows)."""
+    return AgentDescriptor(
+        name=S.app_id,
+        version=VERSION,
+        consumes=(Subscription(topic=S.code_topic, types=_types("agentstream.events.code")),
+                  Subscription(topic=S.chat_topic, types=_types("agentstream.events.chat"))),
+        emits=(Subscription(topic=S.activity_topic, types=(ActivitySummary.FULLNAME,)),),
+        instance=INSTANCE,
+        host=socket.gethostname(),
+        pid=os.getpid(),
+        started_at=datetime.now(UTC),
+        description="Faust app: repository-day and channel-hour activity windows, PR cycle "
+        "time (pickup, review, merge).",
+    )
+
+
+_announcer = Producer(KAFKA.client_config(**{"linger.ms": 0}))
+
+
+@app.task  # type: ignore[untyped-decorator]
+async def announce() -> None:
+    """Publish the descriptor once the worker runs (the group membership makes it live)."""
+    await asyncio.to_thread(publish_descriptor, _announcer, make_serde(KAFKA), KAFKA,
+                            descriptor())
+
+
 def main() -> None:
-    """Run one worker of the app until SIGTERM/SIGINT."""
+    """Run one worker of the app until SIGTERM/SIGINT; withdraw its descriptor on the way out."""
     S.state_dir.mkdir(parents=True, exist_ok=True)
     worker = faust.Worker(app, loglevel="INFO", redirect_stdouts=False)
-    worker.execute_from_commandline()
+    try:
+        worker.execute_from_commandline()
+    finally:
+        try:
+            withdraw_descriptor(_announcer, KAFKA, S.app_id, INSTANCE)
+        except Exception as exc:  # the broker may be gone already; the entry then shows stale
+            log.warning("could not withdraw the descriptor: %s", exc)

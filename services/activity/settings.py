@@ -23,6 +23,9 @@ class ActivitySettings(BaseSettings):
     )
 
     app_id: str = Field(default="activity", description="Faust app id (group, table topics).")
+    instance_id: str | None = Field(
+        default=None, description="Consumer client.id and topology instance (default random)."
+    )
     code_topic: str = Field(default="events.code", description="Code events in.")
     chat_topic: str = Field(default="events.chat", description="Chat events in.")
     activity_topic: str = Field(default="insights.activity", description="ActivitySummary out.")
