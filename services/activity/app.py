@@ -33,7 +33,9 @@ from typing import Any
 
 import faust
 from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient
 
+from agentstream.bus import ensure_topic
 from agentstream.config import KafkaSettings
 from agentstream.discovery import publish_descriptor, withdraw_descriptor
 from agentstream.events import (
@@ -288,9 +290,23 @@ async def announce() -> None:
                             descriptor())
 
 
+def _provision() -> None:
+    """Create the repartition and table topics before the worker subscribes: a topic Faust
+    creates itself at start may be missing from the first metadata, and Faust then ignores it
+    for the whole run ("Ignoring missing topic")."""
+    admin = AdminClient(KAFKA.client_config())
+    for name in (by_repo_name, by_channel_name):
+        ensure_topic(admin, name, partitions=S.partitions,
+                     config={"retention.ms": str(7 * 86_400_000)})
+    for table in ("repo-day", "channel-hour", "pr-cycle"):
+        ensure_topic(admin, f"{S.app_id}-{table}-changelog", partitions=S.partitions,
+                     config={"cleanup.policy": "compact"})
+
+
 def main() -> None:
     """Run one worker of the app until SIGTERM/SIGINT; withdraw its descriptor on the way out."""
     S.state_dir.mkdir(parents=True, exist_ok=True)
+    _provision()
     worker = faust.Worker(app, loglevel="INFO", redirect_stdouts=False)
     try:
         worker.execute_from_commandline()
