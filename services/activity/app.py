@@ -256,7 +256,8 @@ async def flush_windows() -> None:
     """Publish the summaries of finished windows (and revisions of windows that changed)."""
     n = await _flush(repo_day, "repo") + await _flush(channel_hour, "channel")
     if n:
-        log.info("published %d window summaries", n)
+        log.info("published %d window summaries (%d repository-day and %d channel-hour "
+                 "windows held)", n, len(repo_day), len(channel_hour))
 
 
 def _types(namespace: str) -> tuple[str, ...]:

@@ -42,11 +42,11 @@ class ActivitySettings(BaseSettings):
         description="A window is summarised once it ended this long ago (wall clock) ...",
     )
     idle: timedelta = Field(
-        default=timedelta(seconds=10),
+        default=timedelta(seconds=3),
         description="... and got no event for this long; a late event publishes a revision.",
     )
     flush_interval: timedelta = Field(
-        default=timedelta(seconds=5), description="How often finished windows are looked for."
+        default=timedelta(seconds=2), description="How often finished windows are looked for."
     )
     evidence_limit: int = Field(default=100, ge=1, description="Event ids cited per window.")
 
