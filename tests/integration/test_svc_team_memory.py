@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from agentstream.cli import app
 from agentstream.config import KafkaSettings
+from agentstream.errors import ChangelogPartitionError
 from agentstream.memory import Fact, as_of, read_key
 from agentstream.serde import make_serde
 from agentstream.testing import unique_name
@@ -35,7 +36,10 @@ def _free_port() -> int:
 
 
 def _value(settings: KafkaSettings, agent: str, store: str, key: str) -> Any:
-    entry = read_key(settings, agent, store, key, timeout=timedelta(seconds=20))
+    try:
+        entry = read_key(settings, agent, store, key, timeout=timedelta(seconds=20))
+    except ChangelogPartitionError:  # the agent has not created its changelogs yet
+        return None
     return None if entry is None or entry.value is None else json.loads(entry.value)
 
 
