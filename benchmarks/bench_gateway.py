@@ -9,7 +9,8 @@ answers 200; and the AgentStream gateway, which also parses the body, builds the
 produces it (acks=all, idempotent) and answers only after Kafka's acknowledgement. The load is
 ``--clients`` keep-alive connections, each sending the next request when the previous answer
 arrived (the same real ``pull_request.opened`` payload, a fresh X-GitHub-Delivery each time).
-Printed: requests/s, p50/p99 latency, the per-round ratio gateway/ceiling, and a check that the
+Printed: requests/s, p50/p99 latency, the server process's CPU time per request (user + system,
+all threads; librdkafka's included), the per-round ratios, and a check that the
 topic holds exactly as many records as the gateway answered 200. Target: ≥ 0.5x the ceiling's
 requests/s with p99 < 50 ms.
 """
@@ -103,19 +104,26 @@ async def _client(port: int, template: bytes, until: float, lat: list[float], co
         writer.close()
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def _load(
-    port: int, clients: int, seconds: float, template: bytes
-) -> tuple[float, list[float], dict]:
+    port: int, clients: int, seconds: float, template: bytes, pid: int
+) -> tuple[float, list[float], dict[int, int], float]:
     # Warm-up: one second of load that is not counted.
-    await asyncio.gather(
-        *(_client(port, template, time.monotonic() + 1.0, [], {}) for _ in range(clients))
-    )
+    until = time.monotonic() + 1.0
+    await asyncio.gather(*(_client(port, template, until, [], {}) for _ in range(clients)))
     lat: list[float] = []
     codes: dict[int, int] = {}
+    cpu0 = _cpu_seconds(pid)
     started = time.monotonic()
     until = started + seconds
     await asyncio.gather(*(_client(port, template, until, lat, codes) for _ in range(clients)))
-    return time.monotonic() - started, lat, codes
+    took = time.monotonic() - started
+    return took, lat, codes, _cpu_seconds(pid) - cpu0
 
 
 def _wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
@@ -149,6 +157,24 @@ def pct(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] * 1000
 
 
+def _round(
+    kind: str, bootstrap: str, prefix: str, opts: argparse.Namespace, template: bytes
+) -> tuple[float, list[float], dict[int, int], float]:
+    """Serve ``kind`` in its own process and load it for ``opts.seconds``."""
+    from agentstream.localkafka import free_port  # noqa: PLC0415
+
+    port = free_port()
+    cmd = [sys.executable, __file__, "--serve", kind, "--port", str(port),
+           "--bootstrap", bootstrap, "--prefix", prefix]  # fmt: skip
+    proc = subprocess.Popen(cmd, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        _wait_port(port, proc)
+        return asyncio.run(_load(port, opts.clients, opts.seconds, template, proc.pid))
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
 def main() -> int:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -166,7 +192,6 @@ def main() -> int:
         return 0
 
     from agentstream.connectors import sign_github  # noqa: PLC0415
-    from agentstream.localkafka import free_port  # noqa: PLC0415
 
     body = PAYLOAD.read_bytes()
     template = _request(body, sign_github(SECRET, body))
@@ -179,56 +204,40 @@ def main() -> int:
             f"bench_gateway: {opts.clients} clients, {opts.seconds:.0f} s x {opts.rounds} rounds, "
             f"payload {len(body)} bytes, {described}"
         )
-        results: dict[str, list[tuple[float, float, float]]] = {"ceiling": [], "gateway": []}
+        results: dict[str, list[tuple[float, float, float, float]]] = {"ceiling": [], "gateway": []}
         stored = answered_200 = 0
         try:
             for rnd in range(1, opts.rounds + 1):
                 for kind in ("ceiling", "gateway"):
-                    port = free_port()
-                    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-                    proc = subprocess.Popen(
-                        [
-                            sys.executable,
-                            __file__,
-                            "--serve",
-                            kind,
-                            "--port",
-                            str(port),
-                            "--bootstrap",
-                            bootstrap,
-                            "--prefix",
-                            prefix,
-                        ],
-                        env=env,
-                    )
-                    try:
-                        _wait_port(port, proc)
-                        took, lat, codes = asyncio.run(
-                            _load(port, opts.clients, opts.seconds, template)
-                        )
-                    finally:
-                        proc.terminate()
-                        proc.wait(30)
+                    took, lat, codes, cpu = _round(kind, bootstrap, prefix, opts, template)
                     ok = codes.get(200, 0)
                     rps = len(lat) / took
-                    results[kind].append((rps, pct(lat, 0.5), pct(lat, 0.99)))
+                    cpu_us = cpu / max(1, len(lat)) * 1e6
+                    results[kind].append((rps, pct(lat, 0.5), pct(lat, 0.99), cpu_us))
                     if kind == "gateway":
                         answered_200 += ok
                     print(
                         f"  round {rnd} {kind:8s} {rps:8.0f} req/s  p50 {pct(lat, 0.5):6.1f} ms  "
-                        f"p99 {pct(lat, 0.99):6.1f} ms  answers {dict(sorted(codes.items()))}",
+                        f"p99 {pct(lat, 0.99):6.1f} ms  server CPU {cpu_us:5.0f} us/request  "
+                        f"answers {dict(sorted(codes.items()))}",
                         flush=True,
                     )
             stored = _records(bootstrap, topic)
         finally:
             delete_topics(admin, [topic])
     ratios = [g[0] / c[0] for c, g in zip(results["ceiling"], results["gateway"], strict=True)]
+    cpu_ratios = [c[3] / g[3] for c, g in zip(results["ceiling"], results["gateway"], strict=True)]
     g_p99 = max(g[2] for g in results["gateway"])
     print(
         f"gateway / ceiling requests/s per round: {', '.join(f'{r:.2f}' for r in ratios)} "
         f"(median {statistics.median(ratios):.2f}; target >= 0.5)"
     )
     print(f"gateway p99 (worst round): {g_p99:.1f} ms (target < 50 ms)")
+    print(
+        "server CPU per request, ceiling / gateway (what a request costs the server process, "
+        f"less sensitive to other load): {', '.join(f'{r:.2f}' for r in cpu_ratios)} "
+        f"(median {statistics.median(cpu_ratios):.2f})"
+    )
     print(
         f"records on {topic}: {stored}; 200 answers before the warm-up-free count plus warm-up: "
         f"{'consistent' if stored >= answered_200 else 'MISSING RECORDS'} "

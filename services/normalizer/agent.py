@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 
 from agentstream.config import KafkaSettings
-from agentstream.connectors import Normalizer, NormalizerSettings, ingest_topic
+from agentstream.connectors import Normalizer, NormalizerSettings, StoreBuildLedger, ingest_topic
 from agentstream.connectors.metrics import NORMALIZER_SKIPPED, skip_label
 from agentstream.events import (
     BuildFailed,
@@ -51,6 +51,7 @@ from agentstream.events import (
     ReviewRequestRemoved,
     ReviewSubmitted,
 )
+from agentstream.memory import StoreSpec
 from agentstream.runtime import Agent, Context
 
 __all__ = ["agent", "make_agent"]
@@ -86,10 +87,14 @@ def make_agent(
             f"{topic_prefix}events.chat": CHAT,
             f"{topic_prefix}events.calendar": CALENDAR,
         },
+        # Failed builds per (repo, kind, workflow, branch), so that a later success is reported
+        # as BuildRecovered even after a restart or a rebalance.
+        stores=[StoreSpec("builds")],
     )
 
     async def handle(raw: RawRecord, ctx: Context) -> None:
-        result = norm.normalize(raw)  # MalformedPayloadError: non-retryable → dlq.<name>
+        # MalformedPayloadError is non-retryable: the record goes to dlq.<name> with the reason.
+        result = norm.normalize(raw, ledger=StoreBuildLedger(ctx.store("builds")))
         for emitted in result.events:
             await ctx.emit(emitted.event, topic=emitted.topic, key=emitted.key)
         if result.skipped:

@@ -323,3 +323,65 @@ def test_a_redelivered_github_delivery_keeps_its_raw_id(gw: Running) -> None:
     got = gw.records("github")
     assert sorted(r.id for r in got) == sorted([first.json()["id"], other.json()["id"]])
     assert all(r.body == body for r in got)
+
+
+def test_agentstream_gateway_runs_as_a_process(
+    bootstrap_servers: str, kafka_admin: AdminClient
+) -> None:
+    import os  # noqa: PLC0415
+    import signal  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    from agentstream.localkafka import free_port  # noqa: PLC0415
+
+    prefix = unique_name("gwp") + "."
+    create_topic(kafka_admin, f"{prefix}ingest.github", partitions=3)
+    port = free_port()
+    env = {
+        **os.environ,
+        "AGENTSTREAM_BOOTSTRAP_SERVERS": bootstrap_servers,
+        "AGENTSTREAM_TOPIC_PREFIX": prefix,
+        "AGENTSTREAM_GATEWAY_GITHUB_SECRETS": f"old-secret,{GITHUB_SECRET}",
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "agentstream.cli",
+            "gateway",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the gateway did not answer /healthz in 60 s"
+            time.sleep(0.1)
+        body = (DATA / "github" / "pull_request" / "opened.json").read_bytes()
+        r = httpx.post(
+            f"http://127.0.0.1:{port}/webhooks/github",
+            content=body,
+            headers=_github_headers(body, "pull_request"),
+            timeout=10,
+        )
+        assert r.status_code == 200 and r.json()["status"] == "stored", r.text
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+        logs = proc.stderr.read().decode() if proc.stderr else ""
+        assert GITHUB_SECRET not in logs and "old-secret" not in logs
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        delete_topics(kafka_admin, [f"{prefix}ingest.github"])

@@ -236,3 +236,35 @@ def test_importers_write_the_same_raw_ids_on_a_rerun(
         assert json.loads(raws[0].body)  # the message object as exported
     finally:
         delete_topics(kafka_admin, names)
+
+
+def test_a_failed_build_is_remembered_across_a_restart(
+    bootstrap_servers: str, kafka_admin: AdminClient
+) -> None:
+    prefix = unique_name("norm") + "."
+    names = _topics(kafka_admin, prefix)
+    kafka = KafkaSettings(bootstrap_servers=bootstrap_servers, topic_prefix=prefix)
+    serde = make_serde(kafka)
+    name = unique_name("normalizer")
+    topic = prefix + "ingest.github"
+    producer = Producer(kafka.client_config(**{"enable.idempotence": True}))
+
+    def deliver(rel: str, delivery: str) -> None:
+        body = (DATA / "github" / rel).read_bytes()
+        repo = json.loads(body)["repository"]["full_name"].encode()
+        raw = make_raw("github", "workflow_job", body, delivery_id=delivery)
+        producer.produce(topic, key=repo, value=serde.encode(topic, raw))
+        assert producer.flush(30) == 0
+
+    try:
+        deliver("workflow_job/completed.failure.json", "job-failed")
+        with _running(make_agent(name=name, topic_prefix=prefix), kafka):
+            (failed,) = [ev for _, ev in _read(kafka, prefix + "events.code", at_least=1)]
+        # A new process of the same agent: the failure comes back from the memory changelog.
+        deliver("workflow_job/completed.success.json", "job-green")
+        with _running(make_agent(name=name, topic_prefix=prefix), kafka):
+            events = [ev for _, ev in _read(kafka, prefix + "events.code", at_least=2)]
+        assert [type(e).__name__ for e in events] == ["BuildFailed", "BuildRecovered"]
+        assert events[1].failed_run_id == failed.run_id
+    finally:
+        delete_topics(kafka_admin, [*names, f"{prefix}dlq.{name}", f"{prefix}memory.{name}.builds"])

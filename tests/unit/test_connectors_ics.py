@@ -137,6 +137,8 @@ def test_time_zones_windows_ids_and_x_wr_timezone() -> None:
         noon.start == datetime(2021, 12, 22, 17, 0, tzinfo=UTC)
         and noon.timezone == "America/New_York"
     )
+    assert noon.calendar is not None
+    assert noon.calendar.startswith("This calendar features two events")
 
 
 def test_attendees_keep_partstat_role_and_resolve_to_people() -> None:

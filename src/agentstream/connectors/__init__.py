@@ -35,7 +35,9 @@ from agentstream.connectors._gateway import (
 from agentstream.connectors._github import (
     FAILED_CONCLUSIONS,
     BuildLedger,
+    KeyValue,
     MemoryBuildLedger,
+    StoreBuildLedger,
 )
 from agentstream.connectors._identity import IdentityKind, IdentityMap
 from agentstream.connectors._normalize import Normalizer, parse_json
@@ -71,6 +73,7 @@ __all__ = [
     "IdentityKind",
     "IdentityMap",
     "IdentityMapError",
+    "KeyValue",
     "MalformedPayloadError",
     "MemoryBuildLedger",
     "Normalized",
@@ -79,6 +82,7 @@ __all__ = [
     "PublishError",
     "RawPublisher",
     "SignatureError",
+    "StoreBuildLedger",
     "event_id",
     "github_file",
     "ics_file",

@@ -311,11 +311,22 @@ class Gateway:
 def run_gateway(
     settings: GatewaySettings | None = None, kafka: KafkaSettings | None = None
 ) -> None:
-    """Serve the gateway with uvicorn until SIGINT/SIGTERM (``agentstream gateway``)."""
+    """Serve the gateway with uvicorn until SIGTERM/SIGINT (``agentstream gateway``).
+
+    A signal stops accepting connections, lets requests in progress finish (their records are
+    acknowledged or answered 503), flushes the producer and returns, so the process exits 0.
+    """
     import uvicorn  # noqa: PLC0415
 
+    class _Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            # uvicorn re-raises a captured signal after shutting down, which ends the process
+            # "killed by SIGTERM"; a clean stop is not a failure.
+            super().handle_exit(sig, frame)
+            self._captured_signals.clear()
+
     gateway = Gateway(settings, kafka)
-    uvicorn.run(
+    config = uvicorn.Config(
         gateway.app,
         host=gateway.settings.host,
         port=gateway.settings.port,
@@ -323,6 +334,7 @@ def run_gateway(
         access_log=False,
         lifespan="on",
     )
+    _Server(config).run()
 
 
 @contextlib.contextmanager

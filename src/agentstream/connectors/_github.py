@@ -40,7 +40,14 @@ from agentstream.events import (
     ReviewSubmitted,
 )
 
-__all__ = ["FAILED_CONCLUSIONS", "BuildLedger", "MemoryBuildLedger", "normalize_github"]
+__all__ = [
+    "FAILED_CONCLUSIONS",
+    "BuildLedger",
+    "KeyValue",
+    "MemoryBuildLedger",
+    "StoreBuildLedger",
+    "normalize_github",
+]
 
 FAILED_CONCLUSIONS = frozenset({"failure", "timed_out", "startup_failure"})
 _BUILD_OBJECTS = {
@@ -76,6 +83,35 @@ class MemoryBuildLedger:
 
     def succeeded(self, line: str) -> int | None:
         return self._failed.pop(line, None)
+
+
+class KeyValue(Protocol):
+    """What ``StoreBuildLedger`` needs: an agent memory store (``ctx.store(name)``)."""
+
+    def get(self, key: str) -> Any | None: ...
+
+    def put(self, key: str, value: Any) -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+
+class StoreBuildLedger:
+    """A ``BuildLedger`` over a key-value store, e.g. the normalizer agent's memory store, so a
+    failed build is remembered across restarts and rebalances (the write commits with the input
+    that caused it)."""
+
+    def __init__(self, store: KeyValue) -> None:
+        self.store = store
+
+    def failed(self, line: str, run_id: int) -> None:
+        self.store.put(line, {"failed_run_id": run_id})
+
+    def succeeded(self, line: str) -> int | None:
+        state = self.store.get(line)
+        if not isinstance(state, dict) or "failed_run_id" not in state:
+            return None
+        self.store.delete(line)
+        return int(state["failed_run_id"])
 
 
 def _login(obj: Any) -> str | None:
@@ -460,7 +496,7 @@ class _GitHub:
         )
         url = str(obj.get("html_url") or obj.get("url") or "")
         when = self.ts(obj.get("completed_at") or obj.get("updated_at"))
-        line = "\0".join((self.repo, event, workflow, str(branch)))
+        line = "|".join((self.repo, event, workflow, str(branch)))
         common: dict[str, Any] = {
             "repo": self.repo,
             "workflow": workflow,

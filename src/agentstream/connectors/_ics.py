@@ -164,6 +164,7 @@ class _Calendar:
         recurring: bool,
         tzname: str | None,
         sequence: int | None = None,
+        calendar: str | None = None,
     ) -> None:
         o = self.out
         uid = _uid(comp)
@@ -209,7 +210,7 @@ class _Calendar:
         rrule = comp.get("RRULE")
         fields: dict[str, Any] = {
             "uid": uid,
-            "calendar": None,
+            "calendar": calendar,
             "title": title,
             "description": _text(comp, "DESCRIPTION"),
             "location": _text(comp, "LOCATION"),
@@ -234,6 +235,7 @@ class _Calendar:
         vevents = 0
         for original in self.calendars:
             cal = x_wr_timezone.to_standard(original)
+            name = _text(cal, "X-WR-CALNAME")
             cancel_method = (_text(cal, "METHOD") or "").upper() == "CANCEL"
             clean, lost = self.winners(cal)
             dropped += lost
@@ -276,6 +278,7 @@ class _Calendar:
                     recurring=uid in series,
                     tzname=tz_of.get(uid),
                     sequence=seq_of.get((uid, rid) if overridden else (uid, None)),
+                    calendar=name,
                 )
             for c in masters:
                 uid = _uid(c)
@@ -289,6 +292,7 @@ class _Calendar:
                     overridden=False,
                     recurring=False,
                     tzname=tz_of.get(uid),
+                    calendar=name,
                 )
             for c in masters:  # an override whose series is outside the window and absent
                 uid = _uid(c)
@@ -300,6 +304,7 @@ class _Calendar:
                         overridden=True,
                         recurring=False,
                         tzname=tz_of.get(uid),
+                        calendar=name,
                     )
         if self.out.events:
             return None

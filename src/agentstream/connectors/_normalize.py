@@ -69,13 +69,15 @@ class Normalizer:
         day = datetime(r.year, r.month, r.day, tzinfo=UTC)
         return day - self.settings.calendar_past, day + self.settings.calendar_future
 
-    def normalize(self, raw: RawRecord) -> Normalized:
-        """The events ``raw`` means, or why it means none."""
+    def normalize(self, raw: RawRecord, *, ledger: BuildLedger | None = None) -> Normalized:
+        """The events ``raw`` means, or why it means none. ``ledger`` overrides the normalizer's
+        own for this record (the service passes one over its memory store)."""
         rid = raw.id or f"offsetless-{raw.source}-{raw.delivery_id or ''}"
         out = Out(rid, raw.source, raw.received_at, self.identity, self.topic_prefix)
         if raw.source == "github":
             payload = parse_json(raw.body, what=f"GitHub {raw.kind} body")
-            return out.result(normalize_github(out, raw.kind, payload, self.ledger))
+            builds = ledger if ledger is not None else self.ledger
+            return out.result(normalize_github(out, raw.kind, payload, builds))
         if raw.source == "slack":
             payload = parse_json(raw.body, what=f"Slack {raw.kind} body")
             if raw.kind == "export_channel":
