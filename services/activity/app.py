@@ -21,25 +21,41 @@ holds; more workers each publish the windows of their partitions).
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
+import os
+import socket
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import faust
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient
 
+from agentstream.bus import ensure_topic
 from agentstream.config import KafkaSettings
+from agentstream.discovery import publish_descriptor, withdraw_descriptor
 from agentstream.events import (
+    RECORDS,
     ActivitySummary,
+    AgentDescriptor,
+    DeadLetter,
+    DeadLetterStage,
+    Header,
     PullRequestMerged,
     PullRequestOpened,
     PullRequestReadyForReview,
     ReviewState,
     ReviewSubmitted,
+    Subscription,
 )
 from agentstream.faustcodec import CODEC_NAME, avro_codec
+from agentstream.runtime import dlq_topic
 from agentstream.schemas import new_meta
+from agentstream.serde import make_serde
 from services.activity.settings import ActivitySettings
 from services.activity.windows import (
     add,
@@ -57,10 +73,18 @@ settings = ActivitySettings()
 S = settings
 DAY, HOUR = timedelta(days=1), timedelta(hours=1)
 SOURCE = f"faust.{S.app_id}"
+VERSION = "0.1.0"
+# The consumer's client.id, as agents do: `agentstream agents` tells live instances by it.
+INSTANCE = S.instance_id or uuid.uuid4().hex[:12]
+KAFKA = KafkaSettings()
+# Descriptors and dead letters go through a small producer of their own.
+_announcer = Producer(KAFKA.client_config(**{"linger.ms": 0}))
+_SERDE = make_serde(KAFKA)
 
 app = faust.App(
     S.app_id,
-    broker=f"kafka://{KafkaSettings().bootstrap_servers}",
+    broker=f"kafka://{KAFKA.bootstrap_servers}",
+    broker_client_id=INSTANCE,
     web_enabled=False,
     datadir=str(S.state_dir / S.app_id),
     topic_partitions=S.partitions,
@@ -107,42 +131,75 @@ def _summary(state: dict[str, Any], *, kind: str) -> ActivitySummary:
     )
 
 
+DLQ = dlq_topic(S.app_id, prefix=KAFKA.topic_prefix)
+
+
+async def _dead_letter(ev: Any, exc: Exception) -> None:
+    """An event this app could not process goes to ``dlq.<app id>`` with the reason (the
+    runtime's DeadLetter record, so `agentstream dlq list/show/replay <app id>` read it)."""
+    msg = ev.message
+    now = datetime.now(UTC)
+    meta = getattr(ev.value, "meta", None)
+    raw_value = msg.value if isinstance(msg.value, bytes) else None
+    raw_key = msg.key if isinstance(msg.key, bytes) else None
+    letter = DeadLetter(
+        original_topic=msg.topic, original_partition=msg.partition, original_offset=msg.offset,
+        original_key=raw_key, original_value=raw_value,
+        original_headers=tuple(Header(key=k, value=v) for k, v in (msg.headers or ())),
+        event_id=getattr(meta, "id", None), event_type=getattr(meta, "type", None),
+        error_type=type(exc).__name__, error_message=str(exc)[:2000],
+        stage=DeadLetterStage.HANDLE, attempts=1, first_failure_at=now, last_failure_at=now,
+        agent=S.app_id,
+    )
+    log.warning("dead-lettered %s[%d]@%d: %r", msg.topic, msg.partition, msg.offset, exc)
+    _announcer.produce(DLQ, key=raw_key, value=_SERDE.encode(DLQ, letter))
+    await asyncio.to_thread(_announcer.flush, 30)
+
+
 @app.agent(code)
 async def regroup_code(stream: Any) -> None:
     """Re-key code events by repository for the repo x day windows."""
-    async for _key, event in stream.items():
-        repo = getattr(event, "repo", None)
-        if repo is not None:
-            await by_repo.send(key=repo.encode(), value=event)
+    async for ev in stream.events():
+        repo = getattr(ev.value, "repo", None)
+        if isinstance(repo, str):
+            await by_repo.send(key=repo.encode(), value=ev.value)
 
 
 @app.agent(chat)
 async def regroup_chat(stream: Any) -> None:
     """Re-key chat events by channel for the channel x hour windows."""
-    async for _key, event in stream.items():
-        channel = getattr(event, "channel", None)
-        if channel is not None:
-            await by_channel.send(key=channel.encode(), value=event)
+    async for ev in stream.events():
+        channel = getattr(ev.value, "channel", None)
+        if isinstance(channel, str):
+            await by_channel.send(key=channel.encode(), value=ev.value)
 
 
 @app.agent(by_repo)
 async def count_repo_days(stream: Any) -> None:
-    async for event in stream:
-        start, end = window_of(event_time(event), DAY)
-        k = window_key(f"repo:{event.repo}", start)
-        repo_day[k] = add(repo_day.get(k), event=event, start=start, end=end,
-                          entity=f"repo:{event.repo}", limit=S.evidence_limit,
-                          seen_at=time.time())
+    async for ev in stream.events():
+        event = ev.value
+        try:
+            start, end = window_of(event_time(event), DAY)
+            k = window_key(f"repo:{event.repo}", start)
+            repo_day[k] = add(repo_day.get(k), event=event, start=start, end=end,
+                              entity=f"repo:{event.repo}", limit=S.evidence_limit,
+                              seen_at=time.time())
+        except Exception as exc:
+            await _dead_letter(ev, exc)
 
 
 @app.agent(by_channel)
 async def count_channel_hours(stream: Any) -> None:
-    async for event in stream:
-        start, end = window_of(event_time(event), HOUR)
-        k = window_key(f"channel:{event.channel}", start)
-        channel_hour[k] = add(channel_hour.get(k), event=event, start=start, end=end,
-                              entity=f"channel:{event.channel}", limit=S.evidence_limit,
-                              seen_at=time.time())
+    async for ev in stream.events():
+        event = ev.value
+        try:
+            start, end = window_of(event_time(event), HOUR)
+            k = window_key(f"channel:{event.channel}", start)
+            channel_hour[k] = add(channel_hour.get(k), event=event, start=start, end=end,
+                                  entity=f"channel:{event.channel}", limit=S.evidence_limit,
+                                  seen_at=time.time())
+        except Exception as exc:
+            await _dead_letter(ev, exc)
 
 
 def _pr_key(event: Any) -> str:
@@ -177,19 +234,27 @@ def _on_pr_event(pr: dict[str, Any] | None, event: Any) -> dict[str, Any] | None
 @app.agent(code)
 async def cycle_time(stream: Any) -> None:
     """PR cycle time: state per pull request (the input's key), a summary on merge."""
-    async for event in stream:
+    async for ev in stream.events():
+        event = ev.value
         if not hasattr(event, "number") or not hasattr(event, "repo"):
-                continue
-        key = _pr_key(event)
-        if isinstance(event, PullRequestMerged):
-            pr = pr_cycle.get(key)
-            if pr is not None and "opened_at" in pr:
-                await out.send(key=f"pr:{key}".encode(), value=_cycle_summary(key, pr, event))
-                pr_cycle.pop(key, None)
-        else:
-            new = _on_pr_event(pr_cycle.get(key), event)
-            if new is not None:
-                pr_cycle[key] = new
+            continue
+        try:
+            await _cycle_step(event)
+        except Exception as exc:
+            await _dead_letter(ev, exc)
+
+
+async def _cycle_step(event: Any) -> None:
+    key = _pr_key(event)
+    if isinstance(event, PullRequestMerged):
+        pr = pr_cycle.get(key)
+        if pr is not None and "opened_at" in pr:
+            await out.send(key=f"pr:{key}".encode(), value=_cycle_summary(key, pr, event))
+            pr_cycle.pop(key, None)
+    else:
+        new = _on_pr_event(pr_cycle.get(key), event)
+        if new is not None:
+            pr_cycle[key] = new
 
 
 def _cycle_summary(key: str, pr: dict[str, Any], merged: PullRequestMerged) -> ActivitySummary:
@@ -239,11 +304,61 @@ async def flush_windows() -> None:
     """Publish the summaries of finished windows (and revisions of windows that changed)."""
     n = await _flush(repo_day, "repo") + await _flush(channel_hour, "channel")
     if n:
-        log.info("published %d window summaries", n)
+        log.info("published %d window summaries (%d repository-day and %d channel-hour "
+                 "windows held)", n, len(repo_day), len(channel_hour))
+
+
+def _types(namespace: str) -> tuple[str, ...]:
+    return tuple(sorted(n for n in RECORDS if n.rsplit(".", 1)[0] == namespace))
+
+
+def descriptor() -> AgentDescriptor:
+    """This worker's published interface (what `agentstream agents` shows)."""
+    return AgentDescriptor(
+        name=S.app_id,
+        version=VERSION,
+        consumes=(Subscription(topic=S.code_topic, types=_types("agentstream.events.code")),
+                  Subscription(topic=S.chat_topic, types=_types("agentstream.events.chat"))),
+        emits=(Subscription(topic=S.activity_topic, types=(ActivitySummary.FULLNAME,)),),
+        instance=INSTANCE,
+        host=socket.gethostname(),
+        pid=os.getpid(),
+        started_at=datetime.now(UTC),
+        description="Faust app: repository-day and channel-hour activity windows, PR cycle "
+        "time (pickup, review, merge).",
+    )
+
+
+@app.task  # type: ignore[untyped-decorator]
+async def announce() -> None:
+    """Publish the descriptor once the worker runs (the group membership makes it live)."""
+    await asyncio.to_thread(publish_descriptor, _announcer, _SERDE, KAFKA,
+                            descriptor())
+
+
+def _provision() -> None:
+    """Create the repartition and table topics before the worker subscribes: a topic Faust
+    creates itself at start may be missing from the first metadata, and Faust then ignores it
+    for the whole run ("Ignoring missing topic")."""
+    admin = AdminClient(KAFKA.client_config())
+    for name in (by_repo_name, by_channel_name):
+        ensure_topic(admin, name, partitions=S.partitions,
+                     config={"retention.ms": str(7 * 86_400_000)})
+    ensure_topic(admin, DLQ, partitions=1)
+    for table in ("repo-day", "channel-hour", "pr-cycle"):
+        ensure_topic(admin, f"{S.app_id}-{table}-changelog", partitions=S.partitions,
+                     config={"cleanup.policy": "compact"})
 
 
 def main() -> None:
-    """Run one worker of the app until SIGTERM/SIGINT."""
+    """Run one worker of the app until SIGTERM/SIGINT; withdraw its descriptor on the way out."""
     S.state_dir.mkdir(parents=True, exist_ok=True)
+    _provision()
     worker = faust.Worker(app, loglevel="INFO", redirect_stdouts=False)
-    worker.execute_from_commandline()
+    try:
+        worker.execute_from_commandline()
+    finally:
+        try:
+            withdraw_descriptor(_announcer, KAFKA, S.app_id, INSTANCE)
+        except Exception as exc:  # the broker may be gone already; the entry then shows stale
+            log.warning("could not withdraw the descriptor: %s", exc)

@@ -23,6 +23,9 @@ class ActivitySettings(BaseSettings):
     )
 
     app_id: str = Field(default="activity", description="Faust app id (group, table topics).")
+    instance_id: str | None = Field(
+        default=None, description="Consumer client.id and topology instance (default random)."
+    )
     code_topic: str = Field(default="events.code", description="Code events in.")
     chat_topic: str = Field(default="events.chat", description="Chat events in.")
     activity_topic: str = Field(default="insights.activity", description="ActivitySummary out.")
@@ -39,11 +42,11 @@ class ActivitySettings(BaseSettings):
         description="A window is summarised once it ended this long ago (wall clock) ...",
     )
     idle: timedelta = Field(
-        default=timedelta(seconds=10),
+        default=timedelta(seconds=3),
         description="... and got no event for this long; a late event publishes a revision.",
     )
     flush_interval: timedelta = Field(
-        default=timedelta(seconds=5), description="How often finished windows are looked for."
+        default=timedelta(seconds=2), description="How often finished windows are looked for."
     )
     evidence_limit: int = Field(default=100, ge=1, description="Event ids cited per window.")
 

@@ -51,7 +51,7 @@ class FocusSettings(BaseSettings):
         "is reported.",
     )
     summary_delay: timedelta = Field(
-        default=timedelta(seconds=30),
+        default=timedelta(seconds=10),
         description="A week's ActivitySummary is published once its numbers stopped changing "
         "for this long (a durable timer, re-armed by every change).",
     )

@@ -277,10 +277,18 @@ async def on_build_failed(event: BuildFailed, ctx: Context) -> None:
                if p.get("repo") == event.repo and p.get("head") == event.branch
                and p.get("state") == "open" and "opened_id" in p]
     prs = [p for p in prs if "opened_id" in p]
+    streaked = []
     for p in prs:
         changed = dict(p)
-        changed.setdefault("failing", {})[event.workflow] = event.meta.id
+        failing = changed.setdefault("failing", {})
+        runs = failing.get(event.workflow)
+        runs = list(runs) if isinstance(runs, list) else []
+        if event.meta.id not in runs:
+            runs.append(event.meta.id)
+        failing[event.workflow] = runs
         _put(ctx, pr_key(p["repo"], p["number"]), changed)
+        streaked.append(changed)
+    prs = streaked
     await _emit(ctx, build_failed(
         event.meta.id, repo=event.repo, workflow=event.workflow, branch=event.branch,
         conclusion=event.conclusion, prs=prs, s=settings,

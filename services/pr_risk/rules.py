@@ -27,6 +27,7 @@ __all__ = [
 ]
 
 PrState = dict[str, Any]
+STREAK_HIGH = 3  # failures in a row of one workflow on one pull request: reported again, high
 
 
 @dataclass(frozen=True)
@@ -125,24 +126,38 @@ def build_failed(
     prs: Iterable[PrState],
     s: PrRiskSettings,
 ) -> list[Risk]:
-    """A failing build: one risk per open pull request it belongs to, else one for the branch."""
+    """A failing build: one risk per open pull request it belongs to, else one for the branch.
+
+    A pull request's ``failing[workflow]`` lists the failed runs of its current streak (this one
+    last): the first failure is reported, and again at ``STREAK_HIGH`` failures in a row (high,
+    citing them all); failures in between add nothing new.
+    """
     out: list[Risk] = []
+    matched = False
     for pr in prs:
+        matched = True
         key = pr_key(pr["repo"], pr["number"])
+        streak = list(pr.get("failing", {}).get(workflow, [event_id]))
+        if len(streak) not in (1, STREAK_HIGH):
+            continue
+        again = len(streak) >= STREAK_HIGH
         out.append(Risk(
             kind="build-failing",
-            severity="medium",
+            severity="high" if again else "medium",
             subject=key,
-            title=f"{workflow} fails on open pull request {key}",
-            summary=f"The build of '{pr['title']}' by {pr['author']} ended '{conclusion}'; "
-            "it cannot be merged safely until it passes.",
-            based_on=(event_id, pr["opened_id"]),
-            recommendation="Fix the build before asking for (more) reviews.",
+            title=f"{workflow} fails on open pull request {key}"
+            + (f" ({len(streak)} times in a row)" if again else ""),
+            summary=f"The build of '{pr['title']}' by {pr['author']} ended '{conclusion}'"
+            + (f", the {len(streak)}th failure in a row" if again else "")
+            + "; it cannot be merged safely until it passes.",
+            based_on=(*streak, pr["opened_id"]),
+            recommendation="Pair on the failing test, or quarantine it with an owner."
+            if again else "Fix the build before asking for (more) reviews.",
             confidence=1.0,
             person=_person(pr),
             entities=(f"pr:{key}", f"repo:{repo}", f"person:{_person(pr)}"),
         ))
-    if out:
+    if matched:
         return out
     on_default = branch in s.default_branches
     return [Risk(
@@ -180,13 +195,16 @@ def review_load(
 ) -> tuple[list[Risk], dict[str, Any]]:
     """Overloaded reviewers and an imbalanced review load, each reported once per episode.
 
-    ``flags`` holds what was already reported (``overloaded``: reviewers, ``imbalanced``: bool);
-    returns the new risks and the new flags (a flag is cleared once its condition ended, so the
-    next episode is reported again).
+    ``flags`` holds what was already reported (``overloaded``: reviewers, ``imbalanced``: the
+    busiest reviewer or None); returns the new risks and the new flags. An episode ends with
+    some margin, so a load wobbling at the threshold is not reported again and again: an
+    overload once the reviewer is two below the trigger (``REVIEWER_MAX_PENDING - 1`` pending),
+    an imbalance once its reviewer is two below ``IMBALANCE_MIN_PENDING``.
     """
     risks: list[Risk] = []
     was_over = set(flags.get("overloaded", ()))
     over = {r for r, prs in load.items() if len(prs) > s.reviewer_max_pending}
+    still = {r for r in was_over if len(load.get(r, {})) >= s.reviewer_max_pending}
     for reviewer in sorted(over - was_over):
         prs = load[reviewer]
         risks.append(Risk(
@@ -203,14 +221,17 @@ def review_load(
             entities=(f"person:{reviewer}", *(f"pr:{k}" for k in sorted(prs))),
         ))
     counts = {r: len(prs) for r, prs in load.items()}
-    imbalanced = False
+    flagged = flags.get("imbalanced") or None
+    if flagged is not None and counts.get(flagged, 0) < s.imbalance_min_pending - 1:
+        flagged = None
     if len(counts) >= 2:
         top = max(counts, key=lambda r: (counts[r], r))
         avg = mean(counts.values())
         imbalanced = counts[top] >= s.imbalance_min_pending and counts[top] >= (
             s.imbalance_ratio * avg
         )
-        if imbalanced and not flags.get("imbalanced"):
+        if imbalanced and flagged is None:
+            flagged = top
             spread = ", ".join(f"{r} {n}" for r, n in sorted(counts.items(), key=lambda x: -x[1]))
             risks.append(Risk(
                 kind="review-imbalance",
@@ -226,7 +247,7 @@ def review_load(
                 person=top,
                 entities=(f"team:{team}", *(f"person:{r}" for r in sorted(counts))),
             ))
-    return risks, {"overloaded": sorted(over), "imbalanced": imbalanced}
+    return risks, {"overloaded": sorted(over | still), "imbalanced": flagged}
 
 
 def waited(opened_at: str, until: datetime) -> timedelta:

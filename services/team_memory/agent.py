@@ -78,7 +78,13 @@ def _who(handle: str | None, person: str | None) -> str | None:
 
 
 class _Memory:
-    """The stores as one handler changes them: read, change, write back once."""
+    """The stores as one handler changes them: read, change, write back once.
+
+    Handlers of different input partitions run concurrently and share entries (a person, the
+    team); no handler awaits between its first read and ``save``, so each read-change-write runs
+    in one stretch of the event loop and no update is lost (pr-risk and focus, which must await
+    in between, take a lock instead).
+    """
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx

@@ -18,6 +18,7 @@ from typing import Any
 from svc.events import merged, message, opened, publish, read_records, reviewed
 
 from agentstream.config import KafkaSettings
+from agentstream.discovery import read_topology
 from agentstream.events import ReviewState
 from agentstream.serde import make_serde
 from agentstream.testing import unique_name
@@ -60,6 +61,7 @@ def test_windows_and_cycle_times(bootstrap_servers: str, topic_factory: Any,
     log = tmp_path / "activity.log"
     env = {
         "AGENTSTREAM_ACTIVITY_APP_ID": unique_name("activity"),
+        "AGENTSTREAM_ACTIVITY_INSTANCE_ID": "faust-inst-1",
         "AGENTSTREAM_ACTIVITY_CODE_TOPIC": code,
         "AGENTSTREAM_ACTIVITY_CHAT_TOPIC": chat,
         "AGENTSTREAM_ACTIVITY_ACTIVITY_TOPIC": out,
@@ -91,6 +93,12 @@ def test_windows_and_cycle_times(bootstrap_servers: str, topic_factory: Any,
         publish(bootstrap_servers, serde, chat, msgs)
         got = read_records(bootstrap_servers, serde, out, until=_alive(proc, log, complete),
                            timeout=timedelta(seconds=150))
+        # It announced itself like an agent: `agentstream agents` lists it as live.
+        views = [v for v in read_topology(KafkaSettings(bootstrap_servers=bootstrap_servers),
+                                          timeout=timedelta(seconds=20))
+                 if v.name == env["AGENTSTREAM_ACTIVITY_APP_ID"]]
+        assert [list(v.live_instances) for v in views] == [["faust-inst-1"]]
+        assert views[0].emits == {out: ("agentstream.insights.ActivitySummary",)}
 
     cycle = next(r for r in got if r.entity == f"pr:{REPO}#1")
     assert cycle.counts == {"pickup_seconds": 7200, "review_seconds": 10800,

@@ -14,11 +14,14 @@ from typing import Any
 
 import httpx
 from agents.harness import spawn_agent, wait_for
+from services.team_memory.query import cli as query_cli
+from services.team_memory.query import relations
 from svc.events import joined, left, meeting, merged, message, opened, publish, requested, reviewed
 from typer.testing import CliRunner
 
 from agentstream.cli import app
 from agentstream.config import KafkaSettings
+from agentstream.errors import ChangelogPartitionError
 from agentstream.memory import Fact, as_of, read_key
 from agentstream.serde import make_serde
 from agentstream.testing import unique_name
@@ -35,7 +38,10 @@ def _free_port() -> int:
 
 
 def _value(settings: KafkaSettings, agent: str, store: str, key: str) -> Any:
-    entry = read_key(settings, agent, store, key, timeout=timedelta(seconds=20))
+    try:
+        entry = read_key(settings, agent, store, key, timeout=timedelta(seconds=20))
+    except ChangelogPartitionError:  # the agent has not created its changelogs yet
+        return None
     return None if entry is None or entry.value is None else json.loads(entry.value)
 
 
@@ -143,6 +149,22 @@ def _check_sdk(settings: KafkaSettings, name: str, ev: dict[str, Any]) -> None:
     first_recorded = min(f.recorded_at for f in chan)
     assert as_of(chan, T0 + timedelta(days=3), known_at=first_recorded) is not None
 
+
+    # The query module: relations of a person as of a time, and what was known when.
+    day1 = T0 + timedelta(days=1, minutes=5)
+    assert [(r["relation"], r["from"], r["to"]) for r in relations(settings, "alice",
+                                                                   valid_at=day1, agent=name)] == [
+        ("attends", "alice", "standup-1"), ("reviews", "bob", "alice"),
+        ("works_on", "alice", REPO)]
+    early = relations(settings, "alice", valid_at=T0 + timedelta(hours=2), agent=name)
+    assert [r["relation"] for r in early] == ["works_on"]
+    assert relations(settings, "dave", valid_at=T0 + timedelta(days=3), agent=name) == []
+    out = CliRunner().invoke(query_cli, ["relations", "dave", "--valid-at", day1.isoformat(),
+                                         "--agent", name],
+                             env={"KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
+                                  "AGENTSTREAM_TOPIC_PREFIX": settings.topic_prefix})
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["to"] == "C-pay"
 
 
 def _check_cli_and_http(bootstrap_servers: str, prefix: str, name: str, port: int,

@@ -49,7 +49,7 @@ def test_overload_and_imbalance_are_reported_once_per_episode() -> None:
     again, flags2 = review_load(load, flags, S, team="pay")
     assert again == [] and flags2 == flags
     calm, flags3 = review_load(pending_load(prs[2:]), flags, S, team="pay")
-    assert calm == [] and flags3 == {"overloaded": [], "imbalanced": False}
+    assert calm == [] and flags3 == {"overloaded": [], "imbalanced": None}
     back, _ = review_load(load, flags3, S, team="pay")
     assert len(back) == 2
 
@@ -67,3 +67,30 @@ def test_build_failing_on_open_prs_else_on_the_branch() -> None:
     [main] = build_failed("b2", repo="o/r", workflow="ci", branch="main", conclusion="failure",
                           prs=[], s=S)
     assert main.severity == "high" and main.based_on == ("b2",)
+
+
+def test_a_load_wobbling_at_the_threshold_is_reported_once() -> None:
+    four = [_pr(n, {"carol": f"r{n}"}) for n in range(1, 4)] + [_pr(9, {"dave": "d"})]
+    risks, flags = review_load(pending_load(four), {}, S, team="pay")
+    assert [r.kind for r in risks] == ["reviewer-overload", "review-imbalance"]
+    # carol drops to 2 (the limit) and comes back to 3: still the same episode.
+    down, flags = review_load(pending_load(four[1:]), flags, S, team="pay")
+    up, flags = review_load(pending_load(four), flags, S, team="pay")
+    assert down == [] and up == []
+    # Down to 1 ends the overload; 3 again is a new one.
+    _, flags = review_load(pending_load(four[2:]), flags, S, team="pay")
+    again, _ = review_load(pending_load(four), flags, S, team="pay")
+    assert "reviewer-overload" in [r.kind for r in again]
+
+
+def test_a_failing_streak_is_reported_at_its_first_and_third_failure() -> None:
+    def run(streak: list[str]) -> list[object]:
+        pr = _pr(1, failing={"ci": streak})
+        return build_failed(streak[-1], repo="o/r", workflow="ci", branch="f",
+                            conclusion="failure", prs=[pr], s=S)
+
+    [first] = run(["b1"])
+    assert first.severity == "medium" and first.based_on == ("b1", "open-1")
+    assert run(["b1", "b2"]) == []
+    [third] = run(["b1", "b2", "b3"])
+    assert third.severity == "high" and third.based_on == ("b1", "b2", "b3", "open-1")
