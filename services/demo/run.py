@@ -128,7 +128,7 @@ def _service_list(state: Path, slack: SlackWebStub, ports: dict[str, int]) -> li
         Service("pr-risk", agentstream("run", "services.pr_risk.agent:agent"),
                 {"AGENTSTREAM_PR_RISK_TEAM": TEAM, "AGENTSTREAM_PR_RISK_REPLAY_GRACE": "5"}),
         Service("notifier", agentstream("run", "services.notifier.agent:agent"),
-                {"AGENTSTREAM_NOTIFIER_SINKS": '["jsonl"]',
+                {"AGENTSTREAM_NOTIFIER_SINKS": '["console", "jsonl"]',
                  "AGENTSTREAM_NOTIFIER_JSONL_PATH": str(state / "notifier.jsonl")}),
         Service("indexer", py("services.indexer"),
                 {"AGENTSTREAM_INDEXER_PATH": str(state / "qdrant"),
@@ -418,8 +418,11 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901, PLR0912, PLR0915 
             where = [f"http://127.0.0.1:{s.ops_port}/metrics"] if s.ops_port else []
             if s.http:
                 where.append(s.http)
-            say(f"   {s.name:<15} {'  '.join(where)}")
-        say(f"   notifier output (its console sink's lines, as JSON): {state / 'notifier.jsonl'}")
+            say(f"   {s.name:<15} {'  '.join(where) or '(no HTTP endpoint: see its log)'}")
+        say(
+            f"   notifier console: {state / 'logs' / 'notifier.log'} (as JSON lines: "
+            f"{state / 'notifier.jsonl'})"
+        )
         say(f"   Slack Web API stub: {slack.base_url} ({len(slack.posts)} message(s) posted)")
         say(f"== demo finished in {time.monotonic() - t0:.0f} s")
         if args.follow:
