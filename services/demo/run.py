@@ -75,13 +75,27 @@ def _broker_answers(kafka: KafkaSettings) -> bool:
     return True
 
 
+def _local_port(kafka: KafkaSettings) -> int | None:
+    """The port of a single loopback bootstrap address (a broker ``agentstream dev`` can run)."""
+    host, _, port = kafka.bootstrap_servers.partition(":")
+    if "," in kafka.bootstrap_servers or host not in ("127.0.0.1", "localhost") or not port:
+        return None
+    return int(port)
+
+
 def _ensure_broker(kafka: KafkaSettings) -> bool:
     """True when this run started the local broker (and so stops it at the end)."""
     if _broker_answers(kafka):
         say(f"== broker {kafka.bootstrap_servers} is up")
         return False
-    say(f"== no broker at {kafka.bootstrap_servers}: starting the local one (agentstream dev up)")
-    subprocess.run(agentstream("dev", "up"), cwd=ROOT, check=True)
+    port = _local_port(kafka)
+    if port is None:
+        raise SystemExit(f"demo: no broker answers at {kafka.bootstrap_servers}")
+    say(
+        f"== no broker at {kafka.bootstrap_servers}: starting the local one "
+        f"(agentstream dev up --port {port})"
+    )
+    subprocess.run(agentstream("dev", "up", "--port", str(port)), cwd=ROOT, check=True)
     return True
 
 
@@ -438,7 +452,10 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901, PLR0912, PLR0915 
             say(f"   {line}")
         slack.stop()
         if started_broker:
-            subprocess.run(agentstream("dev", "down"), cwd=ROOT, check=False)
+            say("== stopping the local broker this run started (agentstream dev down)")
+            subprocess.run(
+                agentstream("dev", "down", "--port", str(_local_port(kafka))), cwd=ROOT, check=False
+            )
 
 
 if __name__ == "__main__":
