@@ -14,7 +14,7 @@ SCHEMAS_REF ?= HEAD~1
 help:
 	@echo "make test       unit + integration tests against a real local Kafka broker"
 	@echo "make test-slow  chaos / soak tests (SIGKILL, rebalances, long runs)"
-	@echo "make demo       start the local broker and run the demo pipeline"
+	@echo "make demo       the reference product end to end (DEMO_ARGS=--follow keeps it running)"
 	@echo "make schemas-check  schemas/ against the previous commit (SCHEMAS_REF=ref)"
 	@echo "make lint       ruff + mypy"
 	@echo "make bench      benchmarks (figures printed and written to benchmarks/RESULTS.md)"
@@ -48,9 +48,11 @@ test-unit: venv
 test-slow: venv kafka-jars
 	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
 
+# The demo starts the local broker itself when none answers (and stops it again at the end);
+# DEMO_ARGS=--follow keeps every service running until Ctrl-C.
+DEMO_ARGS ?=
 demo: venv kafka-jars
-	$(BIN)/agentstream dev up
-	$(BIN)/python -m services.demo.run
+	$(BIN)/python -m services.demo.run $(DEMO_ARGS)
 
 lint: venv
 	$(BIN)/ruff check src tests services benchmarks

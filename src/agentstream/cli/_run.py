@@ -39,6 +39,9 @@ def run(
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # The agent's module first: services register their own settings classes on import, so
+    # their AGENTSTREAM_* variables are known when the environment is checked.
+    agent = load_agent(target)
     check_environment()
     if mode is not None and mode not in ("at-least-once", "exactly-once"):
         raise typer.BadParameter(f"--mode must be at-least-once or exactly-once, not {mode!r}")
@@ -51,7 +54,7 @@ def run(
         overrides["mode"] = mode
     settings: AgentSettings = load(AgentSettings, **overrides)
     _: DeliveryMode = settings.mode
-    run_agent(load_agent(target), settings=settings)
+    run_agent(agent, settings=settings)
 
 
 def register(app: typer.Typer) -> None:

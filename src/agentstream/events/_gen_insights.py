@@ -22,6 +22,7 @@ _set = object.__setattr__
 
 __all__ = [
     "ActivitySummary",
+    "AssistantAnswered",
     "BriefingReady",
     "RiskDetected",
     "RiskSeverity",
@@ -58,6 +59,12 @@ class ActivitySummary(Record):
     "Event counts by event type simple name, e.g. {'PullRequestOpened': 3}."
     summary: str
     "Short text summary."
+    team: str | None = None
+    "Team the insight is about or for, when known."
+    person: str | None = None
+    "Person the insight is about (login or email), when it is about one person."
+    entities: tuple[str, ...] = ()
+    "Entities the insight concerns, as 'kind:id' (e.g. 'pr:octo/api#42', 'repo:octo/api', 'person:alice')."
 
     def to_avro(self) -> dict[str, Any]:
         data = self.__dict__.copy()
@@ -75,6 +82,69 @@ class ActivitySummary(Record):
             "period_end": data["period_end"],
             "counts": data.get("counts", {}),
             "summary": data["summary"],
+            "team": data.get("team", None),
+            "person": data.get("person", None),
+            "entities": tuple(data.get("entities", ())),
+        })
+        return obj
+
+    @classmethod
+    def adopt_avro(cls, data: dict[str, Any]) -> Self:
+        data["meta"] = EventMeta.adopt_avro(data["meta"])
+        data["based_on"] = tuple(data["based_on"])
+        data["entities"] = tuple(data["entities"])
+        obj = _new(cls)
+        _set(obj, "__dict__", data)
+        return obj
+
+
+@dataclass(frozen=True, kw_only=True)
+class AssistantAnswered(Record):
+    "The assistant answered a question asked in chat (a mention or a direct message) and posted the answer in the question's thread."
+
+    FULLNAME: ClassVar[str] = "agentstream.insights.AssistantAnswered"
+    SCHEMA: ClassVar[dict[str, Any]] = schema_of("agentstream.insights.AssistantAnswered")
+
+    meta: EventMeta
+    "Envelope shared by every event: id, type, source, subject, time, tracing."
+    based_on: tuple[str, ...]
+    "meta.id of every event this insight rests on (its evidence)."
+    question_id: str
+    "meta.id of the MessagePosted that asked the question."
+    channel: str
+    "Channel (or direct-message conversation) id the answer was posted in."
+    thread_ts: str
+    "ts of the thread the answer was posted in (the question's ts or its thread)."
+    asked_by: str
+    "Id of the user who asked."
+    question: str
+    "The question as asked, without the mention."
+    answer: str
+    "The answer as posted (Slack mrkdwn), with its sources."
+    posted_ts: str | None = None
+    "ts Slack gave the posted reply, when the post succeeded."
+    model: str | None = None
+    "Model that wrote the answer ('offline' for the deterministic offline model)."
+
+    def to_avro(self) -> dict[str, Any]:
+        data = self.__dict__.copy()
+        data["meta"] = self.meta.to_avro()
+        return data
+
+    @classmethod
+    def from_avro(cls, data: Mapping[str, Any]) -> Self:
+        obj = _new(cls)
+        _set(obj, "__dict__", {
+            "meta": EventMeta.from_avro(data["meta"]),
+            "based_on": tuple(data["based_on"]),
+            "question_id": data["question_id"],
+            "channel": data["channel"],
+            "thread_ts": data["thread_ts"],
+            "asked_by": data["asked_by"],
+            "question": data["question"],
+            "answer": data["answer"],
+            "posted_ts": data.get("posted_ts", None),
+            "model": data.get("model", None),
         })
         return obj
 
@@ -110,6 +180,14 @@ class BriefingReady(Record):
     "The briefing text (Markdown)."
     highlights: tuple[str, ...] = ()
     "Key points, one line each."
+    team: str | None = None
+    "Team the briefing is about, when it is a team briefing."
+    attention: tuple[str, ...] = ()
+    "What needs attention, one line each (also in body)."
+    went_well: tuple[str, ...] = ()
+    "What went well, one line each (also in body)."
+    model: str | None = None
+    "Model that wrote the briefing ('offline' for the deterministic offline model)."
 
     def to_avro(self) -> dict[str, Any]:
         data = self.__dict__.copy()
@@ -128,6 +206,10 @@ class BriefingReady(Record):
             "title": data["title"],
             "body": data["body"],
             "highlights": tuple(data.get("highlights", ())),
+            "team": data.get("team", None),
+            "attention": tuple(data.get("attention", ())),
+            "went_well": tuple(data.get("went_well", ())),
+            "model": data.get("model", None),
         })
         return obj
 
@@ -136,6 +218,8 @@ class BriefingReady(Record):
         data["meta"] = EventMeta.adopt_avro(data["meta"])
         data["based_on"] = tuple(data["based_on"])
         data["highlights"] = tuple(data["highlights"])
+        data["attention"] = tuple(data["attention"])
+        data["went_well"] = tuple(data["went_well"])
         obj = _new(cls)
         _set(obj, "__dict__", data)
         return obj
@@ -164,6 +248,12 @@ class RiskDetected(Record):
     "Suggested action, if any."
     confidence: float | None = None
     "Confidence between 0 and 1 when the producer can estimate it."
+    team: str | None = None
+    "Team the insight is about or for, when known."
+    person: str | None = None
+    "Person the insight is about (login or email), when it is about one person."
+    entities: tuple[str, ...] = ()
+    "Entities the insight concerns, as 'kind:id' (e.g. 'pr:octo/api#42', 'repo:octo/api', 'person:alice')."
 
     def to_avro(self) -> dict[str, Any]:
         data = self.__dict__.copy()
@@ -182,6 +272,9 @@ class RiskDetected(Record):
             "summary": data["summary"],
             "recommendation": data.get("recommendation", None),
             "confidence": data.get("confidence", None),
+            "team": data.get("team", None),
+            "person": data.get("person", None),
+            "entities": tuple(data.get("entities", ())),
         })
         return obj
 
@@ -190,6 +283,7 @@ class RiskDetected(Record):
         data["meta"] = EventMeta.adopt_avro(data["meta"])
         data["based_on"] = tuple(data["based_on"])
         data["severity"] = RiskSeverity(data["severity"])
+        data["entities"] = tuple(data["entities"])
         obj = _new(cls)
         _set(obj, "__dict__", data)
         return obj

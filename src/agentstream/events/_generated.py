@@ -9,10 +9,11 @@ Avro namespace.
 from __future__ import annotations
 
 from agentstream.schemas._record import Record
+from agentstream.events._gen_events_assistant import BriefingRequested
 from agentstream.events._gen_events_calendar import Attendee, AttendeeResponse, MeetingCancelled, MeetingScheduled, MeetingUpdated
 from agentstream.events._gen_events_chat import ChannelArchived, ChannelCreated, ChannelRenamed, MemberJoinedChannel, MemberLeftChannel, MessageDeleted, MessageEdited, MessagePosted, ReactionAdded, ReactionRemoved
 from agentstream.events._gen_events_code import BuildFailed, BuildRecovered, CommentAdded, CommentDeleted, CommentEdited, DeploymentCreated, DeploymentStatusChanged, IssueClosed, IssueOpened, IssueReopened, PullRequestClosed, PullRequestConvertedToDraft, PullRequestMerged, PullRequestOpened, PullRequestReadyForReview, ReleasePublished, ReviewRequestRemoved, ReviewRequested, ReviewState, ReviewSubmitted
-from agentstream.events._gen_insights import ActivitySummary, BriefingReady, RiskDetected, RiskSeverity
+from agentstream.events._gen_insights import ActivitySummary, AssistantAnswered, BriefingReady, RiskDetected, RiskSeverity
 from agentstream.events._gen_meta import EventMeta
 from agentstream.events._gen_platform import AgentDescriptor, DeadLetter, DeadLetterStage, Header, RawRecord, Subscription
 
@@ -20,9 +21,11 @@ __all__ = [
     "RECORDS",
     "ActivitySummary",
     "AgentDescriptor",
+    "AssistantAnswered",
     "Attendee",
     "AttendeeResponse",
     "BriefingReady",
+    "BriefingRequested",
     "BuildFailed",
     "BuildRecovered",
     "ChannelArchived",
@@ -67,6 +70,7 @@ __all__ = [
 ]
 
 RECORDS: dict[str, type[Record]] = {
+    "agentstream.events.assistant.BriefingRequested": BriefingRequested,
     "agentstream.events.calendar.Attendee": Attendee,
     "agentstream.events.calendar.MeetingCancelled": MeetingCancelled,
     "agentstream.events.calendar.MeetingScheduled": MeetingScheduled,
@@ -101,6 +105,7 @@ RECORDS: dict[str, type[Record]] = {
     "agentstream.events.code.ReviewRequested": ReviewRequested,
     "agentstream.events.code.ReviewSubmitted": ReviewSubmitted,
     "agentstream.insights.ActivitySummary": ActivitySummary,
+    "agentstream.insights.AssistantAnswered": AssistantAnswered,
     "agentstream.insights.BriefingReady": BriefingReady,
     "agentstream.insights.RiskDetected": RiskDetected,
     "agentstream.meta.EventMeta": EventMeta,

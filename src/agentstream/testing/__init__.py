@@ -33,12 +33,16 @@ from agentstream.bus import TopicNotReadyError, wait_for_leaders
 from agentstream.errors import AgentStreamError, BrokerStartError
 from agentstream.localkafka import LocalBroker, free_port
 from agentstream.testing._openai import OpenAIServer, Reply, SeenRequest
+from agentstream.testing._slack import SlackPost, SlackStubError, SlackWebStub
 
 __all__ = [
     "BrokerHandle",
     "OpenAIServer",
     "Reply",
     "SeenRequest",
+    "SlackPost",
+    "SlackStubError",
+    "SlackWebStub",
     "WaitTimeoutError",
     "consume_until",
     "consumer",

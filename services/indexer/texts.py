@@ -1,0 +1,145 @@
+"""Semantic events → one line of text to embed, and the payload filters retrieval needs.
+
+Filters kept with every vector: ``event_id``, ``type`` (simple name), ``subject``, ``repo``,
+``channel``, ``people`` (every handle and resolved person id the event names), ``entities``
+(subject, repository, ``repo#number``, channel, people: what "forget this entity" matches),
+``time`` (epoch milliseconds of the fact) and ``source``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+__all__ = ["PEOPLE_FIELDS", "Indexed", "to_indexed"]
+
+# Fields that name a person; connectors add a resolved person id next to a handle as
+# ``<field>_person`` (or ``person``), which is collected as well.
+PEOPLE_FIELDS = (
+    "author",
+    "reviewer",
+    "requested_by",
+    "merged_by",
+    "closed_by",
+    "actor",
+    "user",
+    "organizer",
+    "item_user",
+    "person",
+)
+
+
+@dataclass(frozen=True)
+class Indexed:
+    event_id: str
+    text: str
+    payload: dict[str, Any]
+
+
+def _people(event: Any) -> list[str]:
+    out: list[str] = []
+    for name in getattr(event, "__dataclass_fields__", {}) or vars(event):
+        if name in PEOPLE_FIELDS or name.endswith("_person"):
+            v = getattr(event, name, None)
+            if isinstance(v, str) and v:
+                out.append(v)
+    for a in getattr(event, "attendees", None) or ():
+        for attr in ("email", "person", "name"):
+            v = getattr(a, attr, None) if not isinstance(a, str) else a
+            if isinstance(v, str) and v:
+                out.append(v)
+                break
+    return list(dict.fromkeys(out))
+
+
+def _ms(t: Any) -> int:
+    if isinstance(t, datetime):
+        return int(t.timestamp() * 1000)
+    return int(t or 0)
+
+
+def _line(name: str, e: Any) -> str:  # noqa: PLR0911 - one template per event type
+    g = lambda a: getattr(e, a, None)  # noqa: E731
+    pr = f"{g('repo')}#{g('number')}"
+    if name == "PullRequestOpened":
+        size = f"+{g('additions') or 0}/-{g('deletions') or 0} in {g('changed_files') or 0} files"
+        body = f" — {g('body')}" if g("body") else ""
+        return f"{g('author')} opened pull request {pr} '{g('title')}' ({size}){body}"
+    if name == "ReviewRequested":
+        who = g("reviewer") or f"team {g('team')}"
+        return f"{g('requested_by')} asked {who} to review {pr}"
+    if name == "ReviewSubmitted":
+        body = f": {g('body')}" if g("body") else ""
+        return f"{g('reviewer')} reviewed {pr} ({g('state')}){body}"
+    if name == "PullRequestMerged":
+        return f"{g('merged_by') or g('author')} merged {pr} '{g('title')}' by {g('author')}"
+    if name == "PullRequestClosed":
+        return f"{pr} '{g('title')}' by {g('author')} was closed without merging"
+    if name == "BuildFailed":
+        prs = ", ".join(f"#{n}" for n in (g("pull_requests") or []))
+        on = f" (pull requests {prs})" if prs else ""
+        return (
+            f"build {g('workflow')} failed ({g('conclusion')}) on {g('repo')} branch "
+            f"{g('branch')}{on}"
+        )
+    if name == "CommentAdded":
+        return f"{g('author')} commented on {pr}: {g('body')}"
+    if name == "MessagePosted":
+        return f"{g('user')} in channel {g('channel')}: {g('text')}"
+    if name == "MeetingScheduled":
+        return (
+            f"meeting '{g('title')}' organised by {g('organizer')} from {g('start')} to {g('end')}"
+        )
+    if name in ("RiskDetected", "ActivitySummary", "BriefingReady"):
+        return f"{name} {g('kind') or ''} {g('title') or ''}: {g('summary') or g('body') or ''}"
+    fields = {k: v for k, v in vars(e).items() if k != "meta" and isinstance(v, str | int)}
+    return f"{name} " + ", ".join(f"{k}={v}" for k, v in fields.items())
+
+
+def _time(e: Any) -> int:
+    for attr in (
+        "created_at",
+        "submitted_at",
+        "merged_at",
+        "failed_at",
+        "posted_at",
+        "start",
+        "closed_at",
+        "published_at",
+        "reacted_at",
+    ):
+        v = getattr(e, attr, None)
+        if v is not None:
+            return _ms(v)
+    return _ms(e.meta.time)
+
+
+def to_indexed(event: Any) -> Indexed:
+    """The text and filters of ``event`` (any record with a ``meta``)."""
+    name = str(event.meta.type).rsplit(".", 1)[-1]
+    repo = getattr(event, "repo", None)
+    number = getattr(event, "number", None)
+    channel = getattr(event, "channel", None)
+    people = _people(event)
+    entities = [event.meta.subject, *people]
+    if repo:
+        entities.append(repo)
+        if number is not None:
+            entities.append(f"{repo}#{number}")
+    if channel:
+        entities.append(channel)
+    payload = {
+        "event_id": str(event.meta.id),
+        "type": name,
+        "subject": event.meta.subject,
+        "repo": repo,
+        "channel": channel,
+        "people": people,
+        "entities": list(dict.fromkeys(str(x) for x in entities if x)),
+        "time": _time(event),
+        "source": event.meta.source,
+    }
+    text = _line(name, event)
+    payload["text"] = text
+    return Indexed(str(event.meta.id), text, payload)
