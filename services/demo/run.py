@@ -69,7 +69,10 @@ def _next_risk(consumer: Consumer, serde: Any, sent: set[str]) -> Any | None:
     risk = serde.decode(
         "insights.risks", msg.value(), partition=msg.partition(), offset=msg.offset()
     )
-    return risk if risk.meta.causation_id in sent else None
+    # Only pr-risk's answers to this run's events: not a timer armed by an earlier run, nor an
+    # insight of some other agent reading the same topic on a shared broker.
+    ours = risk.meta.causation_id in sent and risk.meta.source == "agent.pr-risk"
+    return risk if ours else None
 
 
 def main() -> int:
