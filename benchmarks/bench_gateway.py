@@ -1,7 +1,7 @@
 """Gateway throughput: signed GitHub deliveries from concurrent clients on loopback.
 
 Run:  KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092 .venv/bin/python benchmarks/bench_gateway.py \\
-          [--clients 50] [--seconds 8] [--rounds 2]
+          [--clients 50] [--seconds 8] [--rounds 3]
 
 Two contenders, each served by uvicorn in its own process, interleaved in rounds (this machine's
 speed drifts): the ceiling, a minimal Starlette app that only verifies X-Hub-Signature-256 and
@@ -181,7 +181,7 @@ def main() -> int:
     )
     p.add_argument("--clients", type=int, default=50)
     p.add_argument("--seconds", type=float, default=8.0)
-    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--serve", choices=["ceiling", "gateway"], help=argparse.SUPPRESS)
     p.add_argument("--port", type=int, help=argparse.SUPPRESS)
     p.add_argument("--bootstrap", help=argparse.SUPPRESS)

@@ -89,3 +89,37 @@ def test_an_unreadable_file_is_a_clear_error(tmp_path: Path) -> None:
     no_repo.write_text('{"action": "opened"}')
     result = runner.invoke(app, ["normalize", "github", "--event", "pull_request", str(no_repo)])
     assert result.exit_code == 2 and "'repository'" in result.stderr
+
+
+def test_normalize_keeps_build_state_across_files_and_uses_the_identity_map(
+    tmp_path: Path,
+) -> None:
+    people = tmp_path / "people.toml"
+    people.write_text('[people.octo]\ngithub = ["octocat"]\n')
+    jobs = DATA / "github" / "workflow_job"
+    result = runner.invoke(
+        app,
+        [
+            "normalize",
+            "github",
+            "--identity-map",
+            str(people),
+            str(jobs / "completed.failure.json"),
+            str(jobs / "completed.success.json"),
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["type"].rsplit(".", 1)[1] for line in lines] == ["BuildFailed", "BuildRecovered"]
+    sender = json.loads((jobs / "completed.failure.json").read_text())["sender"]["login"]
+    actor = lines[0]["value"]["actor"]
+    assert actor == sender and lines[0]["value"]["actor_person"] == (
+        "octo" if actor.lower() == "octocat" else None
+    )
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[people.x]\ngithub = 3\n")
+    result = runner.invoke(
+        app, ["normalize", "github", "--identity-map", str(bad), str(jobs / "queued.json")]
+    )
+    assert result.exit_code == 2
+    assert "people.x.github must be a list of strings" in result.stderr

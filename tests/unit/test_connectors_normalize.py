@@ -236,3 +236,22 @@ def test_identity_map_example_file_loads() -> None:
     )
     ids = IdentityMap.load(example)
     assert len(ids) >= 2
+
+
+def test_a_slack_retry_keeps_the_raw_id_and_the_event_ids() -> None:
+    body = (
+        DATA
+        / "slack"
+        / "events_api"
+        / "bolt-python"
+        / "message__message__message_body__e845082a.json"
+    ).read_bytes()
+    event_id = json.loads(body)["event_id"]
+    first = make_raw("slack", "message", body, delivery_id=event_id)
+    retry = make_raw("slack", "message", body, delivery_id=event_id, attempt=3)
+    assert first.id == retry.id and retry.attempt == 3
+    n = Normalizer()
+    ids = [e.event.meta.id for e in n.normalize(first).events]
+    assert ids and ids == [e.event.meta.id for e in n.normalize(retry).events]
+    other = make_raw("slack", "message", body, delivery_id="Ev-other")
+    assert [e.event.meta.id for e in n.normalize(other).events] != ids

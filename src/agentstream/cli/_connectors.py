@@ -25,6 +25,7 @@ from agentstream.connectors import (
     FileRecords,
     GatewaySettings,
     IdentityMap,
+    IdentityMapError,
     MalformedPayloadError,
     Normalizer,
     NormalizerSettings,
@@ -66,7 +67,13 @@ def _normalizer(
     if identity_map is not None:
         changes["identity_map"] = identity_map
     settings = base.model_copy(update=changes) if changes else base
-    identity = IdentityMap.load(settings.identity_map) if settings.identity_map else IdentityMap()
+    try:
+        identity = (
+            IdentityMap.load(settings.identity_map) if settings.identity_map else IdentityMap()
+        )
+    except IdentityMapError as exc:
+        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(2) from None
     return Normalizer(settings=settings, identity=identity)
 
 

@@ -289,7 +289,8 @@ class Gateway:
             return PlainTextResponse(f"ignored: event {etype!r} is not consumed", status_code=202)
         retry = headers.get("x-slack-retry-num", "")
         attempt = int(retry) + 1 if retry.isdigit() else 1
-        channel = event.get("channel") or (event.get("item") or {}).get("channel") or ""
+        item = event.get("item")
+        channel = event.get("channel") or (item.get("channel") if isinstance(item, dict) else "")
         if isinstance(channel, dict):
             channel = channel.get("id") or ""
         raw = make_raw(
