@@ -145,6 +145,8 @@ async def _arm(ctx: Context, pr: dict[str, Any]) -> None:
 async def on_opened(event: PullRequestOpened, ctx: Context) -> None:
     key = pr_key(event.repo, event.number)
     pr = _get(ctx, key) or {"requested": {}, "failing": {}}
+    if pr.get("opened_id") not in (None, event.meta.id):
+        pr["failing"] = {}  # opened again (reopened): its failing streaks start over
     pr.update(
         repo=event.repo, number=event.number, title=event.title, author=event.author,
         url=event.url, head=event.head_branch, opened_at=event.created_at.isoformat(),
