@@ -27,17 +27,10 @@ from agentstream.runtime import load_agent
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# Agents of the reference product and CLI commands whose code lands with other components; until
-# it is merged they cannot be imported here, so only their wiring is checked. Once the code is on
-# this branch the full check applies automatically (an importable module is always checked).
-PENDING_MODULES = frozenset({
-    "services.normalizer.agent", "services.team_memory.agent", "services.pr_risk.agent",
-    "services.focus.agent", "services.activity.agent", "services.indexer.agent",
-    "services.daily_briefing.agent", "services.assistant.agent", "services.notifier.agent",
-})
-PENDING_COMMANDS = frozenset({"gateway"})
-# Set by the components above (their settings classes are not on this branch yet).
-PENDING_SETTINGS_PREFIXES = ("AGENTSTREAM_GATEWAY_",)
+# Every agent of the reference product is merged: nothing is pending any more.
+PENDING_MODULES: frozenset[str] = frozenset()
+PENDING_COMMANDS: frozenset[str] = frozenset()
+PENDING_SETTINGS_PREFIXES: tuple[str, ...] = ()
 
 
 def _compose() -> dict[str, Any]:
@@ -88,18 +81,34 @@ def test_compose_has_the_full_stack() -> None:
     assert not any("zookeeper" in name for name in services)
 
 
+def _module_entry(entry: list[str] | None) -> str | None:
+    """``services.x`` of an entry point ``python -m services.x``, else None."""
+    if entry and entry[:2] == ["python", "-m"]:
+        return entry[2]
+    return None
+
+
+def _compose_agents() -> dict[str, dict[str, Any]]:
+    return {n: s for n, s in _services().items()
+            if s.get("command", [None, None])[:1] == ["run"] or _module_entry(s.get("entrypoint"))}
+
+
 def test_compose_agents_exist_and_their_settings_are_known() -> None:
-    agents = {n: s for n, s in _services().items() if s.get("command", [None])[0] == "run"}
+    agents = _compose_agents()
     assert len(agents) >= 9, "every agent of the reference product runs in docker-compose"
     for svc in agents.values():
-        _check_agent_target(svc["command"][1])
+        module = _module_entry(svc.get("entrypoint"))
+        if module is not None:
+            assert _importable(f"{module}.__main__"), f"python -m {module}: no __main__"
+        else:
+            _check_agent_target(svc["command"][1])
         _check_env(svc["environment"])
 
 
 def test_compose_commands_are_agentstream_commands() -> None:
     known = _cli_commands() | PENDING_COMMANDS
     for name, svc in _services().items():
-        if svc.get("image") == "agentstream:dev":
+        if svc.get("image") == "agentstream:dev" and not _module_entry(svc.get("entrypoint")):
             assert svc["command"][0] in known, f"{name}: unknown command {svc['command']}"
             _check_env(svc.get("environment") or {})
 
@@ -206,10 +215,14 @@ def _values() -> dict[str, Any]:
 def test_helm_values_name_existing_agents() -> None:
     enabled = [s for s in _values()["services"] if s.get("enabled")]
     assert len(enabled) >= 9
-    compose_agents = {n for n, s in _services().items() if s.get("command", [None])[0] == "run"}
+    compose_agents = set(_compose_agents())
     for svc in enabled:
-        assert svc["args"][0] == "run"
         assert svc["name"] in compose_agents, f"{svc['name']} runs in Helm but not in compose"
+        entry = _module_entry(svc.get("command"))
+        if entry is not None:
+            assert _importable(f"{entry}.__main__"), f"python -m {entry}: no __main__"
+            continue
+        assert svc["args"][0] == "run"
         module = svc["args"][1].partition(":")[0]
         if _importable(module):
             assert load_agent(svc["args"][1]).name == svc["name"]

@@ -96,7 +96,7 @@ def test_validate_names_every_problem_by_path() -> None:
                         RiskDetected.SCHEMA, exclude=("meta", "based_on"))
     assert problems == [
         "extra: unknown field (allowed: kind, severity, title, summary, recommendation, "
-        "confidence)",
+        "confidence, team, person, entities)",
         "kind: expected string, got integer",
         "severity: 'urgent' is not one of low, medium, high, critical",
         "summary: required field is missing",
