@@ -291,6 +291,10 @@ def test_bad_requests_get_their_status_and_publish_nothing(gw: Running) -> None:
         assert r.status_code == 200 and r.json() == {"status": "pong"}
         r = _slack_post(http, b'{"type": "event_callback", "event": ')
         assert r.status_code == 400 and "not valid JSON" in r.text
+        # the gateway is strict: Slack's documentation quirk (a trailing comma) is refused here,
+        # though the normalizer reads such files leniently
+        r = _slack_post(http, b'{"type": "event_callback", "event": {"type": "message",}}')
+        assert r.status_code == 400 and "not valid JSON" in r.text
         metrics = http.get("/metrics").text
     assert gw.count("github") == 0 and gw.count("slack") == 0
     assert (

@@ -2,6 +2,12 @@
 
 The normalizer service and ``agentstream normalize`` both call ``Normalizer.normalize``; ids
 derive from the raw record's id, so the same delivery always yields the same event ids.
+
+Bodies are read strictly first; only when that fails does the normalizer path retry leniently
+(``parse_json(..., lenient=True)``): JSON5 syntax, which covers the quirks of hand-edited examples
+such as Slack's published documentation payloads (trailing commas, comments, single quotes) and a
+UTF-8 byte order mark. The webhook gateway stays strict: GitHub and Slack send valid JSON, so a
+body that is not is answered 400 rather than guessed at.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+import json5
 import orjson
 
 from agentstream.connectors._common import Normalized, Out
@@ -24,8 +31,11 @@ from agentstream.events import RawRecord
 __all__ = ["Normalizer", "parse_json"]
 
 
-def parse_json(body: bytes, *, what: str) -> Any:
-    """``body`` as JSON, or ``MalformedPayloadError`` saying where it breaks."""
+def parse_json(body: bytes, *, what: str, lenient: bool = False) -> Any:
+    """``body`` as JSON, or ``MalformedPayloadError`` saying where it breaks.
+
+    ``lenient``: if strict parsing fails, retry as JSON5 (trailing commas, comments, single
+    quotes, a byte order mark); if that fails too, the error is the strict parser's."""
     try:
         return orjson.loads(body)
     except UnicodeDecodeError as exc:
@@ -33,9 +43,26 @@ def parse_json(body: bytes, *, what: str) -> Any:
             f"{what} is not UTF-8 text: {exc.reason} at byte {exc.start}"
         ) from None
     except json.JSONDecodeError as exc:
+        if lenient:
+            tolerated = _parse_json5(body)
+            if tolerated is not _FAILED:
+                return tolerated
         raise MalformedPayloadError(
             f"{what} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
+
+
+_FAILED = object()
+
+
+def _parse_json5(body: bytes) -> Any:
+    """``body`` as JSON5 (only objects and lists: a payload is never a bare scalar), or
+    ``_FAILED``."""
+    try:
+        doc = json5.loads(body.decode("utf-8-sig"))
+    except (ValueError, RecursionError):
+        return _FAILED
+    return doc if isinstance(doc, dict | list) else _FAILED
 
 
 class Normalizer:
@@ -75,11 +102,11 @@ class Normalizer:
         rid = raw.id or f"offsetless-{raw.source}-{raw.delivery_id or ''}"
         out = Out(rid, raw.source, raw.received_at, self.identity, self.topic_prefix)
         if raw.source == "github":
-            payload = parse_json(raw.body, what=f"GitHub {raw.kind} body")
+            payload = parse_json(raw.body, what=f"GitHub {raw.kind} body", lenient=True)
             builds = ledger if ledger is not None else self.ledger
             return out.result(normalize_github(out, raw.kind, payload, builds))
         if raw.source == "slack":
-            payload = parse_json(raw.body, what=f"Slack {raw.kind} body")
+            payload = parse_json(raw.body, what=f"Slack {raw.kind} body", lenient=True)
             if raw.kind == "export_channel":
                 return out.result(normalize_slack_export_channel(out, payload))
             hint = raw.headers.get("channel")
