@@ -9,6 +9,12 @@
   and ts) and ``channels.json`` (one record per channel: its creation). The export's other
   metadata files (users, dms, groups, mpims) carry no events.
 * iCalendar: one record per file, id from the file's digest.
+
+Payloads are parsed strictly, then leniently (see ``parse_json``). Files that are recognisably
+not payloads are a named skip ``not-a-payload: ...`` rather than an error: documentation
+(Markdown, reStructuredText), JSON Lines files (such as lists of signature test vectors), an index
+of files (a JSON object keyed by file names), JSON Schema documents, and JSON given as iCalendar.
+A file that is a payload but cannot be read is still a ``MalformedPayloadError``.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -40,6 +47,12 @@ _EXPORT_METADATA = {
 }
 
 
+_DOC_SUFFIXES = {".md": "Markdown", ".markdown": "Markdown", ".rst": "reStructuredText"}
+_JSON_LINES_SUFFIXES = (".jsonl", ".ndjson")
+_SIGNATURE_KEYS = {"x_hub_signature_256", "x_hub_signature", "x_slack_signature", "signature"}
+_FILE_NAME = re.compile(r"[^\s/\\]+\.[A-Za-z0-9]{1,8}")
+
+
 @dataclass
 class FileRecords:
     """The raw records of one file, or why it has none."""
@@ -56,12 +69,57 @@ def _read(path: Path) -> bytes:
         raise MalformedPayloadError(f"{path}: cannot be read: {exc.strerror or exc}") from None
 
 
+def _not_a_payload_by_name(path: Path, data: bytes) -> str | None:
+    """Why ``path`` is recognisably not a payload from its name (and, for JSON Lines, what its
+    lines hold), or ``None``."""
+    suffix = path.suffix.lower()
+    if suffix in _DOC_SUFFIXES:
+        return f"not-a-payload: documentation ({_DOC_SUFFIXES[suffix]})"
+    if suffix in _JSON_LINES_SUFFIXES:
+        lines = [line for line in data.splitlines() if line.strip()]
+        rows = []
+        for line in lines:
+            try:
+                rows.append(json.loads(line))
+            except ValueError:
+                return f"not-a-payload: a JSON Lines file ({len(lines)} lines)"
+        if rows and all(isinstance(r, dict) and _SIGNATURE_KEYS & r.keys() for r in rows):
+            return f"not-a-payload: signature test vectors (JSON Lines, {len(rows)} records)"
+        return f"not-a-payload: a JSON Lines file ({len(rows)} records), not a single payload"
+    return None
+
+
+def _not_a_payload_by_content(doc: Any) -> str | None:
+    """Why the parsed document ``doc`` is recognisably not a payload, or ``None``."""
+    if isinstance(doc, dict) and doc.get("$schema"):
+        return "not-a-payload: a JSON Schema document"
+    if (
+        isinstance(doc, dict)
+        and doc
+        and all(_FILE_NAME.fullmatch(str(k)) for k in doc)
+        and all(isinstance(v, dict) for v in doc.values())
+    ):
+        return f"not-a-payload: an index of {len(doc)} files (keys are file names)"
+    return None
+
+
+def _payload(path: Path, data: bytes) -> tuple[Any, str | None]:
+    """``data`` parsed (leniently), or why it is not a payload."""
+    why = _not_a_payload_by_name(path, data)
+    if why:
+        return None, why
+    doc = parse_json(data, what=str(path), lenient=True)
+    return doc, _not_a_payload_by_content(doc)
+
+
 def github_file(
     path: Path, *, event: str | None = None, received_at: datetime | None = None
 ) -> FileRecords:
     """The raw record of one GitHub payload file (see the module doc)."""
     data = _read(path)
-    doc = parse_json(data, what=str(path))
+    doc, why = _payload(path, data)
+    if why:
+        return FileRecords(path, skipped=why)
     if isinstance(doc, dict) and "body_raw_base64" in doc and isinstance(doc.get("headers"), dict):
         headers = {str(k).lower(): str(v) for k, v in doc["headers"].items()}
         try:
@@ -137,9 +195,9 @@ def slack_file(
     data = _read(path)
     if path.name in _EXPORT_METADATA:
         return FileRecords(path, skipped=f"Slack export metadata ({path.name}): no events")
-    doc: Any = parse_json(data, what=str(path))
-    if isinstance(doc, dict) and doc.get("$schema"):
-        return FileRecords(path, skipped="a JSON Schema document, not a Slack payload")
+    doc, why = _payload(path, data)
+    if why:
+        return FileRecords(path, skipped=why)
     if path.name == "channels.json" and isinstance(doc, list):
         recs = [
             make_raw(
@@ -206,8 +264,19 @@ def slack_file(
 
 
 def ics_file(path: Path, *, received_at: datetime | None = None) -> FileRecords:
-    """The raw record of one iCalendar file (id from its digest)."""
+    """The raw record of one iCalendar file (id from its digest); JSON is not a calendar."""
     data = _read(path)
+    why = _not_a_payload_by_name(path, data)
+    if why:
+        return FileRecords(path, skipped=why)
+    if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"["):
+        try:
+            doc = parse_json(data, what=str(path))
+        except MalformedPayloadError:
+            doc = None  # not JSON after all: the calendar parser says what is wrong
+        if doc is not None:
+            why = _not_a_payload_by_content(doc) or "not-a-payload: a JSON document, not iCalendar"
+            return FileRecords(path, skipped=why)
     return FileRecords(
         path,
         [
