@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -21,9 +22,22 @@ def _cli(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _free_pair() -> int:
+    """A free port N whose N+1 (the controller's, for ``--port N``) is free too."""
+    for _ in range(50):
+        port = free_port()
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no two adjacent free ports found")
+
+
 def test_dev_up_status_down(tmp_path: Path) -> None:
     home = tmp_path / "devbroker"
-    port = str(free_port())
+    port = str(_free_pair())
     up = _cli("dev", "up", "--port", port, home=home)
     try:
         assert up.returncode == 0, up.stderr
