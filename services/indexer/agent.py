@@ -22,7 +22,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agentstream import events as ev
 from agentstream.config import KafkaSettings, register_settings
-from agentstream.llm import LLM, EmbeddingSettings
+from agentstream.llm import LLM, EmbeddingError, EmbeddingSettings
 from agentstream.memory import is_forget
 from agentstream.ops import OpsServer
 from agentstream.retrieval import Document, RetrievalError, RetrievalSettings, RetrievalStore
@@ -147,7 +147,10 @@ class _State:
         return int(self._locked(self.store.delete_entity, entity))
 
     def _search(self, _rest: str, q: dict[str, list[str]]) -> tuple[int, Any]:
-        one = lambda k: (q.get(k) or [None])[0]  # noqa: E731
+        def one(key: str) -> str | None:
+            values = q.get(key)
+            return values[0] if values else None
+
         query = one("q")
         if not query:
             return 400, {"error": "missing q (the search text)"}
@@ -157,8 +160,9 @@ class _State:
             where: dict[str, str | list[str]] = {}
             if q.get("type"):
                 where["type"] = list(q["type"])
-            if one("channel"):
-                where["channel"] = str(one("channel"))
+            channel = one("channel")
+            if channel:
+                where["channel"] = channel
             vector = asyncio.run_coroutine_threadsafe(
                 self.embedder.embed([query]), self.loop
             ).result(timeout=60)[0]
@@ -175,6 +179,8 @@ class _State:
             )
         except (ValueError, RetrievalError) as exc:
             return 400, {"error": str(exc)}
+        except EmbeddingError as exc:
+            return 503, {"error": str(exc)}
         return 200, {"hits": [as_hit(h) for h in hits]}
 
     def _follow_forgets(self, kafka: KafkaSettings) -> None:
