@@ -44,7 +44,12 @@ class BriefingSettings(BaseSettings):
         description="The indexer's search endpoint (http://host:port); unset = no retrieval.",
     )
     team_memory_url: str | None = Field(
-        default=None, description="team-memory's HTTP endpoint (profiles); unset = not used."
+        default=None,
+        description="team-memory's HTTP endpoint, its ops port (http://host:port): open pull "
+        "requests, pending reviews and who is overloaded; unset = not used (logged once).",
+    )
+    overloaded_reviews: int = Field(
+        default=3, ge=1, description="Pending reviews from which a person counts as overloaded."
     )
     max_items: int = Field(default=12, description="Evidence items per section in the prompt.")
     pause_before_publish: Path | None = Field(

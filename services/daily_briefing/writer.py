@@ -15,6 +15,8 @@ from typing import Any
 
 __all__ = ["SYSTEM", "compose", "evidence_list", "offline_answer", "parse_answer", "prompt"]
 
+_ATTENTION = ("memory:overloaded", "memory:failing_build")  # team-memory items that need it
+
 SYSTEM = (
     "You write an engineering manager's daily team briefing. Use only the numbered evidence. "
     'Answer with JSON: {"attention": [{"text": str, "cites": [int]}], '
@@ -24,8 +26,10 @@ SYSTEM = (
 
 
 def evidence_list(ev: dict[str, Any]) -> list[dict[str, Any]]:
-    """Evidence in prompt order: risks, then activity, then what went well."""
-    return [*ev.get("risks", []), *ev.get("activity", []), *ev.get("went_well", [])]
+    """Evidence in prompt order: risks, the team's state (team-memory), activity, then what
+    went well."""
+    return [*ev.get("risks", []), *ev.get("team_state", []), *ev.get("activity", []),
+            *ev.get("went_well", [])]
 
 
 def prompt(ev: dict[str, Any]) -> str:
@@ -40,12 +44,13 @@ def prompt(ev: dict[str, Any]) -> str:
 
 
 def offline_answer(ev: dict[str, Any]) -> dict[str, Any]:
-    """What the deterministic offline writer answers: risks need attention; merges, approvals
-    and quiet activity went well."""
+    """What the deterministic offline writer answers: risks, overloaded people and failing
+    builds need attention; merges, approvals and quiet activity went well."""
     items = evidence_list(ev)
     attention, well = [], []
     for n, item in enumerate(items, start=1):
-        if item["kind"].startswith("risk:") and len(attention) < 6:
+        kind = item["kind"]
+        if (kind.startswith("risk:") or kind in _ATTENTION) and len(attention) < 6:
             attention.append({"text": item["text"].split(". ")[0], "cites": [n]})
         elif (item["kind"] in ("PullRequestMerged", "ReviewSubmitted") and len(well) < 6) or (
             item["kind"] == "activity" and len(well) < 6

@@ -187,6 +187,10 @@ def _service_list(state: Path, slack: SlackWebStub, ports: dict[str, int]) -> li
     by_name["assistant"].env["AGENTSTREAM_ASSISTANT_TEAM_MEMORY_URL"] = (
         f"http://127.0.0.1:{by_name['team-memory'].ops_port}"
     )
+    # So does the briefing: open pull requests, pending reviews, who is overloaded.
+    by_name["daily-briefing"].env["AGENTSTREAM_BRIEFING_TEAM_MEMORY_URL"] = (
+        by_name["assistant"].env["AGENTSTREAM_ASSISTANT_TEAM_MEMORY_URL"]
+    )
     return svcs
 
 

@@ -11,9 +11,10 @@ import asyncio
 import contextlib
 import logging
 import threading
-from datetime import datetime
+from collections.abc import Coroutine, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from confluent_kafka import Consumer
 from pydantic import Field
@@ -21,15 +22,17 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agentstream import events as ev
 from agentstream.config import KafkaSettings, register_settings
+from agentstream.llm import LLM, EmbeddingError, EmbeddingSettings
 from agentstream.memory import is_forget
 from agentstream.ops import OpsServer
+from agentstream.retrieval import Document, RetrievalError, RetrievalSettings, RetrievalStore
 from agentstream.runtime import Agent, Context, RetryPolicy
-from services.indexer.store import VectorIndex, make_embedder
-from services.indexer.texts import to_indexed
+from services.indexer.texts import as_hit, to_document
 
 __all__ = ["INDEXED", "SETTINGS", "IndexerSettings", "agent", "close", "state"]
 
 log = logging.getLogger("services.indexer")
+_T = TypeVar("_T")
 
 
 @register_settings
@@ -42,12 +45,14 @@ class IndexerSettings(BaseSettings):
 
     path: Path = Field(
         default=Path.home() / ".agentstream" / "indexer" / "qdrant",
-        description="Embedded Qdrant's directory (one process at a time).",
+        description="Directory of the embedded retrieval store (one process at a time).",
     )
     qdrant_url: str | None = Field(default=None, description="A Qdrant server instead.")
-    collection: str = Field(default="team-activity", description="Qdrant collection.")
+    collection: str = Field(default="team-activity", description="Retrieval collection.")
     embedding_model: str = Field(
-        default="text-embedding-3-small", description="Embeddings model (when an endpoint is set)."
+        default="text-embedding-3-small",
+        description="Embeddings model on the LLM endpoint (OPENAI_BASE_URL); without an "
+        "endpoint agentstream.llm's offline embedder is used.",
     )
     dimensions: int = Field(default=384, description="Vector size of the collection.")
     search_host: str = Field(default="127.0.0.1", description="Search endpoint host.")
@@ -94,15 +99,26 @@ agent = Agent(
 class _State:
     def __init__(self, settings: IndexerSettings, kafka: KafkaSettings) -> None:
         self.settings = settings
-        self.index = VectorIndex(
-            collection=settings.collection,
-            path=settings.path,
-            url=settings.qdrant_url,
-            embedder=make_embedder(settings.embedding_model, settings.dimensions),
+        self.store = RetrievalStore(
+            settings.collection,
+            settings=RetrievalSettings(
+                path=settings.path, url=settings.qdrant_url, dimensions=settings.dimensions
+            ),
         )
+        self.embedder = LLM(
+            agent.name,
+            embedding=EmbeddingSettings(
+                model=settings.embedding_model, dimensions=settings.dimensions
+            ),
+        ).embedder
+        # The embeddings client lives on one event loop: the handlers' and the search
+        # endpoint's embeddings both run on this thread's loop.
+        self.loop = asyncio.new_event_loop()
+        threading.Thread(target=self.loop.run_forever, name="indexer-embed", daemon=True).start()
+        self.lock = threading.Lock()  # one writer/reader of the store at a time
         self.server = OpsServer(host=settings.search_host, port=settings.search_port)
         self.server.add_json_route("/search", self._search)
-        self.server.add_json_route("/count", lambda _r, _q: (200, {"count": self.index.count()}))
+        self.server.add_json_route("/count", lambda _r, _q: (200, {"count": self.count()}))
         self.server.start()
         self.stop = threading.Event()
         self.follower: threading.Thread | None = None
@@ -113,30 +129,59 @@ class _State:
             self.follower.start()
         log.info("indexer search on http://%s:%d/search", settings.search_host, self.server.port)
 
+    def _on_loop(self, coro: Coroutine[Any, Any, _T]) -> asyncio.Future[_T]:
+        return asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self.loop))
+
+    async def index(self, docs: Sequence[Document]) -> None:
+        vectors = await self._on_loop(self.embedder.embed([d.text for d in docs]))
+        await asyncio.to_thread(self._locked, self.store.upsert, docs, vectors)
+
+    def _locked(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        with self.lock:
+            return fn(*args, **kwargs)
+
+    def count(self) -> int:
+        return int(self._locked(self.store.count))
+
+    def forget(self, entity: str) -> int:
+        return int(self._locked(self.store.delete_entity, entity))
+
     def _search(self, _rest: str, q: dict[str, list[str]]) -> tuple[int, Any]:
-        one = lambda k: (q.get(k) or [None])[0]  # noqa: E731
+        def one(key: str) -> str | None:
+            values = q.get(key)
+            return values[0] if values else None
+
         query = one("q")
         if not query:
             return 400, {"error": "missing q (the search text)"}
         try:
             limit = int(one("limit") or 8)
             since, until = one("since"), one("until")
-            hits = self.index.search(
-                query,
+            where: dict[str, str | list[str]] = {}
+            if q.get("type"):
+                where["type"] = list(q["type"])
+            channel = one("channel")
+            if channel:
+                where["channel"] = channel
+            vector = asyncio.run_coroutine_threadsafe(
+                self.embedder.embed([query]), self.loop
+            ).result(timeout=60)[0]
+            hits = self._locked(
+                self.store.search,
+                vector,
                 limit=limit,
-                repo=one("repo"),
+                repository=one("repo"),
                 person=one("person"),
-                channel=one("channel"),
                 entity=one("entity"),
-                types=q.get("type") or (),
-                since=_millis(since) if since else None,
-                until=_millis(until) if until else None,
+                where=where,
+                since=_time(since) if since else None,
+                until=_time(until) if until else None,
             )
-        except ValueError as exc:
+        except (ValueError, RetrievalError) as exc:
             return 400, {"error": str(exc)}
-        return 200, {
-            "hits": [{"event_id": h.event_id, "score": h.score, **h.payload} for h in hits]
-        }
+        except EmbeddingError as exc:
+            return 503, {"error": str(exc)}
+        return 200, {"hits": [as_hit(h) for h in hits]}
 
     def _follow_forgets(self, kafka: KafkaSettings) -> None:
         consumer = Consumer(
@@ -156,7 +201,7 @@ class _State:
                     continue
                 if is_forget(msg.headers() or [], msg.value()) and msg.key():
                     entity = msg.key().decode("utf-8", "replace")
-                    n = self.index.forget(entity)
+                    n = self.forget(entity)
                     log.info("forgot %r: %d vector(s) deleted", entity, n)
         finally:
             consumer.close()
@@ -164,13 +209,16 @@ class _State:
     def close(self) -> None:
         self.stop.set()
         self.server.stop()
-        self.index.close()
+        self._locked(self.store.close)
+        self.loop.call_soon_threadsafe(self.loop.stop)
 
 
-def _millis(value: str) -> int:
+def _time(value: str) -> datetime:
+    """An instant given as epoch milliseconds or ISO 8601."""
     if value.isdigit():
-        return int(value)
-    return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000)
+        return datetime.fromtimestamp(int(value) / 1000, UTC)
+    t = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
 _state: _State | None = None
@@ -187,9 +235,7 @@ def state() -> _State:
 
 
 async def _index(event: Any, ctx: Context) -> None:
-    item = to_indexed(event)
-    s = state()
-    await asyncio.to_thread(s.index.upsert, [(item.event_id, item.text, item.payload)])
+    await state().index([to_document(event)])
 
 
 for _topic, _types in INDEXED.items():

@@ -1,18 +1,20 @@
-"""Semantic events → one line of text to embed, and the payload filters retrieval needs.
+"""Semantic events → one line of text to embed, as an ``agentstream.retrieval.Document``.
 
-Filters kept with every vector: ``event_id``, ``type`` (simple name), ``subject``, ``repo``,
-``channel``, ``people`` (every handle and resolved person id the event names), ``entities``
-(subject, repository, ``repo#number``, channel, people: what "forget this entity" matches),
-``time`` (epoch milliseconds of the fact) and ``source``.
+Filters kept with every vector: the event id, ``type`` (simple name), ``subject`` and ``channel``
+(keywords), the repository, the people (every handle and resolved person id the event names),
+the entities (subject, repository, ``repo#number``, channel, people: what "forget this entity"
+matches), the time of the fact and the source. ``as_hit`` turns a retrieval hit back into the
+JSON the search endpoint answers (``repo``, ``people``, ``entities``, ``time`` in epoch ms).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["PEOPLE_FIELDS", "Indexed", "to_indexed"]
+from agentstream.retrieval import Document, Hit
+
+__all__ = ["PEOPLE_FIELDS", "as_hit", "to_document"]
 
 # Fields that name a person; connectors add a resolved person id next to a handle as
 # ``<field>_person`` (or ``person``), which is collected as well.
@@ -28,13 +30,6 @@ PEOPLE_FIELDS = (
     "item_user",
     "person",
 )
-
-
-@dataclass(frozen=True)
-class Indexed:
-    event_id: str
-    text: str
-    payload: dict[str, Any]
 
 
 def _people(event: Any) -> list[str]:
@@ -115,7 +110,7 @@ def _time(e: Any) -> int:
     return _ms(e.meta.time)
 
 
-def to_indexed(event: Any) -> Indexed:
+def to_document(event: Any) -> Document:
     """The text and filters of ``event`` (any record with a ``meta``)."""
     name = str(event.meta.type).rsplit(".", 1)[-1]
     repo = getattr(event, "repo", None)
@@ -129,17 +124,34 @@ def to_indexed(event: Any) -> Indexed:
             entities.append(f"{repo}#{number}")
     if channel:
         entities.append(channel)
-    payload = {
-        "event_id": str(event.meta.id),
-        "type": name,
-        "subject": event.meta.subject,
-        "repo": repo,
-        "channel": channel,
-        "people": people,
-        "entities": list(dict.fromkeys(str(x) for x in entities if x)),
-        "time": _time(event),
-        "source": event.meta.source,
+    keywords = {"type": name, "subject": str(event.meta.subject)}
+    if channel:
+        keywords["channel"] = str(channel)
+    return Document(
+        event_id=str(event.meta.id),
+        text=_line(name, event),
+        time=datetime.fromtimestamp(_time(event) / 1000, UTC),
+        source=str(event.meta.source),
+        repository=str(repo) if repo else None,
+        people=tuple(people),
+        entities=tuple(dict.fromkeys(str(x) for x in entities if x)),
+        keywords=keywords,
+    )
+
+
+def as_hit(hit: Hit) -> dict[str, Any]:
+    """What the search endpoint answers for one hit."""
+    p = hit.payload
+    return {
+        "event_id": hit.event_id,
+        "score": hit.score,
+        "type": p.get("type"),
+        "subject": p.get("subject"),
+        "repo": p.get("repository"),
+        "channel": p.get("channel"),
+        "people": p.get("person", []),
+        "entities": p.get("entity", []),
+        "time": round(float(p.get("time", 0)) * 1000),
+        "source": p.get("source"),
+        "text": hit.text,
     }
-    text = _line(name, event)
-    payload["text"] = text
-    return Indexed(str(event.meta.id), text, payload)

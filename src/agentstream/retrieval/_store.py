@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,11 +20,21 @@ from agentstream.retrieval._engines import (
 )
 from agentstream.retrieval._settings import EmbeddedEngine, RetrievalSettings
 
-__all__ = ["Document", "Hit", "RetrievalStore", "forget_entity", "point_id"]
+__all__ = ["RESERVED_KEYS", "Document", "Hit", "RetrievalStore", "Where", "forget_entity",
+           "point_id"]
 
 # Point ids for event ids that are not UUIDs: uuid5 in this namespace (stable across runs).
 _POINT_NAMESPACE = uuid.UUID("0b7b5f6e-3c1d-4e55-9a7e-2d3c4b5a6f70")
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
+_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+# Payload keys a Document writes itself; ``keywords`` may not reuse them.
+RESERVED_KEYS = frozenset({"event_id", "text", "time", "source", "team", "repository", "person",
+                           "entity", "data"})
+
+Where = Mapping[str, str | Sequence[str]]
+"""Keyword filters on payload keys: a string must equal the value (or be one of the values of
+a list-valued key); a sequence matches when the key holds any of them. Keys are payload paths:
+``channel``, or ``data.kind`` for a key inside ``Document.data``."""
 
 
 def point_id(event_id: str) -> str:
@@ -39,7 +49,9 @@ def point_id(event_id: str) -> str:
 class Document:
     """What is indexed for one event: its id (the idempotency key), its text and who/what it
     is about. ``entities`` are extra keys that ``delete_entity`` matches (people, repositories
-    and the team are entities already); ``data`` is kept as is and returned with hits."""
+    and the team are entities already); ``keywords`` are extra top-level payload keys (strings
+    or lists of strings: an event type, a channel, ...) that ``search(where=...)`` filters on;
+    ``data`` is kept as is and returned with hits."""
 
     event_id: str
     text: str
@@ -50,6 +62,18 @@ class Document:
     people: tuple[str, ...] = ()
     entities: tuple[str, ...] = ()
     data: dict[str, Any] = field(default_factory=dict)
+    keywords: Mapping[str, str | Sequence[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for key, value in self.keywords.items():
+            if key in RESERVED_KEYS or not _KEY.match(key) or "." in key:
+                raise RetrievalError(
+                    f"keyword {key!r} of event {self.event_id}: use a plain name (letters, digits, "
+                    f"_) other than {', '.join(sorted(RESERVED_KEYS))}")
+            if not isinstance(value, str) and not (
+                    isinstance(value, Sequence) and all(isinstance(v, str) for v in value)):
+                raise RetrievalError(f"keyword {key!r} of event {self.event_id} must be a string "
+                                     f"or a list of strings, not {value!r}")
 
     def payload(self) -> dict[str, Any]:
         entity = sorted({*self.entities, *self.people,
@@ -61,6 +85,8 @@ class Document:
             out["team"] = self.team
         if self.repository is not None:
             out["repository"] = self.repository
+        for key, value in self.keywords.items():
+            out[key] = value if isinstance(value, str) else list(value)
         return out
 
 
@@ -163,20 +189,40 @@ class RetrievalStore:
         source: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        entity: str | Sequence[str] | None = None,
+        where: Where | None = None,
     ) -> list[Hit]:
         """The ``limit`` nearest documents (cosine) matching every filter given: ``person``
-        matches documents naming that person (any of several); ``since``/``until`` bound
-        the event time (inclusive)."""
-        where = Conditions()
+        matches documents naming that person (any of several); ``entity`` documents about that
+        entity (what ``delete_entity`` would remove; any of several); ``where`` filters other
+        payload keys (see ``Where``: ``{"type": ["ReviewRequested", "ReviewSubmitted"],
+        "channel": "C0PAY"}``); ``since``/``until`` bound the event time (inclusive)."""
+        cond = Conditions()
         for name, value in (("team", team), ("repository", repository), ("source", source)):
             if value is not None:
-                where.equals[name] = value
+                cond.equals[name] = value
         if person is not None:
-            where.any_of["person"] = [person] if isinstance(person, str) else list(person)
+            cond.any_of["person"] = [person] if isinstance(person, str) else list(person)
+        if entity is not None:
+            cond.any_of["entity"] = [entity] if isinstance(entity, str) else list(entity)
+        for key, match in (where or {}).items():
+            if not _KEY.match(key) or key in ("text", "time", "data"):
+                raise RetrievalError(f"cannot filter on payload key {key!r}: name a keyword "
+                                     "key (a Document field, a keyword or data.<key>)")
+            if key in cond.equals or key in cond.any_of:
+                raise RetrievalError(f"payload key {key!r} is filtered twice (a keyword "
+                                     "argument and where)")
+            if isinstance(match, str):
+                cond.equals[key] = match
+            elif isinstance(match, Sequence) and all(isinstance(v, str) for v in match):
+                cond.any_of[key] = list(match)
+            else:
+                raise RetrievalError(f"filter on {key!r} must be a string or a list of strings, "
+                                     f"not {match!r}")
         if since is not None or until is not None:
-            where.ranges["time"] = (since.timestamp() if since else None,
-                                    until.timestamp() if until else None)
-        return [_hit(h) for h in self._engine.search(vector, limit, where)]
+            cond.ranges["time"] = (since.timestamp() if since else None,
+                                   until.timestamp() if until else None)
+        return [_hit(h) for h in self._engine.search(vector, limit, cond)]
 
     def count(self) -> int:
         return self._engine.count()
