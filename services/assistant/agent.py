@@ -27,14 +27,13 @@ from agentstream.events import AssistantAnswered, MessagePosted
 from agentstream.llm import LLM
 from agentstream.runtime import Agent, Context, RetryPolicy, WorkflowBinding
 from agentstream.schemas import new_meta
-from agentstream.serde import make_serde
+from agentstream.serde import make_serde, read_events
 from agentstream.workflow import StepContext, Workflow
 from services.assistant import answer as ans
 from services.assistant.context import gather as gather_context
 from services.assistant.context import parse_question
 from services.assistant.settings import AssistantSettings
 from services.assistant.slack import SlackClient
-from services.assistant.topics import read_topic
 
 __all__ = ["SETTINGS", "agent", "answer_id", "is_question", "workflow"]
 
@@ -69,7 +68,7 @@ def is_question(m: MessagePosted, bot_user_id: str) -> bool:
 @workflow.step(retry=RetryPolicy(maximum_attempts=3))
 async def gather(ctx: StepContext, m: MessagePosted) -> dict[str, Any]:
     q = parse_question(m.text, SETTINGS.repos)
-    return await asyncio.to_thread(gather_context, SETTINGS, KafkaSettings(), q, read_topic)
+    return await asyncio.to_thread(gather_context, SETTINGS, KafkaSettings(), q, read_events)
 
 
 _llm: LLM | None = None

@@ -10,21 +10,17 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from confluent_kafka import Consumer, TopicPartition
-
-from agentstream.bus import watermarks
 from agentstream.config import KafkaSettings
-from agentstream.serde import make_serde
+from agentstream.serde import read_events
 from services.daily_briefing.settings import BriefingSettings
 
-__all__ = ["gather", "read_topic", "team_state"]
+__all__ = ["gather", "team_state"]
 
 log = logging.getLogger("services.daily_briefing")
 _SEVERITY = {"critical": 0, "high": 1, "medium": 2, "low": 3}
@@ -37,52 +33,6 @@ def _warn_once(what: str, message: str, *args: Any) -> None:
         log.warning(message, *args)
     else:
         log.debug(message, *args)
-
-
-def read_topic(kafka: KafkaSettings, topic: str, *, timeout: float = 30.0) -> list[Any]:
-    """Every decodable record of ``topic`` from the beginning to the end seen at the start."""
-    serde = make_serde(kafka)
-    c = Consumer(
-        kafka.client_config(
-            **{
-                "group.id": "daily-briefing-reader",
-                "enable.auto.commit": False,
-                "isolation.level": "read_committed",
-            }
-        )
-    )
-    out: list[Any] = []
-    try:
-        md = c.list_topics(topic, timeout=10)
-        parts = sorted(md.topics[topic].partitions) if topic in md.topics else []
-        ends: dict[int, int] = {}
-        for p in parts:
-            low, high = watermarks(c, TopicPartition(topic, p), timeout=timedelta(seconds=30))
-            if high > low:
-                ends[p] = high
-        if not ends:
-            return out
-        c.assign([TopicPartition(topic, p, 0) for p in ends])
-        seen: dict[int, int] = {}
-        deadline = time.monotonic() + timeout
-        while any(seen.get(p, -1) < ends[p] - 1 for p in ends):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"reading {topic} to its end took over {timeout}s")
-            msg = c.poll(0.5)
-            if msg is None or msg.error() is not None:
-                continue
-            seen[msg.partition()] = msg.offset()
-            if msg.value() is None:
-                continue
-            try:
-                out.append(
-                    serde.decode(topic, msg.value(), partition=msg.partition(), offset=msg.offset())
-                )
-            except Exception as exc:
-                log.warning("skipping undecodable record %s@%d: %s", topic, msg.offset(), exc)
-    finally:
-        c.close()
-    return out
 
 
 def _ms(t: Any) -> int:
@@ -269,8 +219,8 @@ def gather(
     settings: BriefingSettings, kafka: KafkaSettings, *, team: str, start: int, end: int
 ) -> dict[str, Any]:
     """The evidence of one team's briefing over ``[start, end]`` (epoch ms)."""
-    risks = _risks(read_topic(kafka, settings.risks_topic), start, end)
-    activity = _activity(read_topic(kafka, settings.activity_topic), start, end)
+    risks = _risks(read_events(kafka, settings.risks_topic), start, end)
+    activity = _activity(read_events(kafka, settings.activity_topic), start, end)
     went_well = _retrieved(settings, start, end)
     state = team_state(settings, team)
     n = settings.max_items

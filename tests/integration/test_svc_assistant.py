@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from services.assistant.topics import read_topic
 from tests.integration.svcproc import get_json, publish, spawn, stop, wait_for
 
 from agentstream.config import KafkaSettings
@@ -21,6 +20,7 @@ from agentstream.events import (
 )
 from agentstream.localkafka import free_port
 from agentstream.schemas import new_meta
+from agentstream.serde import read_events
 from agentstream.testing import SlackWebStub, unique_name
 
 BOT = "U0ASSIST"
@@ -193,7 +193,7 @@ def test_questions_get_one_cited_thread_reply_each(
             posts = slack.wait_for_posts(2, timeout=timedelta(seconds=120))
             kafka = KafkaSettings(bootstrap_servers=bootstrap_servers)
             got = wait_for(
-                lambda: len(read_topic(kafka, answers)) >= 2 and read_topic(kafka, answers),
+                lambda: len(read_events(kafka, answers)) >= 2 and read_events(kafka, answers),
                 timeout=timedelta(seconds=60),
                 what="two AssistantAnswered",
             )

@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from services.daily_briefing.agent import briefing_id, request
-from services.daily_briefing.gather import read_topic
 from tests.integration.svcproc import publish, spawn, stop, wait_for
 
 from agentstream.config import KafkaSettings
 from agentstream.events import ActivitySummary, BriefingReady, RiskDetected, RiskSeverity
 from agentstream.schemas import new_meta
+from agentstream.serde import read_events
 from agentstream.testing import OpenAIServer, unique_name
 from agentstream.workflow import read_runs
 
@@ -112,7 +112,7 @@ def test_briefing_killed_between_llm_and_publish_publishes_once(
             stop(proc)
         assert len(llm.prompts()) == 1, "the finished LLM step was not repeated"
         assert "acme/pay#42 waits for a first review" in llm.prompts()[0], llm.prompts()[0]
-    out = read_topic(kafka, briefings)
+    out = read_events(kafka, briefings)
     assert len(out) == 1, f"published {len(out)} times"
     b = out[0]
     assert isinstance(b, BriefingReady)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from agentstream.errors import DecodeError, EncodeError
 from agentstream.serde._api import Serde, make_serde
+from agentstream.serde._read import read_events
 from agentstream.serde._registry import RegistrySerde
 from agentstream.serde._single import MAGIC, SingleObjectSerde
 from agentstream.serde._store import (
@@ -30,4 +31,5 @@ __all__ = [
     "Serde",
     "SingleObjectSerde",
     "make_serde",
+    "read_events",
 ]
