@@ -20,7 +20,7 @@ help:
 	@echo "make bench      benchmarks (figures printed and written to benchmarks/RESULTS.md)"
 	@echo "make up|down|status   the development broker (agentstream dev ...)"
 	@echo "make test-e2e   the console in headless Chromium (installs Debian's chromium if missing)"
-	@echo "make chart-check  helm lint + template + kubeconform (tools built into .cache/tools)"
+	@echo "make chart-check  helm lint + template + kubeconform (tools built into ~/.cache/agentstream/tools)"
 	@echo "make rules-check  promtool: alert rules, their unit tests, the Prometheus config"
 	@echo "make compose-check  docker-compose.yml loaded by compose-go (what docker compose config does)"
 	@echo "make deploy-check   compose-check + chart-check + rules-check"
