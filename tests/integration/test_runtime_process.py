@@ -164,9 +164,11 @@ def test_sigkill_and_restart(
     else:
         counts = Counter(x[0] for x in _lines(log))
         twice = sum(1 for v in counts.values() if v > 1)
-        # Only inputs unfinished at the moment of SIGKILL (running, or handled and waiting for
-        # acknowledgements) may be handled again: at most max_pending.
-        assert twice <= 48, f"{twice} inputs handled twice"
+        # Only inputs without an acknowledged marker at the moment of SIGKILL may be handled
+        # again: the unfinished ones (at most max_pending, 48) and those finished while their
+        # marker was on its way (markers go out once per producer poll, ~50 ms of work; 100
+        # allowed here). Without dedupe all ~400+ inputs since the last commit would run again.
+        assert twice <= 48 + 100, f"{twice} inputs handled twice"
 
 
 def test_rebalance_when_one_of_two_processes_stops(

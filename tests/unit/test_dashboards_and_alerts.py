@@ -108,7 +108,9 @@ def test_the_name_extraction_sees_through_labels_and_suffixes() -> None:
 
 
 def _promtool() -> str | None:
-    for candidate in (os.environ.get("PROMTOOL"), str(ROOT / ".cache" / "tools" / "promtool"),
+    # Where the Makefile's TOOLS puts it (outside the checkout, so fresh clones reuse it).
+    tools = Path(os.environ.get("TOOLS", Path.home() / ".cache" / "agentstream" / "tools"))
+    for candidate in (os.environ.get("PROMTOOL"), str(tools / "promtool"),
                       shutil.which("promtool")):
         if candidate and Path(candidate).is_file():
             return candidate
