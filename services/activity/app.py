@@ -32,10 +32,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import faust
-from confluent_kafka import Producer
-from confluent_kafka.admin import AdminClient
 
-from agentstream.bus import ensure_topic
+from agentstream.bus import ensure_topic, make_admin, make_producer
 from agentstream.config import KafkaSettings
 from agentstream.discovery import publish_descriptor, withdraw_descriptor
 from agentstream.events import (
@@ -78,7 +76,7 @@ VERSION = "0.1.0"
 INSTANCE = S.instance_id or uuid.uuid4().hex[:12]
 KAFKA = KafkaSettings()
 # Descriptors and dead letters go through a small producer of their own.
-_announcer = Producer(KAFKA.client_config(**{"linger.ms": 0}))
+_announcer = make_producer(KAFKA.client_config(**{"linger.ms": 0}))
 _SERDE = make_serde(KAFKA)
 
 app = faust.App(
@@ -340,7 +338,7 @@ def _provision() -> None:
     """Create the repartition and table topics before the worker subscribes: a topic Faust
     creates itself at start may be missing from the first metadata, and Faust then ignores it
     for the whole run ("Ignoring missing topic")."""
-    admin = AdminClient(KAFKA.client_config())
+    admin = make_admin(KAFKA.client_config())
     for name in (by_repo_name, by_channel_name):
         ensure_topic(admin, name, partitions=S.partitions,
                      config={"retention.ms": str(7 * 86_400_000)})

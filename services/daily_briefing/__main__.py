@@ -13,6 +13,7 @@ import signal
 import uuid
 from datetime import UTC, datetime
 
+from agentstream.bus import make_producer
 from agentstream.config import KafkaSettings, check_environment
 from agentstream.runtime import AgentRunner
 from agentstream.serde import make_serde
@@ -40,9 +41,8 @@ async def _main() -> None:
             requested_by="schedule",
             event_id=str(uuid.uuid5(_NS, f"{t.fire_id}|{team}")),
         )
-        from confluent_kafka import Producer  # noqa: PLC0415
 
-        p = Producer(kafka.client_config(**{"enable.idempotence": True}))
+        p = make_producer(kafka.client_config(**{"enable.idempotence": True}))
         p.produce(
             SETTINGS.requests_topic,
             key=team.encode(),

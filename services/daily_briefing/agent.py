@@ -17,6 +17,7 @@ from typing import Any
 
 from confluent_kafka import Producer
 
+from agentstream.bus import make_producer
 from agentstream.config import KafkaSettings
 from agentstream.events import BriefingReady, BriefingRequested
 from agentstream.llm import LLM
@@ -107,7 +108,7 @@ def _publish_sync(topic: str, key: str, value: bytes) -> None:
     global _producer  # noqa: PLW0603 - one idempotent producer per process
     with _producer_lock:
         if _producer is None:
-            _producer = Producer(KafkaSettings().client_config(**{"enable.idempotence": True}))
+            _producer = make_producer(KafkaSettings().client_config(**{"enable.idempotence": True}))
         errors: list[str] = []
         _producer.produce(
             topic,

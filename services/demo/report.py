@@ -10,7 +10,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
 
-from agentstream.bus import watermarks
+from agentstream.bus import make_consumer, watermarks
 from agentstream.config import KafkaSettings
 from agentstream.serde import make_serde
 
@@ -29,7 +29,7 @@ class Read:
 
 
 def _consumer(kafka: KafkaSettings) -> Consumer:
-    return Consumer(kafka.client_config(**{"group.id": "agentstream-demo-reader",
+    return make_consumer(kafka.client_config(**{"group.id": "agentstream-demo-reader",
                                            "enable.auto.commit": False,
                                            "isolation.level": "read_committed"}))  # fmt: skip
 

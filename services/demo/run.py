@@ -32,10 +32,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Producer
-from confluent_kafka.admin import AdminClient
-
-from agentstream.bus import wait_for_leaders
+from agentstream.bus import make_admin, make_producer, wait_for_leaders
 from agentstream.config import KafkaSettings
 from agentstream.discovery import read_topology
 from agentstream.events import BriefingRequested
@@ -69,7 +66,7 @@ def _free_port() -> int:
 
 def _broker_answers(kafka: KafkaSettings) -> bool:
     try:
-        AdminClient(kafka.client_config()).list_topics(timeout=5)
+        make_admin(kafka.client_config()).list_topics(timeout=5)
     except Exception:
         return False
     return True
@@ -210,7 +207,7 @@ def _counts(kafka: KafkaSettings, topics: tuple[str, ...], since: dict[tuple[str
 
 
 def _publish(kafka: KafkaSettings, topic: str, record: Any) -> None:
-    p = Producer(kafka.client_config(**{"enable.idempotence": True}))
+    p = make_producer(kafka.client_config(**{"enable.idempotence": True}))
     p.produce(topic, key=record.meta.subject.encode(),
               value=make_serde(kafka).encode(topic, record))  # fmt: skip
     if p.flush(30):
@@ -277,10 +274,10 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901, PLR0912, PLR0915 
     deadline = t0 + args.timeout
     kafka = KafkaSettings()
     started_broker = _ensure_broker(kafka)
-    report = apply(AdminClient(kafka.client_config()),
+    report = apply(make_admin(kafka.client_config()),
                    load_catalog(ROOT / "topics.toml", prefix=kafka.topic_prefix))  # fmt: skip
     say(f"== topics applied: {sum(1 for ln in report.lines() if ln)} catalog entries checked")
-    admin = AdminClient(kafka.client_config())
+    admin = make_admin(kafka.client_config())
     for t in (*EVENT_TOPICS, *INSIGHT_TOPICS, "events.assistant"):
         wait_for_leaders(admin, t, timeout=timedelta(seconds=60))
     state: Path = args.state

@@ -16,11 +16,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from confluent_kafka import Consumer
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agentstream import events as ev
+from agentstream.bus import make_consumer
 from agentstream.config import KafkaSettings, register_settings
 from agentstream.llm import LLM, EmbeddingError, EmbeddingSettings
 from agentstream.memory import is_forget
@@ -184,7 +184,7 @@ class _State:
         return 200, {"hits": [as_hit(h) for h in hits]}
 
     def _follow_forgets(self, kafka: KafkaSettings) -> None:
-        consumer = Consumer(
+        consumer = make_consumer(
             kafka.client_config(
                 **{
                     "group.id": f"{kafka.topic_prefix}indexer.forget",

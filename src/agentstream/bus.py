@@ -1,4 +1,11 @@
-"""Small building blocks over confluent-kafka shared by the platform's parts.
+"""Where the platform's Kafka clients are built, and small building blocks over them.
+
+Every consumer, producer and admin client of AgentStream is built here (``consumer``,
+``producer``, ``admin``): the transport seam. A ``bootstrap.servers`` of ``memory://<name>``
+selects the in-memory bus (``agentstream.testing.MemoryBus``: topics, consumer groups,
+transactions and read_committed in this process, for users' tests without a broker); anything
+else builds confluent-kafka's clients. The behavioural suite ``tests/contract`` runs against both
+so the in-memory bus cannot drift from Kafka.
 
 ``read_compacted`` is how the platform reads a compacted topic as a table (agent descriptors,
 workflow checkpoints, timers, schemas): every partition from its start to the end it had when
@@ -15,22 +22,62 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from agentstream.errors import AgentStreamError
 
 __all__ = [
+    "MEMORY_SCHEME",
     "CompactedValue",
     "ReadTimeoutError",
     "TopicNotReadyError",
     "ensure_topic",
+    "is_memory",
+    "make_admin",
+    "make_consumer",
+    "make_producer",
     "read_compacted",
     "wait_for_leaders",
     "watermarks",
 ]
+
+MEMORY_SCHEME = "memory://"
+
+
+def is_memory(config: dict[str, Any]) -> bool:
+    """Whether a client configuration names the in-memory bus (``memory://<name>``)."""
+    return str(config.get("bootstrap.servers", "")).startswith(MEMORY_SCHEME)
+
+
+def make_consumer(config: dict[str, Any]) -> Consumer:
+    """A consumer for ``config`` (a librdkafka configuration; ``memory://`` → in-memory bus)."""
+    if is_memory(config):
+        from agentstream._membus import MemoryConsumer  # noqa: PLC0415
+
+        return cast(Consumer, MemoryConsumer(config))
+    return Consumer(config)
+
+
+def make_producer(config: dict[str, Any]) -> Producer:
+    """A producer for ``config`` (``memory://`` → in-memory bus)."""
+    if is_memory(config):
+        from agentstream._membus import MemoryProducer  # noqa: PLC0415
+
+        return cast(Producer, MemoryProducer(config))
+    return Producer(config)
+
+
+def make_admin(config: dict[str, Any]) -> AdminClient:
+    """An admin client for ``config`` (``memory://`` → in-memory bus)."""
+    if is_memory(config):
+        from agentstream._membus import MemoryAdmin  # noqa: PLC0415
+
+        return cast(AdminClient, MemoryAdmin(config))
+    return AdminClient(config)
+
 
 # Errors a watermark lookup gets for a moment after a topic was created or a leader moved.
 _TRANSIENT = frozenset(
@@ -161,7 +208,7 @@ def read_compacted(
     ``read_committed`` (default) aborted transactional writes are skipped. A missing topic reads
     as empty. Raises ``ReadTimeoutError`` when the end is not reached within ``timeout``.
     """
-    consumer = Consumer(
+    reader = make_consumer(
         {
             **config,
             "group.id": f"agentstream-reader-{uuid.uuid4().hex}",
@@ -173,15 +220,15 @@ def read_compacted(
     latest: dict[bytes, CompactedValue] = {}
     try:
         deadline = time.monotonic() + timeout.total_seconds()
-        ends = _end_offsets(consumer, topic, timeout.total_seconds())
+        ends = _end_offsets(reader, topic, timeout.total_seconds())
         if not ends:
             return latest
-        consumer.assign([TopicPartition(topic, p, low) for p, (low, _) in ends.items()])
+        reader.assign([TopicPartition(topic, p, low) for p, (low, _) in ends.items()])
         pending = {p: high for p, (_, high) in ends.items()}
         while pending:
             if time.monotonic() > deadline:
                 raise ReadTimeoutError(f"reading {topic} did not reach its end within {timeout}")
-            for msg in consumer.consume(num_messages=1000, timeout=0.5):
+            for msg in reader.consume(num_messages=1000, timeout=0.5):
                 err = msg.error()
                 partition = msg.partition() or 0
                 if err is not None:
@@ -198,5 +245,5 @@ def read_compacted(
                 if offset + 1 >= pending.get(partition, 0):
                     pending.pop(partition, None)
     finally:
-        consumer.close()
+        reader.close()
     return latest

@@ -18,7 +18,7 @@ from typing import Any
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient  # type: ignore[attr-defined]
 
-from agentstream.bus import ensure_topic, read_compacted
+from agentstream.bus import ensure_topic, make_admin, read_compacted
 from agentstream.config import KafkaSettings
 from agentstream.errors import AgentStreamError
 from agentstream.events import AgentDescriptor
@@ -166,7 +166,7 @@ def read_topology(
     for d in descriptors.values():
         by_agent.setdefault(d.name, []).append(d)
     group_of = group_of or {}
-    admin = AdminClient(settings.client_config())
+    admin = make_admin(settings.client_config())
     groups = {name: group_of.get(name, name) for name in by_agent}
     members = _group_members(admin, sorted(set(groups.values())), timeout.total_seconds())
     views = []

@@ -10,10 +10,11 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
-from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, KafkaError, Producer
+from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, KafkaError
 from confluent_kafka import TopicPartition as TP
 from fastavro.validation import ValidationError, validate
 
+from agentstream.bus import make_consumer, make_producer
 from agentstream.config import KafkaSettings, load
 from agentstream.errors import AgentStreamError, DecodeError
 from agentstream.schemas import Record, decoding_schema, from_json, new_meta, record_class, to_json
@@ -69,7 +70,7 @@ def tail(
     """
     settings: KafkaSettings = load(KafkaSettings)
     serde = make_serde(settings)
-    consumer = Consumer(settings.client_config(**{
+    consumer = make_consumer(settings.client_config(**{
         "group.id": f"agentstream-tail-{uuid.uuid4().hex[:8]}",
         "enable.auto.commit": False,
         "auto.offset.reset": "earliest",
@@ -179,7 +180,7 @@ def produce(
         )
     settings: KafkaSettings = load(KafkaSettings)
     serde = make_serde(settings)
-    producer = Producer(settings.client_config(**{"acks": "all", "enable.idempotence": True}))
+    producer = make_producer(settings.client_config(**{"acks": "all", "enable.idempotence": True}))
     errors: list[str] = []
 
     def on_delivery(err: KafkaError | None, _msg: Any) -> None:

@@ -11,6 +11,7 @@ from confluent_kafka.admin import AdminClient
 from rich.console import Console
 from rich.table import Table
 
+from agentstream.bus import make_admin
 from agentstream.config import KafkaSettings, load
 from agentstream.topics import Catalog, apply, describe_topic, list_cluster_topics, load_catalog
 
@@ -39,7 +40,7 @@ def _settings() -> KafkaSettings:
 
 
 def _admin(settings: KafkaSettings) -> AdminClient:
-    return AdminClient(settings.client_config())
+    return make_admin(settings.client_config())
 
 
 def _catalog(path: Path | None, prefix: str | None, settings: KafkaSettings) -> Catalog:

@@ -14,8 +14,9 @@ from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
-from confluent_kafka import KafkaError, Producer
+from confluent_kafka import KafkaError
 
+from agentstream.bus import make_producer
 from agentstream.config import KafkaSettings
 from agentstream.errors import AgentStreamError
 from agentstream.events import RawRecord
@@ -60,7 +61,7 @@ class RawPublisher:
         }
         conf.update(kafka.client_config())
         conf.update({"acks": "all", "enable.idempotence": True, "message.timeout.ms": ms})
-        self._producer = Producer(conf)
+        self._producer = make_producer(conf)
         self._warm: set[str] = set()
         self._pumping: asyncio.AbstractEventLoop | None = None
 

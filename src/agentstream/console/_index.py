@@ -19,6 +19,7 @@ from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
 
+from agentstream.bus import make_consumer
 from agentstream.config import KafkaSettings
 from agentstream.errors import AgentStreamError
 from agentstream.schemas import to_json
@@ -134,7 +135,7 @@ class EventIndex:
 
     # -- the follower thread ----------------------------------------------------------------------
     def _run(self) -> None:
-        consumer = Consumer(
+        consumer = make_consumer(
             self._kafka.client_config(
                 **{
                     "group.id": f"agentstream-console-{uuid.uuid4().hex[:12]}",

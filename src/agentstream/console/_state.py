@@ -13,6 +13,7 @@ from typing import Any
 
 from confluent_kafka.admin import AdminClient  # type: ignore[attr-defined]
 
+from agentstream.bus import make_admin
 from agentstream.config import KafkaSettings
 from agentstream.console._index import EventIndex
 from agentstream.console._scrape import AgentMetrics, Scraper, TargetStatus
@@ -82,7 +83,7 @@ class ConsoleState:
     # -- topics -----------------------------------------------------------------------------------
     def _admin_client(self) -> AdminClient:
         if self._admin is None:
-            self._admin = AdminClient(self.kafka.client_config())
+            self._admin = make_admin(self.kafka.client_config())
         return self._admin
 
     async def topics(self) -> dict[str, int]:

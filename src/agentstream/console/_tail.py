@@ -17,8 +17,9 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, KafkaError, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, KafkaError, TopicPartition
 
+from agentstream.bus import make_consumer
 from agentstream.config import KafkaSettings
 from agentstream.console._index import decode_message
 from agentstream.errors import AgentStreamError
@@ -108,7 +109,7 @@ class TopicTail:
             self._stop.set()
 
     def _run(self) -> None:
-        consumer = Consumer(self._kafka.client_config(**{
+        consumer = make_consumer(self._kafka.client_config(**{
             "group.id": f"agentstream-console-tail-{uuid.uuid4().hex[:8]}",
             "enable.auto.commit": False,
         }))

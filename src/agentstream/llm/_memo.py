@@ -37,7 +37,7 @@ from confluent_kafka import (
 )
 from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]
 
-from agentstream.bus import ensure_topic
+from agentstream.bus import ensure_topic, make_admin, make_consumer, make_producer
 from agentstream.config import KafkaSettings
 
 __all__ = ["MemoStore", "encode", "memo_key", "memo_topic", "now_iso"]
@@ -91,16 +91,16 @@ class MemoStore:
                 await asyncio.to_thread(self._open)
 
     def _open(self) -> None:
-        admin = AdminClient(self.kafka.client_config())
+        admin = make_admin(self.kafka.client_config())
         n = ensure_topic(
             admin, self.topic, partitions=self.partitions,
             config={"cleanup.policy": "compact,delete",
                     "retention.ms": str(int(self.retention.total_seconds() * 1000))},
         )
-        producer = Producer(self.kafka.client_config(**{
+        producer = make_producer(self.kafka.client_config(**{
             "enable.idempotence": True, "acks": "all", "linger.ms": 2,
         }))
-        consumer = Consumer(self.kafka.client_config(**{
+        consumer = make_consumer(self.kafka.client_config(**{
             "group.id": f"_agentstream.llm-memo.{self.agent}",
             "enable.auto.commit": False, "isolation.level": "read_uncommitted",
             "enable.partition.eof": False, "fetch.wait.max.ms": 10,

@@ -27,7 +27,7 @@ from confluent_kafka import (
 )
 from confluent_kafka.admin import AdminClient
 
-from agentstream.bus import watermarks
+from agentstream.bus import make_consumer, make_producer, watermarks
 from agentstream.errors import ChangelogPartitionError, ChangelogWriteError, RestoreError
 from agentstream.memory._backend import ChangelogRecord
 from agentstream.topics import Catalog, TopicSpec, apply
@@ -86,7 +86,7 @@ class KafkaChangelogWriter:
     def from_config(cls, client_config: dict[str, Any]) -> KafkaChangelogWriter:
         """An idempotent, acks=all producer (no duplicates or reordering on retries)."""
         return cls(
-            Producer(
+            make_producer(
                 {"enable.idempotence": True, "acks": "all", "linger.ms": 5, **client_config}
             )
         )
@@ -168,7 +168,7 @@ class KafkaChangelogSource:
         self._config = restore_consumer_config(client_config, group=group)
 
     def open(self) -> ChangelogReader:
-        return _KafkaReader(Consumer(self._config))
+        return _KafkaReader(make_consumer(self._config))
 
 
 class _KafkaReader:

@@ -32,6 +32,7 @@ from typing import Any
 
 from confluent_kafka import OFFSET_END, Consumer, KafkaError, TopicPartition
 
+from agentstream.bus import make_consumer
 from agentstream.memory._query import FORGET_ECHO, FORGET_HEADER
 
 __all__ = ["FollowCursor", "ForgetFollower", "ForgetNotice", "is_forget"]
@@ -208,7 +209,7 @@ class ForgetFollower:
             assigned.update(tp.partition for tp in add)
 
     def _run(self) -> None:
-        c = Consumer(self._config)
+        c = make_consumer(self._config)
         assigned: set[int] = set()
         try:
             while not self._stop.is_set():

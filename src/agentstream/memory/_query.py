@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, KafkaError, Message, TopicPartition
 
-from agentstream.bus import watermarks
+from agentstream.bus import make_consumer, watermarks
 from agentstream.config import KafkaSettings
 from agentstream.errors import ChangelogPartitionError, RestoreError
 from agentstream.memory._changelog import KafkaChangelogWriter, restore_consumer_config
@@ -84,7 +84,7 @@ def _scan(
             )
         return remaining
 
-    c = Consumer(restore_consumer_config(settings.client_config(), group=f"{topic}.query"))
+    c = make_consumer(restore_consumer_config(settings.client_config(), group=f"{topic}.query"))
     try:
         t = c.list_topics(topic, timeout=left()).topics.get(topic)
         if t is None or t.error is not None:

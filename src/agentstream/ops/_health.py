@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from confluent_kafka.admin import AdminClient  # type: ignore[attr-defined]
+from agentstream.bus import make_admin
 
 __all__ = ["broker_check"]
 
@@ -28,7 +28,7 @@ def broker_check(
             if time.monotonic() - state["at"] < cache_seconds:
                 return state["result"]  # type: ignore[no-any-return]
             if state["admin"] is None:
-                state["admin"] = AdminClient(dict(client_config))
+                state["admin"] = make_admin(dict(client_config))
             try:
                 md = state["admin"].list_topics(timeout=timeout)
                 result = (True, f"{len(md.brokers)} broker(s) reachable")

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import KafkaError, TopicPartition
 
+from agentstream.bus import make_consumer, make_producer
 from agentstream.config import KafkaSettings
 from agentstream.errors import AgentStreamError
 from agentstream.runtime import REPLAY_HEADER, dlq_topic
@@ -60,7 +61,7 @@ def read_dead_letters(
     """Every dead letter of ``agent``, oldest first per partition (a bounded read to the end)."""
     topic = dlq_topic(agent, prefix=kafka.topic_prefix)
     serde = make_serde(kafka)
-    c = Consumer(
+    c = make_consumer(
         kafka.client_config(
             **{"group.id": f"agentstream-dlq-read-{time.time_ns()}", "enable.auto.commit": False,
                "enable.partition.eof": True}
@@ -141,7 +142,7 @@ def replay_dead_letters(
         records.append((to or d.original_topic, d.original_key, d.original_value, headers))
     if not records:
         return []
-    producer = Producer(kafka.client_config(**{"enable.idempotence": True, "acks": "all"}))
+    producer = make_producer(kafka.client_config(**{"enable.idempotence": True, "acks": "all"}))
     failures: list[str] = []
 
     def on_delivery(err: KafkaError | None, _msg: Any) -> None:

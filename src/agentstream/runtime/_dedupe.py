@@ -45,7 +45,7 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 from confluent_kafka.admin import AdminClient  # type: ignore[attr-defined]
 
-from agentstream.bus import ensure_topic, watermarks
+from agentstream.bus import ensure_topic, make_consumer, watermarks
 from agentstream.runtime._producer import decode_markers
 
 __all__ = ["DedupeStore", "dedupe_topic"]
@@ -153,7 +153,7 @@ class DedupeStore:
         if not wanted:
             return 0
         start_ms = int((time.time() - self.window.total_seconds()) * 1000)
-        c = Consumer(
+        c = make_consumer(
             {
                 **client_config,
                 "group.id": f"{self.topic}.restore",

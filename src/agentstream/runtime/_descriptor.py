@@ -16,8 +16,7 @@ import os
 import socket
 from datetime import UTC, datetime, timedelta
 
-from confluent_kafka import Producer
-
+from agentstream.bus import make_producer
 from agentstream.config import KafkaSettings
 from agentstream.discovery import publish_descriptor, withdraw_descriptor
 from agentstream.events import AgentDescriptor, Subscription
@@ -58,7 +57,7 @@ class Announcer:
         self.instance = instance
         self._kafka = kafka
         self._serde: Serde = serde  # the runtime's Codec has the shape of a Serde
-        self._producer = Producer(kafka.client_config(**{"linger.ms": 0}))
+        self._producer = make_producer(kafka.client_config(**{"linger.ms": 0}))
         self.published = False
 
     def publish(self, *, timeout: timedelta = timedelta(seconds=30)) -> None:

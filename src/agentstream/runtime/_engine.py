@@ -18,10 +18,10 @@ import time
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Protocol
 
+from agentstream.clock import clock
 from agentstream.errors import EncodeError
 from agentstream.ops import metrics
 from agentstream.runtime._agent import Agent, HandlerSpec
@@ -395,14 +395,14 @@ class Engine:
             failure = pending.failure = FailureInfo.first(stage, exc, pending.attempt)
         else:
             failure.stage, failure.error, failure.attempts = stage, exc, pending.attempt
-            failure.last_failure_at = datetime.now(UTC)
+            failure.last_failure_at = clock().now()
         retry = pending.spec.retry
         if not retry.is_retryable(exc) or retry.attempts_exhausted(pending.attempt):
             await self._dead_letter(pending.item, failure, pending.record)
             return True
         self.stats.retries += 1
         metrics.RETRIES.labels(self.agent.name, pending.type_name).inc()
-        await asyncio.sleep(retry.next_delay(exc, pending.attempt).total_seconds())
+        await clock().sleep(retry.next_delay(exc, pending.attempt).total_seconds())
         while not self.scheduler.reacquire(pending.item):  # a settled input runs again
             self._progress.clear()
             with contextlib.suppress(TimeoutError):

@@ -20,8 +20,9 @@ from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from typing import Any
 
-from confluent_kafka import KafkaError, KafkaException, Message, Producer
+from confluent_kafka import KafkaError, KafkaException, Message
 
+from agentstream.bus import make_producer
 from agentstream.errors import AgentStreamError, ProducerFencedError
 
 __all__ = [
@@ -72,7 +73,7 @@ class OutputProducer:
             conf["transactional.id"] = transactional_id
         self.transactional = transactional_id is not None
         self.fatal: BaseException | None = None
-        self._producer = Producer(conf)
+        self._producer = make_producer(conf)
         self._loop = loop
         self._stop = threading.Event()
         # Delivery reports settle their futures in batches: one loop wake-up per poll instead of

@@ -24,7 +24,7 @@ from confluent_kafka import Consumer
 from confluent_kafka.admin import AdminClient  # type: ignore[attr-defined]
 
 from agentstream._signals import early_stop_signal
-from agentstream.bus import ensure_topic
+from agentstream.bus import ensure_topic, make_admin, make_consumer
 from agentstream.config import KafkaSettings, check_environment, load
 from agentstream.discovery import ensure_agents_topic
 from agentstream.errors import AgentLoadError, ProducerFencedError
@@ -219,7 +219,7 @@ class AgentRunner:
             if self.agent.stores
             else None
         )
-        await asyncio.to_thread(self._ensure_topics, AdminClient(client), dedupe, memory)
+        await asyncio.to_thread(self._ensure_topics, make_admin(client), dedupe, memory)
         durable = await self._open_durable(codec)
         consumer = self._make_consumer(instance)
         announcer = Announcer(self.agent, instance=instance, kafka=self.kafka, serde=codec)
@@ -313,7 +313,7 @@ class AgentRunner:
         return durable
 
     def _make_consumer(self, instance: str) -> Consumer:
-        return Consumer(
+        return make_consumer(
             self.kafka.client_config(
                 **{
                     "group.id": self.group_id,

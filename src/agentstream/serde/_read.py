@@ -9,9 +9,9 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import TopicPartition
 
-from agentstream.bus import ReadTimeoutError, watermarks
+from agentstream.bus import ReadTimeoutError, make_consumer, watermarks
 from agentstream.config import KafkaSettings
 from agentstream.serde._api import make_serde
 
@@ -28,7 +28,7 @@ def read_events(
     decoded are skipped with a warning naming them. A missing topic reads as empty; the end not
     reached within ``timeout`` raises ``ReadTimeoutError``."""
     serde = make_serde(kafka)
-    c = Consumer(kafka.client_config(**{
+    c = make_consumer(kafka.client_config(**{
         "group.id": f"agentstream-read-{uuid.uuid4().hex[:8]}",
         "enable.auto.commit": False,
         "isolation.level": "read_committed",

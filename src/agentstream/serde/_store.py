@@ -15,10 +15,15 @@ import time
 from datetime import timedelta
 from typing import Any, Protocol
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient  # type: ignore[attr-defined]
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
-from agentstream.bus import TopicNotReadyError, ensure_topic
+from agentstream.bus import (
+    TopicNotReadyError,
+    ensure_topic,
+    make_admin,
+    make_consumer,
+    make_producer,
+)
 from agentstream.config import KafkaSettings
 from agentstream.errors import SchemaStoreError
 from agentstream.schemas._compat import CompatibilityMode, check_compatibility
@@ -110,7 +115,7 @@ class KafkaSchemaStore(InMemorySchemaStore):
     def _ensure_topic(self) -> None:
         if self._ready:
             return
-        admin = AdminClient(self.settings.client_config())
+        admin = make_admin(self.settings.client_config())
         try:
             ensure_topic(
                 admin, self.topic, partitions=1, config={"cleanup.policy": "compact"},
@@ -127,7 +132,7 @@ class KafkaSchemaStore(InMemorySchemaStore):
         """Read the schema topic from where the last refresh stopped up to its end (bounded)."""
         self._ensure_topic()
         deadline = time.monotonic() + self.timeout.total_seconds()
-        consumer = Consumer(
+        consumer = make_consumer(
             self.settings.client_config(
                 **{"group.id": "agentstream-schema-store", "enable.auto.commit": False}
             )
@@ -193,7 +198,7 @@ class KafkaSchemaStore(InMemorySchemaStore):
         return fp
 
     def _produce(self, fp: int, schema: dict[str, Any]) -> None:
-        producer = Producer(
+        producer = make_producer(
             self.settings.client_config(**{"acks": "all", "enable.idempotence": True})
         )
         errors: list[str] = []

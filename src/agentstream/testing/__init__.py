@@ -26,10 +26,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
-from agentstream.bus import TopicNotReadyError, wait_for_leaders
+from agentstream.bus import TopicNotReadyError, make_consumer, make_producer, wait_for_leaders
 from agentstream.errors import AgentStreamError, BrokerStartError
 from agentstream.localkafka import LocalBroker, free_port
 from agentstream.testing._openai import OpenAIServer, Reply, SeenRequest
@@ -178,7 +178,7 @@ def produce(
     timeout: timedelta = timedelta(seconds=30),
 ) -> int:
     """Produce ``(key, value)`` pairs and wait until every one is acknowledged (acks=all)."""
-    producer = Producer(
+    producer = make_producer(
         {"bootstrap.servers": bootstrap_servers, "enable.idempotence": True, **(config or {})}
     )
     errors: list[str] = []
@@ -209,7 +209,7 @@ def produce(
 @contextmanager
 def consumer(bootstrap_servers: str, group: str | None = None, **config: Any) -> Iterator[Consumer]:
     """A consumer reading from the earliest offset; closed on exit."""
-    c = Consumer(
+    c = make_consumer(
         {
             "bootstrap.servers": bootstrap_servers,
             "group.id": group or unique_name("g"),

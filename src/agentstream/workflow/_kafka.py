@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from confluent_kafka import KafkaError, KafkaException, Message, Producer
-from confluent_kafka.admin import AdminClient  # type: ignore[attr-defined]
+from confluent_kafka import KafkaError, KafkaException, Message
 
 from agentstream import bus
+from agentstream.bus import make_admin, make_producer
 from agentstream.errors import AgentStreamError, CheckpointError
 
 __all__ = ["AckedProducer", "OutRecord", "ensure_topic", "read_compacted"]
@@ -72,7 +72,7 @@ class AckedProducer:
             conf["transactional.id"] = transactional_id
         self.transactional = transactional_id is not None
         self.ack_timeout = ack_timeout
-        self._producer = Producer(conf)
+        self._producer = make_producer(conf)
         self._tx_lock = asyncio.Lock()
         self._unfinished = False
         self._stop = threading.Event()
@@ -208,7 +208,7 @@ def ensure_topic(
     """
     try:
         bus.ensure_topic(
-            AdminClient(dict(config)),
+            make_admin(dict(config)),
             topic,
             partitions=partitions,
             config={"cleanup.policy": "compact" if compacted else "delete"},
