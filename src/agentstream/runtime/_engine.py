@@ -18,6 +18,7 @@ import time
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from typing import Any, Protocol
 
@@ -140,6 +141,8 @@ class Engine:
         self._acked: list[_Attempt] = []  # inputs whose writes were acknowledged, to finish
         self._routes: dict[tuple[str, type], tuple[HandlerSpec | None, str, tuple[Any, ...]]] = {}
         self._acked_queued = False
+        # Inputs waiting for a retry, and when it is due (tests on a virtual clock read it).
+        self.retry_waits: dict[WorkItem, datetime] = {}
 
     def _child(self, metric: Any, *labels: str) -> Any:
         """The labelled child of a per-event metric, cached (``labels()`` is costly per event)."""
@@ -402,7 +405,12 @@ class Engine:
             return True
         self.stats.retries += 1
         metrics.RETRIES.labels(self.agent.name, pending.type_name).inc()
-        await clock().sleep(retry.next_delay(exc, pending.attempt).total_seconds())
+        delay = retry.next_delay(exc, pending.attempt)
+        self.retry_waits[pending.item] = clock().now() + delay
+        try:
+            await clock().sleep(delay.total_seconds())
+        finally:
+            self.retry_waits.pop(pending.item, None)
         while not self.scheduler.reacquire(pending.item):  # a settled input runs again
             self._progress.clear()
             with contextlib.suppress(TimeoutError):

@@ -18,6 +18,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from confluent_kafka import Consumer
@@ -96,6 +97,8 @@ class RuntimeStats:
     running: int
     pending: int
     commits: int
+    waiting_retry: int = 0  # inputs whose handler waits for its next attempt
+    next_retry_at: datetime | None = None  # when the first of those is due (the process clock)
 
 
 class AgentRunner:
@@ -158,6 +161,8 @@ class AgentRunner:
             running=self._scheduler.running_count,
             pending=self._scheduler.pending_count,
             commits=self._committer.commits if self._committer else 0,
+            waiting_retry=len(self._engine.retry_waits),
+            next_retry_at=min(self._engine.retry_waits.values(), default=None),
         )
 
     # -- wiring -----------------------------------------------------------------------------------

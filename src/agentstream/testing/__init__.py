@@ -30,19 +30,25 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from agentstream.bus import TopicNotReadyError, make_consumer, make_producer, wait_for_leaders
+from agentstream.clock import VirtualClock
 from agentstream.errors import AgentStreamError, BrokerStartError
 from agentstream.localkafka import LocalBroker, free_port
+from agentstream.testing._memory import AgentTestbed, MemoryBus, TestbedTimeoutError
 from agentstream.testing._openai import OpenAIServer, Reply, SeenRequest
 from agentstream.testing._slack import SlackPost, SlackStubError, SlackWebStub
 
 __all__ = [
+    "AgentTestbed",
     "BrokerHandle",
+    "MemoryBus",
     "OpenAIServer",
     "Reply",
     "SeenRequest",
     "SlackPost",
     "SlackStubError",
     "SlackWebStub",
+    "TestbedTimeoutError",
+    "VirtualClock",
     "WaitTimeoutError",
     "consume_until",
     "consumer",
