@@ -11,7 +11,11 @@ from concurrent.futures import Future
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
-from confluent_kafka.admin import ListOffsetsResultInfo  # type: ignore[attr-defined]
+from confluent_kafka.admin import (  # type: ignore[attr-defined]
+    ConfigEntry,
+    ConfigSource,
+    ListOffsetsResultInfo,
+)
 
 from agentstream._membus._broker import broker_for
 from agentstream._membus._meta import cluster_metadata
@@ -78,3 +82,44 @@ class MemoryAdmin:
                 offset = 0 if type(spec).__name__ == "EarliestSpec" else part.high
                 out[tp] = _done(ListOffsetsResultInfo(offset, -1, -1))
         return out
+
+    def describe_configs(self, resources: Sequence[Any], **_: Any) -> dict[Any, Future[Any]]:
+        """Topic configs: the ones set at creation or altered (dynamic), and the defaults the
+        platform reads (``cleanup.policy``, ``retention.ms``)."""
+        out: dict[Any, Future[Any]] = {}
+        with self._broker.cond:
+            for res in resources:
+                t = self._broker.topics.get(res.name)
+                if t is None:
+                    out[res] = _done(error=KafkaException(KafkaError(
+                        KafkaError.UNKNOWN_TOPIC_OR_PART, f"unknown topic {res.name}")))
+                    continue
+                entries = {k: ConfigEntry(k, v, source=ConfigSource.DEFAULT_CONFIG,
+                                          is_default=True) for k, v in _DEFAULTS.items()}
+                entries.update({k: ConfigEntry(k, v, source=ConfigSource.DYNAMIC_TOPIC_CONFIG)
+                                for k, v in t.config.items()})
+                out[res] = _done(entries)
+        return out
+
+    def incremental_alter_configs(
+        self, resources: Sequence[Any], **_: Any
+    ) -> dict[Any, Future[Any]]:
+        out: dict[Any, Future[Any]] = {}
+        with self._broker.cond:
+            for res in resources:
+                t = self._broker.topics.get(res.name)
+                if t is None:
+                    out[res] = _done(error=KafkaException(KafkaError(
+                        KafkaError.UNKNOWN_TOPIC_OR_PART, f"unknown topic {res.name}")))
+                    continue
+                for entry in res.incremental_configs:
+                    if getattr(entry.incremental_operation, "name", "") == "DELETE":
+                        t.config.pop(entry.name, None)
+                    else:
+                        t.config[entry.name] = str(entry.value)
+                out[res] = _done()
+        return out
+
+
+_DEFAULTS = {"cleanup.policy": "delete", "retention.ms": "604800000",
+             "min.compaction.lag.ms": "0", "segment.ms": "604800000"}

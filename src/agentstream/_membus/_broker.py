@@ -180,6 +180,7 @@ class Broker:
         # Like ``auto.create.topics.enable``: off, as on the platform's brokers; a test bed may
         # turn it on so that a test need not declare every topic its agent writes.
         self.auto_create_partitions = 0
+        self.failing: dict[str, int] = {}  # topic → how many next writes fail (tests' faults)
 
     def group(self, group_id: str) -> Group:
         g = self.groups.get(group_id)

@@ -85,6 +85,12 @@ class MemoryProducer:
                 rec = Rec(topic, partition, -1, key, value, None, 0, 0)
                 self._report(cb, err, MemoryMessage(rec))
                 return
+            if broker.failing.get(topic, 0) > 0:
+                broker.failing[topic] -= 1
+                err = KafkaError(KafkaError._MSG_TIMED_OUT,
+                                 f"write to {topic} failed (a fault injected by the test)")
+                self._report(cb, err, MemoryMessage(Rec(topic, 0, -1, key, value, None, 0, 0)))
+                return
             n = len(t.partitions)
             if partition is None or partition < 0:
                 partition = (zlib.crc32(key) % n) if key is not None else next(self._rr) % n

@@ -94,6 +94,11 @@ class MemoryBus:
             t = self._broker.topics.get(topic)
             return {} if t is None else {p: part.high for p, part in enumerate(t.partitions)}
 
+    def fail_writes(self, topic: str, count: int = 1) -> None:
+        """The next ``count`` writes to ``topic`` fail their delivery (as a broker timeout)."""
+        with self._broker.cond:
+            self._broker.failing[topic] = self._broker.failing.get(topic, 0) + count
+
     def wait(self, predicate: Any, timeout: float) -> bool:
         """Block until ``predicate()`` holds (re-checked at every change of the bus)."""
         with self._broker.cond:
