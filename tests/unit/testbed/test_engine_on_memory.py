@@ -1,0 +1,165 @@
+"""The engine, scheduler and committer on the in-memory transport: order, commit order,
+acknowledgement failures, retries on a virtual clock, exactly-once, revocation mid-flight."""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from agentstream.events import PullRequestOpened, RiskDetected, RiskSeverity
+from agentstream.runtime import Agent, Context, RetryPolicy
+from agentstream.schemas import new_meta
+from agentstream.testing import AgentTestbed, MemoryBus
+
+OUT = "insights.risks"
+SRC = "events.code"
+
+
+def pr(subject: str, number: int) -> PullRequestOpened:
+    return PullRequestOpened(meta=new_meta(PullRequestOpened, source="test", subject=subject),
+                             repo="octo/repo", number=number, title="t", url=f"u/{number}",
+                             author="a", base_branch="main", head_branch="f",
+                             created_at=datetime.now(UTC))
+
+
+def risk(ctx: Context, event: PullRequestOpened) -> RiskDetected:
+    return RiskDetected(meta=ctx.meta(RiskDetected), based_on=(event.meta.id,), kind="t",
+                        severity=RiskSeverity.LOW, title=str(event.number), summary="")
+
+
+def agent_with(handler, *, retry: RetryPolicy | None = None, name: str = "engine-test") -> Agent:
+    agent = Agent(name, emits_to={OUT: [RiskDetected]})
+    agent.handler(PullRequestOpened, topic=SRC, retry=retry or RetryPolicy())(handler)
+    return agent
+
+
+async def test_per_key_order_under_concurrency() -> None:
+    async def handle(event: PullRequestOpened, ctx: Context) -> None:
+        await asyncio.sleep(0)  # interleave keys
+        await ctx.emit(risk(ctx, event), topic=OUT)
+
+    async with AgentTestbed(agent_with(handle), partitions=3,
+                            settings={"max_in_flight": 8}) as bed:
+        for i in range(300):
+            await bed.send(pr(f"k{i % 10}", i), topic=SRC)
+        await bed.settle()
+        out = bed.emitted(OUT)
+        committed = bed.bus.committed(bed.group)
+        ends = bed.bus.ends(SRC)
+    assert sorted(int(r.title) for r in out) == list(range(300))
+    seqs: dict[int, list[int]] = {}
+    for r in out:
+        seqs.setdefault(int(r.title) % 10, []).append(int(r.title))
+    assert all(s == sorted(s) for s in seqs.values())
+    assert committed == {(SRC, p): end for p, end in ends.items()}
+
+
+async def test_a_retry_waits_on_the_virtual_clock_and_nothing_is_committed_meanwhile() -> None:
+    calls: list[datetime] = []
+
+    async def handle(event: PullRequestOpened, ctx: Context) -> None:
+        calls.append(datetime.now(UTC))
+        if ctx.attempt < 3:
+            raise ConnectionError("model endpoint down")
+        await ctx.emit(risk(ctx, event), topic=OUT)
+
+    policy = RetryPolicy(initial_interval=timedelta(minutes=5), jitter=0)
+    async with AgentTestbed(agent_with(handle, retry=policy)) as bed:
+        start = bed.clock.now()
+        await bed.send(pr("a", 1), topic=SRC)
+        runner = bed.runner
+        assert runner is not None
+        await asyncio.to_thread(bed.bus.wait, lambda: runner.stats().waiting_retry == 1, 5)
+        assert bed.bus.committed(bed.group).get((SRC, 0), 0) == 0, "uncommitted while retrying"
+        assert bed.emitted(OUT) == []
+        await bed.settle()
+        assert bed.clock.now() - start == timedelta(minutes=5 + 10)  # 5 min, then 10 min
+        assert len(bed.emitted(OUT)) == 1 and bed.dead_letters() == []
+    assert len(calls) == 3
+
+
+async def test_a_failed_acknowledgement_retries_the_input_before_its_offset_commits() -> None:
+    handled = Counter[int]()
+
+    async def handle(event: PullRequestOpened, ctx: Context) -> None:
+        handled[event.number] += 1
+        await ctx.emit(risk(ctx, event), topic=OUT)
+
+    async with AgentTestbed(agent_with(handle)) as bed:
+        bed.bus.create_topic(OUT)
+        bed.bus.fail_writes(OUT, 1)
+        await bed.send(pr("a", 1), topic=SRC)
+        await bed.settle()
+        assert [r.title for r in bed.emitted(OUT)] == ["1"]
+        assert bed.dead_letters() == []
+    assert handled[1] == 2
+
+
+async def test_writes_that_keep_failing_dead_letter_the_input_at_the_emit_stage() -> None:
+    async def handle(event: PullRequestOpened, ctx: Context) -> None:
+        await ctx.emit(risk(ctx, event), topic=OUT)
+
+    policy = RetryPolicy(maximum_attempts=2, initial_interval=timedelta(seconds=1))
+    async with AgentTestbed(agent_with(handle, retry=policy)) as bed:
+        bed.bus.create_topic(OUT)
+        bed.bus.fail_writes(OUT, 2)
+        await bed.send(pr("a", 1), topic=SRC)
+        await bed.settle()
+        await bed.send(pr("b", 2), topic=SRC)
+        await bed.settle()
+        [dead] = bed.dead_letters()
+        assert str(dead.stage) == "emit" and dead.attempts == 2
+        assert "fault injected" in dead.error_message
+        assert [r.title for r in bed.emitted(OUT)] == ["2"]
+
+
+async def test_exactly_once_outputs_become_visible_with_the_commit() -> None:
+    async def handle(event: PullRequestOpened, ctx: Context) -> None:
+        await ctx.emit(risk(ctx, event), topic=OUT)
+
+    async with AgentTestbed(agent_with(handle), partitions=2,
+                            settings={"mode": "exactly-once"}) as bed:
+        for i in range(50):
+            await bed.send(pr(f"k{i % 5}", i), topic=SRC)
+        await bed.settle()
+        assert sorted(int(r.title) for r in bed.emitted(OUT)) == list(range(50))
+        assert bed.bus.aborted(OUT) == 0
+        assert len(bed.bus.raw(OUT, committed_only=False)) == 50
+
+
+@pytest.mark.parametrize("mode", ["at-least-once", "exactly-once"])
+async def test_an_input_running_at_revocation_is_handled_by_the_next_owner(mode: str) -> None:
+    # Two partitions; the second owner gets partition 1 when it joins.
+    key = next(f"k{i}" for i in range(100) if zlib.crc32(f"k{i}".encode()) % 2 == 1)
+    stuck = asyncio.Event()
+    first_call = True
+
+    async def handle(event: PullRequestOpened, ctx: Context) -> None:
+        nonlocal first_call
+        if event.meta.subject == key and first_call:
+            first_call = False
+            stuck.set()
+            await asyncio.Event().wait()  # never returns: cancelled by the revocation
+        await ctx.emit(risk(ctx, event), topic=OUT)
+
+    agent = agent_with(handle, name="revocation")
+    settings = {"shutdown_timeout": timedelta(milliseconds=200), "mode": mode}
+    bus = MemoryBus(auto_create=2)
+    try:
+        async with AgentTestbed(agent, bus=bus, partitions=2, settings=settings) as first:
+            await first.send(pr(key, 1), topic=SRC)
+            await asyncio.wait_for(stuck.wait(), 5)
+            async with AgentTestbed(agent, bus=bus, partitions=2, settings=settings) as second:
+                await second.send(pr(key, 2), topic=SRC)
+                await second.settle()
+                out = [int(r.title) for r in second.emitted(OUT)]
+                assert second.runner is not None and first.runner is not None
+                assert second.runner.stats().pump.assigned == ((SRC, 1),)
+                assert first.runner.stats().pump.assigned == ((SRC, 0),)
+        assert out == [1, 2], "the abandoned input first, then the next one of its key"
+    finally:
+        bus.close()
