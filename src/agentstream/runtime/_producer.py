@@ -116,20 +116,14 @@ class OutputProducer:
         partition: int | None = None,
     ) -> asyncio.Future[None]:
         """Enqueue a record; the future resolves when it is acknowledged (or fails with
-        ``DeliveryError``). Must be called on the event loop."""
-        fut: asyncio.Future[None] = self._loop.create_future()
+        ``DeliveryError``). Must be called on the event loop.
 
-        def on_delivery(err: KafkaError | None, msg: Message) -> None:
-            self._settle_later(fut, None if err is None else _not_delivered(topic, err), None)
-
-        try:
-            self._produce(
-                topic, value, key=key, headers=headers, partition=partition,
-                on_delivery=on_delivery,
-            )
-        except KafkaException as exc:
-            fut.set_exception(DeliveryError(f"cannot produce to {topic}: {exc}"))
-        return fut
+        The same acknowledgement mechanism as ``send_counted``: an ``Acks`` of one record."""
+        acks = Acks(self)
+        self.send_counted(topic, value, key=key, headers=headers, partition=partition, acks=acks)
+        done = acks.seal()
+        assert done is not None  # sealed without on_done: a future
+        return done
 
     def send_counted(
         self,
@@ -463,10 +457,6 @@ def decode_markers(key: bytes | None, value: bytes | None) -> list[str]:
         keys = json.loads(value)
         return [str(k) for k in keys] if isinstance(keys, list) else []
     return [] if key is None else [key.decode()]
-
-
-def _not_delivered(topic: str, err: KafkaError) -> DeliveryError:
-    return DeliveryError(f"record to {topic} not delivered: {err.str()}")
 
 
 def _fenced(exc: BaseException) -> ProducerFencedError:
