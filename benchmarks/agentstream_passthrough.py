@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "peers"))
-from _wire import HANDLER_SOURCE, emit_result, peer_args
+from _wire import HANDLER_SOURCE, emit_result, mark_cpu, peer_args
 from confluent_kafka import KafkaException
 
 from agentstream.config import KafkaSettings
@@ -39,6 +39,7 @@ def build_agent(args: Any, state: dict[str, Any]) -> Agent:
     async def passthrough(event: PullRequestOpened, ctx: Context) -> None:
         if state["started"] is None:
             state["started"] = time.monotonic()
+            mark_cpu()
         if slow:
             await asyncio.sleep(slow)
         out = event.replace(meta=event.meta.replace(source=source))

@@ -298,14 +298,19 @@ def report(per_round: list[list[Outcome]], slow_runs: list[Outcome], eos_runs: l
         "is each contender's median round, the ratios below are per round (contenders measured "
         "side by side), then their median.",
         "",
-        "| contender | events/s | x bare loop | missing | duplicates | order violations | note |",
-        "|---|---:|---:|---:|---:|---:|---|",
+        "| contender | events/s | x bare loop | CPU µs/event (loop thread) | missing | duplicates "
+        "| order violations | note |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     bare = next((r.events_per_s for r in passthrough_runs if r.contender == "bare-confluent"
                  and r.events_per_s > 0), None)
     for r in passthrough_runs:
         ratio = r.events_per_s / bare if bare else None
-        lines.append(f"| {r.contender} | {r.events_per_s:.0f} | {_fmt(ratio)} | "
+        cpu = r.extra.get("cpu_us")
+        loop_cpu = r.extra.get("loop_cpu_us")
+        cpu_col = "" if cpu is None else f"{cpu:.0f}" + (
+            "" if loop_cpu is None else f" ({loop_cpu:.0f})")
+        lines.append(f"| {r.contender} | {r.events_per_s:.0f} | {_fmt(ratio)} | {cpu_col} | "
                      f"{_verdict_cols(r)} | {r.note} |")
     vs_bare, vs_peer = round_ratios(per_round)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 import fastavro
 from fastavro.schema import fingerprint, to_parsing_canonical_form
 
-__all__ = ["HANDLER_SOURCE", "Wire", "emit_result", "handle", "peer_args"]
+__all__ = ["HANDLER_SOURCE", "Wire", "emit_result", "handle", "mark_cpu", "peer_args"]
 
 MAGIC = b"\xc3\x01"
 HANDLER_SOURCE = "bench.{contender}"
@@ -58,10 +59,30 @@ def handle(wire: Wire, data: bytes, contender: str) -> bytes:
     return wire.encode(record)
 
 
+_CPU: dict[str, float] = {}
+
+
+def mark_cpu() -> None:
+    """Note the process's CPU time (all threads) and this thread's, once: call it where the
+    first input is seen (``emit_result`` then reports CPU per event from there)."""
+    if not _CPU:
+        _CPU["process"] = time.process_time()
+        _CPU["thread"] = time.thread_time()
+        _CPU["thread_id"] = threading.get_ident()
+
+
 def emit_result(contender: str, *, processed: int, started: float | None, mode: str,
                 **extra: Any) -> None:
-    """Print the one JSON line the harness reads: events/s between first input and last ack."""
+    """Print the one JSON line the harness reads: events/s between first input and last ack,
+    and CPU µs per event (whole process; ``loop_cpu_us`` = the thread that called
+    ``mark_cpu``, when ``emit_result`` runs on it)."""
     elapsed = (time.monotonic() - started) if started is not None else 0.0
+    if _CPU and processed > 0:
+        extra.setdefault("cpu_us", round((time.process_time() - _CPU["process"]) / processed * 1e6,
+                                         1))
+        if threading.get_ident() == _CPU["thread_id"]:
+            extra.setdefault("loop_cpu_us", round(
+                (time.thread_time() - _CPU["thread"]) / processed * 1e6, 1))
     result = {
         "contender": contender,
         "mode": mode,

@@ -22,7 +22,7 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _wire import Wire, emit_result, handle, peer_args
+from _wire import Wire, emit_result, handle, mark_cpu, peer_args
 
 CONTENDER = "bare-confluent"
 _EOS_INTERVAL_S = 0.1
@@ -73,6 +73,7 @@ def run_alos(args: Any, wire: Wire, consumer: Consumer, producer: Producer) -> N
                 continue
             if started is None:
                 started = time.monotonic()
+                mark_cpu()
             if args.slow_ms:
                 time.sleep(args.slow_ms / 1000)
             batch.pending += 1
@@ -114,6 +115,7 @@ def run_eos(args: Any, wire: Wire, consumer: Consumer, producer: Producer) -> No
                     continue
                 if started is None:
                     started = time.monotonic()
+                    mark_cpu()
                 if args.slow_ms:
                     time.sleep(args.slow_ms / 1000)
                 _produce(producer, args.output, m.key(), handle(wire, m.value(), CONTENDER), None)

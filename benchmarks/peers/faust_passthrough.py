@@ -21,7 +21,7 @@ from typing import Any
 import faust
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _wire import Wire, emit_result, handle, peer_args
+from _wire import Wire, emit_result, handle, mark_cpu, peer_args
 
 CONTENDER = "faust-streaming"
 
@@ -65,6 +65,7 @@ def main() -> None:
         async for key, value in stream.items():
             if state["started"] is None:
                 state["started"] = time.monotonic()
+                mark_cpu()
             if slow:
                 await asyncio.sleep(slow)
             await dst.send(key=key, value=handle(wire, value, CONTENDER))

@@ -18,7 +18,7 @@ from typing import Any
 from quixstreams import Application
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _wire import Wire, emit_result, handle, peer_args
+from _wire import Wire, emit_result, handle, mark_cpu, peer_args
 
 CONTENDER = "quixstreams"
 
@@ -44,6 +44,7 @@ def main() -> None:
     def process(value: bytes) -> bytes:
         if state["started"] is None:
             state["started"] = time.monotonic()
+            mark_cpu()
         if slow:
             time.sleep(slow)
         state["seen"] += 1
