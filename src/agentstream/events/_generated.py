@@ -12,7 +12,9 @@ from agentstream.schemas._record import Record
 from agentstream.events._gen_events_assistant import BriefingRequested
 from agentstream.events._gen_events_calendar import Attendee, AttendeeResponse, MeetingCancelled, MeetingScheduled, MeetingUpdated
 from agentstream.events._gen_events_chat import ChannelArchived, ChannelCreated, ChannelRenamed, MemberJoinedChannel, MemberLeftChannel, MessageDeleted, MessageEdited, MessagePosted, ReactionAdded, ReactionRemoved
-from agentstream.events._gen_events_code import BuildFailed, BuildRecovered, CommentAdded, CommentDeleted, CommentEdited, DeploymentCreated, DeploymentStatusChanged, IssueClosed, IssueOpened, IssueReopened, PullRequestClosed, PullRequestConvertedToDraft, PullRequestMerged, PullRequestOpened, PullRequestReadyForReview, ReleasePublished, ReviewRequestRemoved, ReviewRequested, ReviewState, ReviewSubmitted
+from agentstream.events._gen_events_code import BuildFailed, BuildRecovered, CommentAdded, CommentDeleted, CommentEdited, DeploymentCreated, ReviewState
+from agentstream.events._gen_events_code_2 import DeploymentStatusChanged, IssueClosed, IssueOpened, IssueReopened, PullRequestClosed, PullRequestConvertedToDraft, PullRequestMerged
+from agentstream.events._gen_events_code_3 import PullRequestOpened, PullRequestReadyForReview, ReleasePublished, ReviewRequestRemoved, ReviewRequested, ReviewSubmitted
 from agentstream.events._gen_insights import ActivitySummary, AssistantAnswered, BriefingReady, RiskDetected, RiskSeverity
 from agentstream.events._gen_meta import EventMeta
 from agentstream.events._gen_platform import AgentDescriptor, DeadLetter, DeadLetterStage, Header, RawRecord, Subscription
