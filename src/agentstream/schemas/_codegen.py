@@ -16,12 +16,12 @@ when they differ from what this generator produces from the current schemas.
 from __future__ import annotations
 
 import itertools
-import json
 import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from agentstream.errors import SchemaLoadError
 from agentstream.schemas._codegen_types import TypeWriter, quote, simple_name
@@ -64,7 +64,7 @@ _SHIPPED_LAYOUT = _Layout(
 
 _HEADER = '''"""Record classes generated from the Avro contract in ``schemas/*.avsc``. DO NOT EDIT.
 
-Regenerate with ``{regenerate}`` after changing a schema; {check}
+{regenerate_line}
 """
 
 from __future__ import annotations
@@ -83,8 +83,14 @@ _new = object.__new__
 _set = object.__setattr__
 
 '''
-_SHIPPED_CHECK = "a unit test fails when\nthis file is out of date."
-_USER_CHECK = "``--check`` fails when this\nfile is out of date."
+_SHIPPED_REGENERATE_LINE = (
+    "Regenerate with ``agentstream schemas codegen`` after changing a schema; "
+    "a unit test fails when\nthis file is out of date."
+)
+_USER_REGENERATE_LINE = (
+    "Regenerate with\n``{regenerate}``\nafter changing a schema; the same command with ``--check`` "
+    "fails when this file is\nout of date."
+)
 # What a module adds around its classes: the header above and the lines of ``__all__``.
 _HEADER_LINES = 25
 
@@ -183,13 +189,27 @@ def _check_names(own: frozenset[str], referenced: set[str], schemas: SchemaSet) 
         )
 
 
+def _import_block(layout: _Layout, imports: dict[str, list[str]]) -> str:
+    """The import lines after the standard library's (and a blank line)."""
+    head = [f"from {m} import {', '.join(ns)}" for m, ns in imports.items()]
+    if not layout.user:  # the shipped modules' order, as before the split
+        return "\n".join([layout.base_imports, *head]) + "\n"
+    # A project's: AgentStream's imports, a blank line, the project's own (isort's sections).
+    lines = [*layout.base_imports.splitlines(), *head]
+    theirs = sorted(line for line in lines if line.startswith("from agentstream."))
+    ours = sorted(line for line in lines if not line.startswith("from agentstream."))
+    return "\n".join(theirs) + "\n\n" + "\n".join(ours) + "\n"
+
+
 def _emit(
     schemas: SchemaSet, own: frozenset[str], layout: _Layout, *, module_lines: int
 ) -> dict[str, str]:
     gen = TypeWriter(schemas)
     enums = sorted(n for n in own if schemas.named[n]["type"] == "enum")
     records = gen.ordered_records(own)
-    external = {simple_name(n) for n in schemas.named if n not in own}
+    # AgentStream's types that the generated ones use: imported, so no simple name may clash.
+    external = {simple_name(n) for n in _reachable(schemas, sorted(own)) if n not in own}
+    _check_names(own, external, schemas)
     by_namespace: dict[str, list[_Piece]] = {}
     for e in enums:
         by_namespace.setdefault(_module(e), []).append((simple_name(e), gen.enum(e)))
@@ -201,7 +221,6 @@ def _emit(
             modules[base if i == 0 else f"{base}_{i + 1}"] = run
     owner = {name: module for module, run in modules.items() for name, _ in run}
     files: dict[str, str] = {}
-    referenced: set[str] = set()
     for module, run in sorted(modules.items()):
         mine = sorted(name for name, _ in run)
         body = [line for _, lines in run for line in lines]
@@ -210,22 +229,19 @@ def _emit(
         for name, other in sorted(owner.items()):
             if other != module and re.search(rf"\b{name}\b", code):
                 imports.setdefault(f"{layout.package}.{other}", []).append(name)
-        for name in sorted(external - set(owner)):
+        for name in sorted(external):
             if re.search(rf"\b{name}\b", code):
                 imports.setdefault(_SHIPPED, []).append(name)
-                referenced.add(name)
-        # AgentStream's types first, then the package's own modules (isort's order for users).
-        order = sorted(imports, key=lambda m: (m != _SHIPPED, m))
-        head = [f"from {m} import {', '.join(imports[m])}" for m in order]
         exports = ["__all__ = [", *(f"    {quote(n)}," for n in mine), "]", "", ""]
         header = (
-            _HEADER.replace("{regenerate}", layout.regenerate)
-            .replace("{check}", _USER_CHECK if layout.user else _SHIPPED_CHECK)
-            .replace("{base_imports}", layout.base_imports)
-            .replace("{imports}", "\n".join(head) + ("\n" if head else ""))
+            _HEADER.replace(
+                "{regenerate_line}",
+                _USER_REGENERATE_LINE.replace("{regenerate}", layout.regenerate)
+                if layout.user else _SHIPPED_REGENERATE_LINE,
+            )
+            .replace("{base_imports}\n{imports}", _import_block(layout, imports))
         )
         files[f"{module}.py"] = header + "\n".join(exports + body) + "\n"
-    _check_names(own, referenced, schemas)
     files[GENERATED_PATH.name] = _index(modules, records, layout)
     return files
 
@@ -264,35 +280,68 @@ def _index(modules: dict[str, list[_Piece]], records: list[str], layout: _Layout
     return "\n".join(index) + "\n"
 
 
+def _reachable(schemas: SchemaSet, roots: list[str]) -> list[str]:
+    """``roots`` and every named type they use, directly or not (sorted)."""
+    seen: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, str):
+            if node in schemas.named and node not in seen:
+                seen.add(node)
+                for f in schemas.named[node].get("fields", ()):
+                    walk(f["type"])
+        elif isinstance(node, list):
+            for branch in node:
+                walk(branch)
+        elif isinstance(node, dict):
+            walk(node.get("items", node.get("values", node.get("type"))))
+
+    for root in roots:
+        walk(root)
+    return sorted(seen)
+
+
+def _definition(d: dict[str, Any]) -> list[str]:
+    """A named type's JSON as the .avsc files are written: one line per record field."""
+    if "fields" not in d:
+        return [quote(d)]
+    head = quote({k: v for k, v in d.items() if k != "fields"})[:-1]
+    fields = [f"  {quote(f)}," for f in d["fields"]]
+    fields[-1] = fields[-1][:-1]
+    return [f'{head}, "fields": [', *fields, "]}"]
+
+
 def _contract(schemas: SchemaSet, records: list[str], regenerate: str) -> str:
     lines = [
-        '"""The self-contained Avro schema of every record of this package. DO NOT EDIT.',
+        '"""The Avro schemas of this package\'s records. DO NOT EDIT.',
         "",
-        f"Generated by ``{regenerate}`` from the package's ``.avsc`` files,",
-        "with the AgentStream types they use inlined, so no schema file is read at run time.",
+        f"Generated by ``{regenerate}``",
+        "from the project's ``.avsc`` files, with the definitions of the AgentStream types they",
+        "use (each once), so no schema file is read at run time. ``schema_of`` inlines them.",
         '"""',
         "",
         "from __future__ import annotations",
         "",
-        "import json",
         "from typing import Any",
+        "",
+        "from agentstream.schemas import SchemaSet",
         "",
         '__all__ = ["schema_of"]',
         "",
-        "_SCHEMAS: dict[str, str] = {",
+        "# Full name -> definition (JSON escapes every quote, so no text can close the literal).",
+        "_TYPES = SchemaSet({",
     ]
-    for name in records:
-        text = json.dumps(schemas.self_contained(name), ensure_ascii=False)
-        chunks = [text[i : i + 80] for i in range(0, len(text), 80)]
-        lines += [f"    {quote(name)}: (", *(f"        {quote(c)}" for c in chunks), "    ),"]
+    for name in _reachable(schemas, records):
+        text = _definition(schemas.named[name])
+        assert not any('"""' in line for line in text)
+        lines += [f'    {quote(name)}: r"""', *text, '""",']
     lines += [
-        "}",
+        "})",
         "",
         "",
         "def schema_of(fullname: str) -> dict[str, Any]:",
         '    """The self-contained schema JSON of the record ``fullname`` (a fresh copy)."""',
-        "    schema: dict[str, Any] = json.loads(_SCHEMAS[fullname])",
-        "    return schema",
+        "    return _TYPES.self_contained(fullname)",
     ]
     return "\n".join(lines) + "\n"
 
