@@ -13,8 +13,8 @@ from enum import StrEnum
 from typing import Any, ClassVar, Self
 
 from agentstream.schemas._record import Record, schema_of
-from agentstream.events._gen_events_code import ReviewState
 from agentstream.events._gen_meta import EventMeta
+from agentstream.events._gen_events_code import ReviewState
 
 # from_avro fills the instance dict directly: a frozen dataclass __init__ costs one
 # object.__setattr__ per field, which dominated decoding (values are complete and converted here).

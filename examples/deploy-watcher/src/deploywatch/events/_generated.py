@@ -2,8 +2,10 @@
 
 DO NOT EDIT.
 
-Regenerate with ``agentstream schemas codegen --dir <schemas> --out <this package>``; the classes live in one ``_gen_*`` module per
-Avro namespace.
+Regenerate with
+``agentstream schemas codegen --dir <schemas> --out <this package>``;
+the classes live in the ``_gen_*`` modules,
+one per Avro namespace (split into several past 600 lines).
 """
 
 from __future__ import annotations
