@@ -8,6 +8,7 @@ use that cluster, otherwise they start a local broker (and fail, never skip, if 
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import threading
@@ -17,22 +18,36 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from agentstream.cli import app
 from agentstream.config import KafkaSettings
 from agentstream.runtime import Agent, AgentRunner, AgentSettings
 from agentstream.schemas import new_meta
 from agentstream.testing import WaitTimeoutError
+from click.testing import Result
+from typer.testing import CliRunner
 
 from deploywatch.events import DeployFinished, DeployOutcome, DeployStarted
 
 PROJECT = Path(__file__).resolve().parents[1]
 
 
-def agentstream_cli(*args: str, cwd: Path = PROJECT) -> subprocess.CompletedProcess[str]:
-    """``agentstream ARGS`` as a user types it, from the project directory."""
+def agentstream_process(*args: str, cwd: Path = PROJECT) -> subprocess.CompletedProcess[str]:
+    """``agentstream ARGS`` as a user types it, in a process of its own."""
     return subprocess.run(
         [sys.executable, "-m", "agentstream.cli", *args],
         cwd=cwd, capture_output=True, text=True, timeout=120, check=False,
     )
+
+
+def agentstream_cli(*args: str, cwd: Path = PROJECT) -> Result:
+    """``agentstream ARGS`` run in this process from ``cwd`` (a second each, not three);
+    ``output`` holds stdout and stderr."""
+    before = Path.cwd()
+    os.chdir(cwd)
+    try:
+        return CliRunner().invoke(app, list(args))
+    finally:
+        os.chdir(before)
 
 
 def subject(service: str, environment: str) -> str:

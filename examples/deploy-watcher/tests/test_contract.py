@@ -9,16 +9,17 @@ from pathlib import Path
 
 from agentstream.events import EventMeta
 from agentstream.schemas import all_records, fingerprint
+from click.testing import Result
 
 from deploywatch import events
 from deploywatch.events import DeployFinished, DeployFlagged, DeployOutcome
-from support import PROJECT, agentstream_cli
+from support import PROJECT, agentstream_cli, agentstream_process
 
 CODEGEN = ["schemas", "codegen", "--dir", "schemas", "--out", "src/deploywatch/events"]
 
 
 def test_generated_package_matches_the_schemas() -> None:
-    res = agentstream_cli(*CODEGEN, "--check")
+    res = agentstream_process(*CODEGEN, "--check")  # exactly what CI runs
     assert res.returncode == 0, res.stderr
     assert "up to date" in res.stdout
 
@@ -35,7 +36,7 @@ def test_generated_classes_use_agentstreams_event_meta_and_are_registered() -> N
     assert all_records()["deploywatch.insights.DeployFlagged"] is DeployFlagged
     assert list(DeployOutcome) == ["succeeded", "failed", "rolled_back"]
     # The fingerprint is that of the schema `agentstream schemas list --dir schemas` prints.
-    listed = agentstream_cli("schemas", "list", "--dir", "schemas").stdout
+    listed = agentstream_cli("schemas", "list", "--dir", "schemas").output
     assert f"{fingerprint(DeployFlagged):016x}  deploywatch.insights.DeployFlagged" in listed
     assert "agentstream." not in listed, "only the project's own types are listed"
 
@@ -59,10 +60,10 @@ def test_drift_is_caught_and_codegen_repairs_it(tmp_path: Path) -> None:
     _add_field(project / "schemas", "deploywatch.events.DeployStarted",
                {"name": "region", "type": ["null", "string"], "default": None, "doc": "Region."})
     res = agentstream_cli(*CODEGEN, "--check", cwd=project)
-    assert res.returncode == 1
-    assert "_gen_deploywatch_events.py" in res.stderr and "_contract.py" in res.stderr
-    assert agentstream_cli(*CODEGEN, cwd=project).returncode == 0
-    assert agentstream_cli(*CODEGEN, "--check", cwd=project).returncode == 0
+    assert res.exit_code == 1
+    assert "_gen_deploywatch_events.py" in res.output and "_contract.py" in res.output
+    assert agentstream_cli(*CODEGEN, cwd=project).exit_code == 0
+    assert agentstream_cli(*CODEGEN, "--check", cwd=project).exit_code == 0
     code = (project / "src/deploywatch/events/_gen_deploywatch_events.py").read_text()
     assert "region: str | None = None" in code
 
@@ -83,7 +84,7 @@ def _published(tmp_path: Path) -> Path:
     return project
 
 
-def _check(project: Path) -> subprocess.CompletedProcess[str]:
+def _check(project: Path) -> Result:
     return agentstream_cli("schemas", "check", "--dir", "schemas", "--against", "HEAD",
                            cwd=project)
 
@@ -93,9 +94,9 @@ def test_a_compatible_change_passes_the_evolution_check(tmp_path: Path) -> None:
     _add_field(project / "schemas", "deploywatch.events.DeployFinished",
                {"name": "region", "type": ["null", "string"], "default": None, "doc": "Region."})
     res = _check(project)
-    assert res.returncode == 0, res.stdout + res.stderr
-    assert "changed ok   deploywatch.events.DeployFinished" in res.stdout
-    assert "agentstream." not in res.stdout, "AgentStream's own types are not the project's"
+    assert res.exit_code == 0, res.output
+    assert "changed ok   deploywatch.events.DeployFinished" in res.output
+    assert "agentstream." not in res.output, "AgentStream's own types are not the project's"
 
 
 def test_an_incompatible_change_is_refused_naming_the_field(tmp_path: Path) -> None:
@@ -104,16 +105,16 @@ def test_an_incompatible_change_is_refused_naming_the_field(tmp_path: Path) -> N
     _add_field(project / "schemas", "deploywatch.events.DeployFinished",
                {"name": "region", "type": "string", "doc": "Region, required."})
     res = _check(project)
-    assert res.returncode == 1
-    line = next(x for x in res.stdout.splitlines() if x.startswith("INCOMPATIBLE"))
+    assert res.exit_code == 1
+    [line] = [x for x in res.output.splitlines() if x.startswith("INCOMPATIBLE")]
     assert "deploywatch.events.DeployFinished" in line
     assert "reader_field_missing_default_value" in line and "region" in line
-    assert "1 incompatible change(s) against HEAD" in res.stderr
+    assert "1 incompatible change(s) against HEAD" in res.output
 
 
 def test_removing_a_published_type_is_refused(tmp_path: Path) -> None:
     project = _published(tmp_path)
     (project / "schemas" / "deploywatch.events.DeployStarted.avsc").unlink()
     res = _check(project)
-    assert res.returncode == 1
-    assert "INCOMPATIBLE deploywatch.events.DeployStarted: removed" in res.stdout
+    assert res.exit_code == 1
+    assert "INCOMPATIBLE deploywatch.events.DeployStarted: removed" in res.output
