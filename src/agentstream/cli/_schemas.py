@@ -1,4 +1,5 @@
-"""``agentstream schemas``: list the contract, check its evolution against git, run codegen."""
+"""``agentstream schemas``: list the contract, check its evolution against git, run codegen —
+for the shipped contract or for a project's own schemas directory (``--dir``)."""
 
 from __future__ import annotations
 
@@ -47,13 +48,11 @@ def _load(path: Path | None) -> SchemaSet:
     return SchemaSet.from_dir(path) if path else default_schema_set()
 
 
-_is_project = is_project_dir
-
 
 @schemas.command("list")
 def list_(directory: DirOpt = None) -> None:
     """Print every record type's full name and CRC-64-AVRO fingerprint (hex)."""
-    if directory is not None and _is_project(directory):
+    if is_project_dir(directory):
         s, own = load_project(directory)
         names = [n for n in s.records() if n in own]
     else:
@@ -108,7 +107,7 @@ def check(
         raise SchemaLoadError(f"{new_dir} is not inside a git repository; run from a checkout")
     repo = Path(top.stdout.strip())
     old_sources = _git_sources(repo, against, new_dir.relative_to(repo).as_posix())
-    if _is_project(new_dir):
+    if is_project_dir(new_dir):
         # A project's files, each side read on top of the contract installed here.
         old, old_own = project_set(old_sources)
         new, new_own = project_set(read_dir(new_dir))
@@ -173,7 +172,7 @@ def codegen(
     agentstream.meta.EventMeta) are imported from agentstream.events, not generated again.
     """
     if out is None:
-        if _is_project(directory):
+        if is_project_dir(directory):
             raise typer.BadParameter(
                 f"{directory} is not AgentStream's contract: pass --out <your package dir> to "
                 "generate your own record classes there", param_hint="--out",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TypeGuard
 
 from agentstream.errors import SchemaLoadError
 from agentstream.schemas._loader import SchemaSet, schema_dir
@@ -21,7 +22,7 @@ def read_dir(directory: Path) -> dict[str, str]:
     return {p.name: p.read_text(encoding="utf-8") for p in sorted(directory.glob("*.avsc"))}
 
 
-def is_project_dir(directory: Path | None) -> bool:
+def is_project_dir(directory: Path | None) -> TypeGuard[Path]:
     """Whether ``directory`` holds a project's own schemas rather than AgentStream's contract
     (the shipped one, or a checkout's copy of it: files named ``agentstream.*.avsc``)."""
     if directory is None or directory.resolve() == schema_dir().resolve():
