@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import io
 import json
+import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
@@ -220,3 +221,29 @@ def test_register_records_refuses_conflicts(fresh_registry: None) -> None:
     with pytest.raises(SchemaLoadError, match=r"FULLNAME is acme\.A"):
         register_records({"acme.B": A})
     assert "acme.B" not in all_records(), "a refused batch registers nothing"
+
+
+def test_check_of_a_project_reports_its_own_types_only(project: tuple[Path, str]) -> None:
+    root, pkg = project
+    git = ["git", "-C", str(root), "-c", "user.email=t@t", "-c", "user.name=t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "schemas"], check=True)
+    subprocess.run([*git, "commit", "-qm", "v1"], check=True)
+    path = root / "schemas" / f"{pkg}.notes.NoteTaken.avsc"
+    doc = json.loads(path.read_text())
+    doc["fields"].append({"name": "author", "type": ["null", "string"], "default": None})
+    path.write_text(json.dumps(doc))
+    args = ["schemas", "check", "--dir", str(root / "schemas"), "--against", "HEAD"]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert res.output.splitlines() == [  # IncidentClosed embeds NoteTaken: changed too
+        f"changed ok   {pkg}.incidents.IncidentClosed",
+        f"changed ok   {pkg}.notes.NoteTaken",
+        "schemas/ is BACKWARD-compatible with HEAD",
+    ]
+    doc["fields"].append({"name": "minutes", "type": "int"})
+    path.write_text(json.dumps(doc))
+    res = runner.invoke(app, args)
+    assert res.exit_code == 1
+    assert f"INCOMPATIBLE {pkg}.notes.NoteTaken" in res.output and "minutes" in res.output
+    assert f"INCOMPATIBLE {pkg}.incidents.IncidentClosed" in res.output
