@@ -57,6 +57,7 @@ demo: venv kafka-jars
 lint: venv
 	$(BIN)/ruff check src tests services benchmarks
 	$(BIN)/mypy
+	cd examples/deploy-watcher && $(abspath $(BIN))/ruff check . && $(abspath $(BIN))/mypy
 
 bench: venv kafka-jars
 	$(BIN)/python benchmarks/run_all.py

@@ -45,8 +45,35 @@ _COMMAND_MODULES = (
     "agentstream.cli._connectors",
 )
 
+
+
+def _unavailable(module: str, missing: str) -> None:
+    """Stand in for a command group whose optional dependency is not installed, so that the
+    other commands work on a base install and this one says what to install."""
+    command = module.rpartition("._")[2]
+
+    @app.command(
+        command,
+        help=f"(unavailable here: needs the Python package {missing!r})",
+        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    )
+    def stub() -> None:
+        raise AgentStreamError(
+            f"`agentstream {command}` needs the Python package {missing!r}, which this "
+            "installation lacks; install the agentstream extra that provides it "
+            "(pip install 'agentstream[dev]' installs them all)"
+        )
+
+
 for _name in _COMMAND_MODULES:
-    importlib.import_module(_name).register(app)
+    try:
+        _module = importlib.import_module(_name)
+    except ModuleNotFoundError as _exc:
+        if _exc.name is None or _exc.name.partition(".")[0] == "agentstream":
+            raise
+        _unavailable(_name, _exc.name)
+        continue
+    _module.register(app)
 
 
 def main() -> None:

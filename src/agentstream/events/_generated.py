@@ -2,8 +2,8 @@
 
 DO NOT EDIT.
 
-Regenerate with ``agentstream schemas codegen``; the classes live in one ``_gen_*`` module per
-Avro namespace.
+Regenerate with ``agentstream schemas codegen``; the classes live in the ``_gen_*`` modules,
+one per Avro namespace (split into several past 600 lines).
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ from agentstream.schemas._record import Record
 from agentstream.events._gen_events_assistant import BriefingRequested
 from agentstream.events._gen_events_calendar import Attendee, AttendeeResponse, MeetingCancelled, MeetingScheduled, MeetingUpdated
 from agentstream.events._gen_events_chat import ChannelArchived, ChannelCreated, ChannelRenamed, MemberJoinedChannel, MemberLeftChannel, MessageDeleted, MessageEdited, MessagePosted, ReactionAdded, ReactionRemoved
-from agentstream.events._gen_events_code import BuildFailed, BuildRecovered, CommentAdded, CommentDeleted, CommentEdited, DeploymentCreated, DeploymentStatusChanged, IssueClosed, IssueOpened, IssueReopened, PullRequestClosed, PullRequestConvertedToDraft, PullRequestMerged, PullRequestOpened, PullRequestReadyForReview, ReleasePublished, ReviewRequestRemoved, ReviewRequested, ReviewState, ReviewSubmitted
+from agentstream.events._gen_events_code import BuildFailed, BuildRecovered, CommentAdded, CommentDeleted, CommentEdited, DeploymentCreated, ReviewState
+from agentstream.events._gen_events_code_2 import DeploymentStatusChanged, IssueClosed, IssueOpened, IssueReopened, PullRequestClosed, PullRequestConvertedToDraft, PullRequestMerged
+from agentstream.events._gen_events_code_3 import PullRequestOpened, PullRequestReadyForReview, ReleasePublished, ReviewRequestRemoved, ReviewRequested, ReviewSubmitted
 from agentstream.events._gen_insights import ActivitySummary, AssistantAnswered, BriefingReady, RiskDetected, RiskSeverity
 from agentstream.events._gen_meta import EventMeta
 from agentstream.events._gen_platform import AgentDescriptor, DeadLetter, DeadLetterStage, Header, RawRecord, Subscription

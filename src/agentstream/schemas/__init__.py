@@ -23,6 +23,7 @@ from agentstream.schemas._record import (
     parsed_schema,
     record_class,
 )
+from agentstream.schemas._registered import register_records
 
 __all__ = [
     "CompatibilityMode",
@@ -38,6 +39,7 @@ __all__ = [
     "new_meta",
     "parsed_schema",
     "record_class",
+    "register_records",
     "schema_dir",
     "to_json",
 ]

@@ -1,275 +1,70 @@
-"""Generate ``agentstream/events`` record classes (frozen dataclasses) from the ``.avsc`` contract.
+"""Generate record classes (frozen dataclasses) from ``.avsc`` files.
 
-One module per Avro namespace (``_gen_<namespace>.py``) plus ``_generated.py``, which gathers
-them and maps full names to classes (``RECORDS``); modules stay small and a domain's classes sit
-together. The ``.avsc`` files stay the single source of truth: the generated modules are
-committed so that readers and type checkers see real classes, and a unit test fails when they
-differ from what this generator produces from the current schemas (run ``agentstream schemas
-codegen`` to refresh them).
-Enums become ``StrEnum`` (members upper-cased, values = the Avro symbols), arrays ``tuple``,
-maps ``dict``, ``uuid`` strings ``str``, ``timestamp-millis`` tz-aware UTC ``datetime``.
+Two targets. ``generate`` writes the shipped contract into ``agentstream/events``;
+``generate_package`` writes a project's *own* schemas into the project's own package, importing
+the AgentStream types its schemas refer to (``agentstream.meta.EventMeta``, ...) from
+``agentstream.events`` instead of generating them again.
+
+One module per Avro namespace (``_gen_<namespace>.py``), split into ``_gen_<namespace>_2.py``, ...
+once a namespace passes ``MODULE_LINES`` lines, plus an index module ``_generated.py`` that
+gathers them and maps full names to classes (``RECORDS``). The ``.avsc`` files stay the single
+source of truth: the generated modules are committed so that readers and type checkers see real
+classes, and ``agentstream schemas codegen --check`` (a unit test for the shipped contract) fails
+when they differ from what this generator produces from the current schemas.
 """
 
 from __future__ import annotations
 
-import json
+import itertools
+import math
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from agentstream.errors import SchemaLoadError
-from agentstream.schemas._loader import PRIMITIVES, SchemaSet
+from agentstream.schemas._codegen_types import TypeWriter, quote, simple_name
+from agentstream.schemas._loader import SchemaSet
 
-__all__ = ["GENERATED_DIR", "GENERATED_PATH", "generate"]
+__all__ = [
+    "CONTRACT_MODULE",
+    "GENERATED_DIR",
+    "GENERATED_PATH",
+    "MODULE_LINES",
+    "generate",
+    "generate_package",
+]
 
 GENERATED_DIR = Path(__file__).resolve().parents[1] / "events"
 GENERATED_PATH = GENERATED_DIR / "_generated.py"
-
-_PY = {
-    "null": "None",
-    "boolean": "bool",
-    "int": "int",
-    "long": "int",
-    "float": "float",
-    "double": "float",
-    "bytes": "bytes",
-    "string": "str",
-}
-
-# Methods of the generated classes' base: a field of the same name would hide them.
-_RECORD_METHODS = frozenset({"replace", "to_avro", "from_avro", "adopt_avro"})
+# A namespace's classes are split over several modules once one module would pass this.
+MODULE_LINES = 600
+# A project's package: the self-contained schema of each of its records (no schema files needed
+# at run time).
+CONTRACT_MODULE = "_contract"
+_SHIPPED = "agentstream.events"
 
 
-def _simple(full: str) -> str:
-    return full.rpartition(".")[2]
+@dataclass(frozen=True)
+class _Layout:
+    package: str  # import path of the package written
+    base_imports: str  # the lines importing Record and schema_of
+    regenerate: str  # the command that regenerates it
+    user: bool
 
 
-class _Gen:
-    def __init__(self, schemas: SchemaSet) -> None:
-        self.s = schemas
-        simple = [_simple(n) for n in schemas.named]
-        dupes = {n for n in simple if simple.count(n) > 1}
-        if dupes:
-            raise SchemaLoadError(
-                f"named types share a simple name {sorted(dupes)}; Python classes need unique "
-                "simple names, rename one"
-            )
-
-    def kind(self, t: Any) -> str:
-        if isinstance(t, str):
-            return t if t in PRIMITIVES else str(self.s.named[t]["type"])
-        if isinstance(t, list):
-            return "union"
-        return str(t["type"]) if t["type"] in ("array", "map") else self.kind(t["type"])
-
-    def nullable(self, t: Any) -> Any | None:
-        """The non-null branch of a ``["null", X]`` union, else None."""
-        if isinstance(t, list) and len(t) == 2 and "null" in t:
-            return t[1] if t[0] == "null" else t[0]
-        if isinstance(t, list):
-            raise SchemaLoadError(f"union {t} unsupported: only [null, X] unions are generated")
-        return None
-
-    def annotation(self, t: Any) -> str:
-        inner = self.nullable(t)
-        if inner is not None:
-            return f"{self.annotation(inner)} | None"
-        if isinstance(t, str):
-            return _PY.get(t) or _simple(t)
-        if t["type"] == "array":
-            return f"tuple[{self.annotation(t['items'])}, ...]"
-        if t["type"] == "map":
-            return f"dict[str, {self.annotation(t['values'])}]"
-        if t.get("logicalType") == "timestamp-millis":
-            return "datetime"
-        return self.annotation(t["type"])
-
-    def to_avro(self, t: Any, v: str, depth: int = 0) -> str:
-        inner = self.nullable(t)
-        if inner is not None:
-            conv = self.to_avro(inner, v, depth)
-            return conv if conv == v else f"None if {v} is None else {conv}"
-        k = self.kind(t)
-        x = f"x{depth}"
-        if k == "record":
-            return f"{v}.to_avro()"
-        if k == "array":
-            conv = self.to_avro(t["items"], x, depth + 1)
-            return v if conv == x else f"[{conv} for {x} in {v}]"
-        if k == "map":
-            conv = self.to_avro(t["values"], x, depth + 1)
-            return v if conv == x else f"{{k{depth}: {conv} for k{depth}, {x} in {v}.items()}}"
-        return v
-
-    def from_avro(self, t: Any, v: str, depth: int = 0, *, method: str = "from_avro") -> str:
-        inner = self.nullable(t)
-        if inner is not None:
-            conv = self.from_avro(inner, v, depth, method=method)
-            return conv if conv == v else f"None if {v} is None else {conv}"
-        k = self.kind(t)
-        x = f"x{depth}"
-        name = _simple(t if isinstance(t, str) else str(t.get("type")))
-        if k == "record":
-            return f"{name}.{method}({v})"
-        if k == "enum":
-            return f"{name}({v})"
-        if k == "array":
-            conv = self.from_avro(t["items"], x, depth + 1, method=method)
-            return f"tuple({v})" if conv == x else f"tuple({conv} for {x} in {v})"
-        if k == "map":
-            conv = self.from_avro(t["values"], x, depth + 1, method=method)
-            return v if conv == x else f"{{k{depth}: {conv} for k{depth}, {x} in {v}.items()}}"
-        return v
-
-    def default(self, t: Any, value: Any) -> str:
-        inner = self.nullable(t)
-        if value is None:
-            return "None"
-        if inner is not None:
-            t = inner
-        k = self.kind(t)
-        if k == "enum":
-            name = t if isinstance(t, str) else t["type"]
-            return f"{_simple(name)}.{str(value).upper()}"
-        if k == "array":
-            if value and self.kind(t["items"]) in ("record", "enum"):
-                raise SchemaLoadError(f"non-empty default {_q(value)} for an array of records")
-            return repr(tuple(value))
-        if k == "map":
-            if value:
-                raise SchemaLoadError(f"non-empty map default {_q(value)} is not supported")
-            return "field(default_factory=dict)"
-        if k in ("record", "bytes", "fixed"):
-            raise SchemaLoadError(f"default {_q(value)} of type {k} is not supported by codegen")
-        return _q(value) if isinstance(value, str) else repr(value)
-
-    def deps(self, full: str) -> list[str]:
-        out: list[str] = []
-
-        def walk(t: Any) -> None:
-            if isinstance(t, str):
-                if t in self.s.named and self.s.named[t]["type"] == "record":
-                    out.append(t)
-            elif isinstance(t, list):
-                for b in t:
-                    walk(b)
-            else:
-                walk(t.get("items", t.get("values", t["type"])))
-
-        for f in self.s.named[full]["fields"]:
-            walk(f["type"])
-        return out
-
-    def ordered_records(self) -> list[str]:
-        done: list[str] = []
-
-        def visit(n: str) -> None:
-            if n in done:
-                return
-            for d in self.deps(n):
-                visit(d)
-            done.append(n)
-
-        for n in self.s.records():
-            visit(n)
-        return done
-
-    def enum(self, full: str) -> list[str]:
-        d = self.s.named[full]
-        lines = [f"class {_simple(full)}(StrEnum):", f"    {_doc(d.get('doc', full))}", ""]
-        lines += [f"    {sym.upper()} = {_q(sym)}" for sym in d["symbols"]]
-        return [*lines, "", ""]
-
-    def record(self, full: str) -> list[str]:
-        d = self.s.named[full]
-        cls = _simple(full)
-        lines = [
-            "@dataclass(frozen=True, kw_only=True)",
-            f"class {cls}(Record):",
-            f"    {_doc(d.get('doc', full))}",
-            "",
-            f"    FULLNAME: ClassVar[str] = {_q(full)}",
-            f"    SCHEMA: ClassVar[dict[str, Any]] = schema_of({_q(full)})",
-            "",
-        ]
-        to_items, from_items, adopt_items = [], [], []
-        for f in d["fields"]:
-            name, t = f["name"], f["type"]
-            if name in _RECORD_METHODS:
-                raise SchemaLoadError(
-                    f"{full}: field name {name!r} would hide Record.{name}(); rename the field"
-                )
-            ann = self.annotation(t)
-            if "default" in f:
-                lines.append(f"    {name}: {ann} = {self.default(t, f['default'])}")
-                dv = self.default(t, f["default"])
-                dv = "{}" if dv.startswith("field(") else dv
-                src = f"data.get({_q(name)}, {dv})"
-            else:
-                lines.append(f"    {name}: {ann}")
-                src = f"data[{_q(name)}]"
-            if "doc" in f:
-                lines.append(f"    {_doc(f['doc'])}")
-            to_conv = self.to_avro(t, "self." + name)
-            if to_conv != "self." + name:
-                to_items.append(f"        data[{_q(name)}] = {to_conv}")
-            item = f"data[{_q(name)}]"
-            adopt = self.from_avro(t, "v", method="adopt_avro")
-            if adopt.startswith("None if v is None"):
-                adopt = adopt.replace("None if v is None", f"None if (v := {item}) is None", 1)
-                adopt_items.append(f"        {item} = {adopt}")
-            elif adopt != "v":
-                adopt = self.from_avro(t, item, method="adopt_avro")
-                adopt_items.append(f"        {item} = {adopt}")
-            conv = self.from_avro(t, "v")
-            if conv == "v":
-                from_items.append(f"            {_q(name)}: {src},")
-            elif conv.startswith("None if v is None"):
-                # Evaluate the lookup once and bind it, then convert when not null.
-                walrus = conv.replace("None if v is None", f"None if (v := {src}) is None", 1)
-                from_items.append(f"            {_q(name)}: {walrus},")
-            else:
-                from_items.append(f"            {_q(name)}: {self.from_avro(t, src)},")
-        # The instance dict holds exactly the fields, so to_avro is a shallow copy with nested
-        # records turned into dicts; adopt_avro takes over the (fresh, complete) dict fastavro
-        # decoded, converting only what differs from the Avro form.
-        lines += [
-            "",
-            "    def to_avro(self) -> dict[str, Any]:",
-            *(["        data = self.__dict__.copy()", *to_items, "        return data"]
-              if to_items else ["        return self.__dict__.copy()"]),
-            "",
-            "    @classmethod",
-            "    def from_avro(cls, data: Mapping[str, Any]) -> Self:",
-            "        obj = _new(cls)",
-            "        _set(obj, \"__dict__\", {",
-            *from_items,
-            "        })",
-            "        return obj",
-            "",
-            "    @classmethod",
-            "    def adopt_avro(cls, data: dict[str, Any]) -> Self:",
-            *adopt_items,
-            "        obj = _new(cls)",
-            "        _set(obj, \"__dict__\", data)",
-            "        return obj",
-        ]
-        return [*lines, "", ""]
-
-
-def _q(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _doc(text: str) -> str:
-    text = " ".join(str(text).split())
-    return json.dumps(text, ensure_ascii=False)
-
+_USER_REGENERATE = "agentstream schemas codegen --dir <schemas> --out <this package>"
+_SHIPPED_LAYOUT = _Layout(
+    package=_SHIPPED,
+    base_imports="from agentstream.schemas._record import Record, schema_of",
+    regenerate="agentstream schemas codegen",
+    user=False,
+)
 
 _HEADER = '''"""Record classes generated from the Avro contract in ``schemas/*.avsc``. DO NOT EDIT.
 
-Regenerate with ``agentstream schemas codegen`` after changing a schema; a unit test fails when
-this file is out of date.
+{regenerate_line}
 """
 
 from __future__ import annotations
@@ -280,7 +75,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Self
 
-from agentstream.schemas._record import Record, schema_of
+{base_imports}
 {imports}
 # from_avro fills the instance dict directly: a frozen dataclass __init__ costs one
 # object.__setattr__ per field, which dominated decoding (values are complete and converted here).
@@ -288,9 +83,18 @@ _new = object.__new__
 _set = object.__setattr__
 
 '''
+_SHIPPED_REGENERATE_LINE = (
+    "Regenerate with ``agentstream schemas codegen`` after changing a schema; "
+    "a unit test fails when\nthis file is out of date."
+)
+_USER_REGENERATE_LINE = (
+    "Regenerate with\n``{regenerate}``\nafter changing a schema; the same command with ``--check`` "
+    "fails when this file is\nout of date."
+)
+# What a module adds around its classes: the header above and the lines of ``__all__``.
+_HEADER_LINES = 25
 
-
-# A JSON string literal as _q/_doc write them (docs, names, schema keys).
+# A JSON string literal as quote/_doc write them (docs, names, schema keys).
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 
 
@@ -303,54 +107,255 @@ def _module(full: str) -> str:
     return "_gen_" + "_".join(parts)
 
 
+_Piece = tuple[str, list[str]]  # a class's simple name and its source lines
+
+
+def _split(pieces: list[_Piece], limit: int) -> list[list[_Piece]]:
+    """``pieces`` (in dependency order) cut into the fewest runs of similar size that each stay
+    under ``limit`` lines with their module header; a single class longer than that stays whole.
+    """
+    sizes = [len(lines) + 1 for _, lines in pieces]  # +1: its line in __all__
+    total = sum(sizes)
+    parts = max(1, math.ceil((total + _HEADER_LINES) / limit))
+    while True:
+        cuts = [0]
+        ends = list(itertools.accumulate(sizes))
+        for k in range(1, parts):
+            goal = total * k / parts
+            best = min(range(1, len(pieces)), key=lambda i: abs(ends[i - 1] - goal), default=0)
+            if best > cuts[-1]:
+                cuts.append(best)
+        cuts.append(len(pieces))
+        runs = [pieces[a:b] for a, b in itertools.pairwise(cuts) if b > a]
+        biggest = max(sum(sizes[a:b]) for a, b in itertools.pairwise(cuts))
+        if biggest + _HEADER_LINES <= limit or parts >= len(pieces):
+            return runs
+        parts += 1
+
+
+def generate(schemas: SchemaSet, *, module_lines: int = MODULE_LINES) -> dict[str, str]:
+    """File name -> source text of every module of ``agentstream/events`` for ``schemas``."""
+    own = frozenset(schemas.named)
+    return _emit(schemas, own, _SHIPPED_LAYOUT, module_lines=module_lines)
+
+
+def generate_package(
+    schemas: SchemaSet,
+    *,
+    own: Iterable[str],
+    package: str,
+    module_lines: int = MODULE_LINES,
+) -> dict[str, str]:
+    """File name -> source text of a project's own record package.
+
+    ``schemas`` holds the shipped contract and the project's files; classes are generated for the
+    named types in ``own`` (the project's), into the package importable as ``package``. Types of
+    AgentStream's contract that they refer to are imported from ``agentstream.events``. The
+    package's ``__init__`` exports every class and ``RECORDS``, and registers the records with
+    ``agentstream.schemas.register_records`` so that the serdes decode them.
+    """
+    own = frozenset(own)
+    ours = sorted(n for n in own if n == "agentstream" or n.startswith("agentstream."))
+    if ours:
+        raise SchemaLoadError(
+            f"{', '.join(ours)}: the agentstream namespace belongs to AgentStream's own contract; "
+            "put your types in a namespace of your own (e.g. acme.events)"
+        )
+    if not all(part.isidentifier() for part in package.split(".")):
+        raise SchemaLoadError(f"{package!r} is not an importable package name; pass --package")
+    layout = _Layout(
+        package=package,
+        base_imports=(
+            "from agentstream.schemas import Record\n"
+            f"from {package}.{CONTRACT_MODULE} import schema_of"
+        ),
+        regenerate=_USER_REGENERATE,
+        user=True,
+    )
+    files = _emit(schemas, own, layout, module_lines=module_lines)
+    records = [n for n in sorted(own) if n in set(schemas.records())]
+    files[f"{CONTRACT_MODULE}.py"] = _contract(schemas, records, _USER_REGENERATE)
+    files["__init__.py"] = _package_init(package, _USER_REGENERATE)
+    return files
+
+
+def _check_names(own: frozenset[str], referenced: set[str], schemas: SchemaSet) -> None:
+    simple = [simple_name(n) for n in own if n in schemas.named]
+    dupes = {n for n in simple if simple.count(n) > 1} | (set(simple) & referenced)
+    if dupes:
+        raise SchemaLoadError(
+            f"named types share a simple name {sorted(dupes)}; Python classes need unique "
+            "simple names, rename one"
+        )
+
+
+def _import_block(layout: _Layout, imports: dict[str, list[str]]) -> str:
+    """The import lines after the standard library's (and a blank line)."""
+    head = [f"from {m} import {', '.join(ns)}" for m, ns in imports.items()]
+    if not layout.user:  # the shipped modules' order, as before the split
+        return "\n".join([layout.base_imports, *head]) + "\n"
+    # A project's: AgentStream's imports, a blank line, the project's own (isort's sections).
+    lines = [*layout.base_imports.splitlines(), *head]
+    theirs = sorted(line for line in lines if line.startswith("from agentstream."))
+    ours = sorted(line for line in lines if not line.startswith("from agentstream."))
+    return "\n".join(theirs) + "\n\n" + "\n".join(ours) + "\n"
+
+
+def _emit(
+    schemas: SchemaSet, own: frozenset[str], layout: _Layout, *, module_lines: int
+) -> dict[str, str]:
+    gen = TypeWriter(schemas)
+    enums = sorted(n for n in own if schemas.named[n]["type"] == "enum")
+    records = gen.ordered_records(own)
+    # AgentStream's types that the generated ones use: imported, so no simple name may clash.
+    external = {simple_name(n) for n in _reachable(schemas, sorted(own)) if n not in own}
+    _check_names(own, external, schemas)
+    by_namespace: dict[str, list[_Piece]] = {}
+    for e in enums:
+        by_namespace.setdefault(_module(e), []).append((simple_name(e), gen.enum(e)))
+    for r in records:
+        by_namespace.setdefault(_module(r), []).append((simple_name(r), gen.record(r)))
+    modules: dict[str, list[_Piece]] = {}
+    for base, pieces in sorted(by_namespace.items()):
+        for i, run in enumerate(_split(pieces, module_lines)):
+            modules[base if i == 0 else f"{base}_{i + 1}"] = run
+    owner = {name: module for module, run in modules.items() for name, _ in run}
+    files: dict[str, str] = {}
+    for module, run in sorted(modules.items()):
+        mine = sorted(name for name, _ in run)
+        body = [line for _, lines in run for line in lines]
+        code = _STRING.sub('""', "\n".join(body))  # docs may name other types: only code counts
+        imports: dict[str, list[str]] = {}
+        for name, other in sorted(owner.items()):
+            if other != module and re.search(rf"\b{name}\b", code):
+                imports.setdefault(f"{layout.package}.{other}", []).append(name)
+        for name in sorted(external):
+            if re.search(rf"\b{name}\b", code):
+                imports.setdefault(_SHIPPED, []).append(name)
+        exports = ["__all__ = [", *(f"    {quote(n)}," for n in mine), "]", "", ""]
+        header = (
+            _HEADER.replace(
+                "{regenerate_line}",
+                _USER_REGENERATE_LINE.replace("{regenerate}", layout.regenerate)
+                if layout.user else _SHIPPED_REGENERATE_LINE,
+            )
+            .replace("{base_imports}\n{imports}", _import_block(layout, imports))
+        )
+        files[f"{module}.py"] = header + "\n".join(exports + body) + "\n"
+    files[GENERATED_PATH.name] = _index(modules, records, layout)
+    return files
+
+
 _INDEX_HEADER = '''"""Every record class generated from ``schemas/*.avsc``, and ``RECORDS``.
 
 DO NOT EDIT.
 
-Regenerate with ``agentstream schemas codegen``; the classes live in one ``_gen_*`` module per
-Avro namespace.
+Regenerate with ``{regenerate}``; the classes live in the ``_gen_*`` modules,
+one per Avro namespace (split into several past 600 lines).
 """
 
 from __future__ import annotations
+'''
 
-from agentstream.schemas._record import Record'''
 
-
-def generate(schemas: SchemaSet) -> dict[str, str]:
-    """File name -> source text of every generated module for ``schemas``."""
-    gen = _Gen(schemas)
-    enums = sorted(n for n, d in schemas.named.items() if d["type"] == "enum")
-    records = gen.ordered_records()
-    owner = {_simple(n): _module(n) for n in [*enums, *records]}
-    bodies: dict[str, list[str]] = {}
-    for e in enums:
-        bodies.setdefault(_module(e), []).extend(gen.enum(e))
-    for r in records:
-        bodies.setdefault(_module(r), []).extend(gen.record(r))
-    files: dict[str, str] = {}
-    for module, body in sorted(bodies.items()):
-        mine = sorted(n for n, m in owner.items() if m == module)
-        text = "\n".join(body)
-        code = _STRING.sub('""', text)  # docs may name other types: only code needs imports
-        imports: dict[str, list[str]] = {}
-        for name, other in sorted(owner.items()):
-            if other != module and re.search(rf"\b{name}\b", code):
-                imports.setdefault(other, []).append(name)
-        head = [f"from agentstream.events.{m} import {', '.join(ns)}" for m, ns in imports.items()]
-        exports = ["__all__ = [", *(f"    {_q(n)}," for n in mine), "]", "", ""]
-        files[f"{module}.py"] = (
-            _HEADER.replace("{imports}", "\n".join(head) + ("\n" if head else ""))
-            + "\n".join(exports + body)
-            + "\n"
-        )
-    names = sorted(owner)
-    index = [_INDEX_HEADER]
-    for module in sorted(bodies):
-        mine = sorted(n for n, m in owner.items() if m == module)
-        index.append(f"from agentstream.events.{module} import {', '.join(mine)}")
-    index += ["", "__all__ = [", *(f"    {_q(n)}," for n in ["RECORDS", *names]), "]", ""]
+def _index(modules: dict[str, list[_Piece]], records: list[str], layout: _Layout) -> str:
+    header = _INDEX_HEADER
+    if layout.user:  # a longer command: on a line of its own
+        header = header.replace("with ``{regenerate}``; ", "with\n``{regenerate}``;\n")
+    index = [header.replace("{regenerate}", layout.regenerate)]
+    if layout.user:
+        index.append("from agentstream.schemas import Record, register_records\n")
+    else:
+        index.append("from agentstream.schemas._record import Record")
+    names: list[str] = []
+    for module, run in sorted(modules.items()):
+        mine = sorted(name for name, _ in run)
+        names += mine
+        index.append(f"from {layout.package}.{module} import {', '.join(mine)}")
+    exports = ["RECORDS", *sorted(names)]
+    index += ["", "__all__ = [", *(f"    {quote(n)}," for n in exports), "]", ""]
     index.append("RECORDS: dict[str, type[Record]] = {")
-    index += [f"    {_q(r)}: {_simple(r)}," for r in sorted(records)]
+    index += [f"    {quote(r)}: {simple_name(r)}," for r in sorted(records)]
     index.append("}")
-    files[GENERATED_PATH.name] = "\n".join(index) + "\n"
-    return files
+    if layout.user:
+        index += ["", "# The serdes (and so every agent in this process) decode these records.",
+                  "register_records(RECORDS)"]
+    return "\n".join(index) + "\n"
+
+
+def _reachable(schemas: SchemaSet, roots: list[str]) -> list[str]:
+    """``roots`` and every named type they use, directly or not (sorted)."""
+    seen: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, str):
+            if node in schemas.named and node not in seen:
+                seen.add(node)
+                for f in schemas.named[node].get("fields", ()):
+                    walk(f["type"])
+        elif isinstance(node, list):
+            for branch in node:
+                walk(branch)
+        elif isinstance(node, dict):
+            walk(node.get("items", node.get("values", node.get("type"))))
+
+    for root in roots:
+        walk(root)
+    return sorted(seen)
+
+
+def _definition(d: dict[str, Any]) -> list[str]:
+    """A named type's JSON as the .avsc files are written: one line per record field."""
+    if "fields" not in d:
+        return [quote(d)]
+    head = quote({k: v for k, v in d.items() if k != "fields"})[:-1]
+    fields = [f"  {quote(f)}," for f in d["fields"]]
+    fields[-1] = fields[-1][:-1]
+    return [f'{head}, "fields": [', *fields, "]}"]
+
+
+def _contract(schemas: SchemaSet, records: list[str], regenerate: str) -> str:
+    lines = [
+        '"""The Avro schemas of this package\'s records. DO NOT EDIT.',
+        "",
+        f"Generated by ``{regenerate}``",
+        "from the project's ``.avsc`` files, with the definitions of the AgentStream types they",
+        "use (each once), so no schema file is read at run time. ``schema_of`` inlines them.",
+        '"""',
+        "",
+        "from __future__ import annotations",
+        "",
+        "from typing import Any",
+        "",
+        "from agentstream.schemas import SchemaSet",
+        "",
+        '__all__ = ["schema_of"]',
+        "",
+        "# Full name -> definition (JSON escapes every quote, so no text can close the literal).",
+        "_TYPES = SchemaSet({",
+    ]
+    for name in _reachable(schemas, records):
+        text = _definition(schemas.named[name])
+        assert not any('"""' in line for line in text)
+        lines += [f'    {quote(name)}: r"""', *text, '""",']
+    lines += [
+        "})",
+        "",
+        "",
+        "def schema_of(fullname: str) -> dict[str, Any]:",
+        '    """The self-contained schema JSON of the record ``fullname`` (a fresh copy)."""',
+        "    return _TYPES.self_contained(fullname)",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _package_init(package: str, regenerate: str) -> str:
+    return (
+        f'"""Record classes of this project\'s own Avro schemas. DO NOT EDIT.\n\n'
+        f"Generated by ``{regenerate}``. Import the classes from here by\n"
+        f"their simple name; ``RECORDS`` maps each Avro full name to its class. Importing this\n"
+        'package registers the records with ``agentstream.schemas.register_records``.\n"""\n\n'
+        "from __future__ import annotations\n\n"
+        f"from {package}._generated import *  # noqa: F403\n"
+        f"from {package}._generated import __all__ as __all__\n"
+    )

@@ -14,6 +14,7 @@ from fastavro.schema import to_parsing_canonical_form
 
 from agentstream.errors import UnknownRecordTypeError
 from agentstream.schemas._loader import default_schema_set, strip_uuid
+from agentstream.schemas._registered import registered_records
 
 if TYPE_CHECKING:
     from agentstream.events import EventMeta
@@ -133,9 +134,10 @@ def fingerprint(schema: Any) -> int:
 
 
 def all_records() -> dict[str, type[Record]]:
-    """Every generated record class by Avro full name (events, nested records, platform records)."""
+    """Every generated record class by Avro full name (events, nested records, platform records),
+    and those of projects' own packages registered with ``register_records``."""
     generated = importlib.import_module("agentstream.events._generated")
-    return dict(generated.RECORDS)
+    return {**registered_records(), **generated.RECORDS}
 
 
 def record_class(fullname: str) -> type[Record]:

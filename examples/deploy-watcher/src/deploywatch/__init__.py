@@ -1,0 +1,1 @@
+"""Deploy watcher: flags services whose deployments keep failing (an AgentStream example)."""
