@@ -221,6 +221,14 @@ class AgentTestbed:
                     f"{self.bus.committed(self.group)}"
                 )
 
+    async def wait_for(self, predicate: Any, *, what: str,
+                       timeout: timedelta | None = None) -> None:
+        """Wait until ``predicate()`` holds, re-checked at every change of the bus (work that
+        finishes after its input was committed: a workflow run's later steps, a timer)."""
+        limit = timeout.total_seconds() if timeout is not None else self.timeout
+        if not await asyncio.to_thread(self.bus.wait, predicate, limit):
+            raise TestbedTimeoutError(f"waited {limit}s for {what}")
+
     async def advance(self, by: timedelta) -> None:
         """Move the virtual clock by ``by`` (timers due by then fire), then ``settle``."""
         self.clock.advance(by)
