@@ -98,6 +98,7 @@ class Txn:
 
     records: list[Rec] = field(default_factory=list)
     offsets: dict[str, tuple[Any, dict[TP, int]]] = field(default_factory=dict)  # group → (meta)
+    failed: str | None = None  # a write that failed: the transaction can only abort
 
 
 class Group:
@@ -253,6 +254,7 @@ class Broker:
                 self.group(group_id).committed.update(offsets)
         txn.records.clear()
         txn.offsets.clear()
+        txn.failed = None
         self.cond.notify_all()
 
 

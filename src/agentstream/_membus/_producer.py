@@ -89,6 +89,8 @@ class MemoryProducer:
                 broker.failing[topic] -= 1
                 err = KafkaError(KafkaError._MSG_TIMED_OUT,
                                  f"write to {topic} failed (a fault injected by the test)")
+                if self._txn is not None:
+                    self._txn.failed = err.str()
                 self._report(cb, err, MemoryMessage(Rec(topic, 0, -1, key, value, None, 0, 0)))
                 return
             n = len(t.partitions)
@@ -198,6 +200,10 @@ class MemoryProducer:
         broker = self._broker
         with broker.cond:
             self._check_fatal()
+            if txn.failed is not None:
+                raise KafkaException(KafkaError(
+                    KafkaError._INCONSISTENT, f"a write of the transaction failed "
+                    f"({txn.failed}): abort it", txn_requires_abort=True))
             for group_id, (meta, offsets) in txn.offsets.items():
                 group = broker.group(group_id)
                 stale = [tp for tp in offsets if not group.owns(meta.member, tp, meta.generation)]

@@ -113,6 +113,11 @@ class Committer:
             log.warning("dedupe markers could not be enqueued: aborting the transaction")
             self.abort()
             return "aborted"
+        failed = self.producer.txn_failure()
+        if failed is not None:
+            log.warning("a write of the transaction failed (%s): aborting it", failed)
+            self.abort()
+            return "aborted"
         due = self._due(None)
         offsets = [TopicPartition(t, p, o) for (t, p), o in due.items()]
         try:

@@ -321,6 +321,11 @@ class Engine:
 
     def _succeeded(self, pending: _Attempt) -> None:
         self.stats.handled += 1
+        failures = self.producer.write_failures
+        if failures:  # exactly-once: forget failed writes of earlier attempts (not this one's)
+            prior = failures.get(pending.dkey)
+            if prior is not None and prior[0] < pending.attempt:
+                failures.pop(pending.dkey, None)
         self._child(metrics.HANDLER_LATENCY, pending.type_name).observe(
             time.monotonic() - pending.started
         )
@@ -365,9 +370,28 @@ class Engine:
             self._finish(item)
             return
         pending = _Attempt(item, spec, record, dkey, type_name)
+        if self.producer.write_failures and await self._after_failed_writes(pending):
+            self._mark(item, dkey)  # dead-lettered
+            self._finish(item)
+            return
         if await self._attempts(pending, fast=True) is None:
             self._mark(item, dkey)  # dead-lettered
             self._finish(item)
+
+    async def _after_failed_writes(self, pending: _Attempt) -> bool:
+        """Exactly-once: an input whose writes failed after it finished (so its transaction
+        aborted and it runs again) keeps the attempts it used; True once dead-lettered."""
+        prior = self.producer.write_failures.get(pending.dkey)
+        if prior is None:
+            return False
+        attempts, reason = prior
+        pending.attempt = attempts
+        failure = pending.failure = FailureInfo.first("emit", DeliveryError(reason), attempts)
+        if pending.spec.retry.attempts_exhausted(attempts):
+            self.producer.write_failures.pop(pending.dkey, None)
+            await self._dead_letter(pending.item, failure, pending.record)
+            return True
+        return False
 
     async def _attempts(self, pending: _Attempt, *, fast: bool) -> _Attempt | None:
         """Attempts until one's handler returns (its acks pending); None once dead-lettered.
@@ -436,7 +460,7 @@ class Engine:
     async def _attempt(self, pending: _Attempt, *, fast: bool) -> None:
         """One handler attempt, up to its return: writes queued and the acks sealed."""
         item, spec, record = pending.item, pending.spec, pending.record
-        acks = pending.acks = Acks(self.producer)
+        acks = pending.acks = Acks(self.producer, owner=pending.dkey, attempt=pending.attempt)
         ctx = Context(
             agent=self.agent.name,
             event=record,

@@ -71,7 +71,15 @@ class OutputProducer:
         }
         if transactional_id is not None:
             conf["transactional.id"] = transactional_id
+            # The transaction's commit is the acknowledgement of every write in it: only failed
+            # writes are reported (no Python callback per delivered record, see send_counted).
+            conf.setdefault("delivery.report.only.error", True)
         self.transactional = transactional_id is not None
+        # Exactly-once: writes of the open transaction that failed after their input finished
+        # (the commit must abort), and per input (dedupe key) how often and why its writes
+        # failed, so that the input re-run after the abort keeps its attempt count.
+        self._txn_errors: list[str] = []
+        self.write_failures: dict[str, tuple[int, str]] = {}
         self.fatal: BaseException | None = None
         self._producer = make_producer(conf)
         self._loop = loop
@@ -138,6 +146,10 @@ class OutputProducer:
         """Enqueue a record whose acknowledgement counts into ``acks`` (no future per record:
         creating and settling one per record is what bounds the loop's throughput). Must be
         called on the event loop, before ``acks`` is sealed."""
+        if self.transactional:
+            self._send_in_transaction(topic, value, key=key, headers=headers,
+                                      partition=partition, acks=acks)
+            return
         acks.add()
         try:
             if headers or partition is not None:
@@ -153,6 +165,41 @@ class OutputProducer:
                                   on_delivery=acks.on_delivery)
         except KafkaException as exc:
             acks.failed(f"cannot produce to {topic}: {exc}")
+
+    def _send_in_transaction(
+        self,
+        topic: str,
+        value: bytes | None,
+        *,
+        key: bytes | None,
+        headers: Headers | None,
+        partition: int | None,
+        acks: Acks,
+    ) -> None:
+        """Exactly-once: the write joins the open transaction and counts as written at once
+        (``commit_transaction`` fails unless every write of the transaction was delivered); a
+        write refused at once fails the attempt, one that fails later fails the transaction
+        (``txn_write_failed``)."""
+        try:
+            self._produce(topic, value, key=key, headers=headers, partition=partition,
+                          on_delivery=acks.on_txn_error)
+        except KafkaException as exc:
+            acks.add()
+            acks.failed(f"cannot produce to {topic}: {exc}")
+
+    def txn_write_failed(self, owner: str | None, attempt: int, reason: str) -> None:
+        """A write of the open transaction was not delivered (any thread): the commit aborts,
+        and ``owner``'s next run starts after ``attempt``, the attempt that wrote it."""
+        with self._settled_lock:
+            self._txn_errors.append(reason)
+            if owner is not None:
+                used, _ = self.write_failures.get(owner, (0, ""))
+                self.write_failures[owner] = (max(used, attempt), reason)
+
+    def txn_failure(self) -> str | None:
+        """Why the open transaction cannot commit (a write failed), or None."""
+        with self._settled_lock:
+            return self._txn_errors[0] if self._txn_errors else None
 
     def _produce(
         self,
@@ -300,15 +347,29 @@ class OutputProducer:
                 self._producer.send_offsets_to_transaction(offsets, group_metadata, timeout)
             self._producer.commit_transaction(timeout)
             self._producer.begin_transaction()
+            self._transaction_ended()
         except KafkaException as exc:
             if is_fenced(exc):
                 raise _fenced(exc) from exc
             raise
 
+    def _transaction_ended(self) -> None:
+        """After a commit or abort: the transaction's write failures and marker batches are
+        decided (a commit delivered them all; an abort discarded them)."""
+        with self._settled_lock:
+            self._txn_errors.clear()
+        with self._marker_lock:
+            self._marker_batches.clear()
+            self._marker_lock.notify_all()
+
     def abort_transaction(self, timeout: float) -> None:
         try:
             self._producer.abort_transaction(timeout)
+            # Serve the reports of the aborted writes now: the inputs run again right after,
+            # and must know which of their writes failed (``write_failures``).
+            self._producer.poll(0)
             self._producer.begin_transaction()
+            self._transaction_ended()
         except KafkaException as exc:
             if is_fenced(exc):
                 raise _fenced(exc) from exc
@@ -335,10 +396,14 @@ class Acks:
     """
 
     __slots__ = ("_done", "_error", "_finished", "_lock", "_pending", "_producer", "_sealed",
-                 "_target")
+                 "_target", "attempt", "owner")
 
-    def __init__(self, producer: OutputProducer) -> None:
+    def __init__(
+        self, producer: OutputProducer, *, owner: str | None = None, attempt: int = 0
+    ) -> None:
         self._producer = producer
+        self.owner = owner  # the dedupe key of the input whose writes these are
+        self.attempt = attempt
         self._lock = threading.Lock()  # reports may arrive on the poll thread and on the loop
         self._pending = 0
         self._error: str | None = None
@@ -355,6 +420,12 @@ class Acks:
         """The delivery report of one counted record (a confluent-kafka ``on_delivery``)."""
         self._count_down(None if err is None else f"record to {msg.topic()} not delivered: "
                          f"{err.str()}")
+
+    def on_txn_error(self, err: KafkaError | None, msg: Message) -> None:
+        """Exactly-once: the report of a write that failed after its attempt was sealed."""
+        if err is not None:
+            self._producer.txn_write_failed(
+                self.owner, self.attempt, f"record to {msg.topic()} not delivered: {err.str()}")
 
     def failed(self, error: str) -> None:
         """A counted record that could not even be enqueued."""

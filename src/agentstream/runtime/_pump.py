@@ -26,7 +26,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
 from agentstream.ops.metrics import observe_commit
 from agentstream.runtime._committer import Committer
@@ -208,9 +208,13 @@ class Pump:
         self.scheduler.forget([(p.topic, p.partition) for p in parts])
         committed = self.consumer.committed(parts, timeout=30)
         for tp in committed:
-            if tp.offset >= 0:
-                self.consumer.seek(tp)
-            log.warning("rewound %s[%d] to committed offset %d", tp.topic, tp.partition, tp.offset)
+            # Nothing committed yet for the group: back to where it started (auto.offset.reset
+            # is earliest), not where the aborted work left the consumer.
+            to = tp if tp.offset >= 0 else TopicPartition(tp.topic, tp.partition, OFFSET_BEGINNING)
+            self.consumer.seek(to)
+            log.warning("rewound %s[%d] to %s", tp.topic, tp.partition,
+                        f"committed offset {tp.offset}" if tp.offset >= 0
+                        else "its beginning (nothing committed yet)")
         if self.memory is not None:
             # Local state holds the aborted writes: read it back from the (committed) changelog.
             self.memory.reload(_tps(parts))

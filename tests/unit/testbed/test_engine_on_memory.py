@@ -163,3 +163,41 @@ async def test_an_input_running_at_revocation_is_handled_by_the_next_owner(mode:
         assert out == [1, 2], "the abandoned input first, then the next one of its key"
     finally:
         bus.close()
+
+
+async def test_exactly_once_a_write_failing_after_its_input_finished_aborts_and_reruns() -> None:
+    handled = Counter[int]()
+
+    async def handle(event: PullRequestOpened, ctx: Context) -> None:
+        handled[event.number] += 1
+        await ctx.emit(risk(ctx, event), topic=OUT)
+
+    async with AgentTestbed(agent_with(handle), settings={"mode": "exactly-once"}) as bed:
+        bed.bus.create_topic(OUT)
+        bed.bus.fail_writes(OUT, 1)
+        await bed.send(pr("a", 1), topic=SRC)
+        await bed.settle()
+        assert [r.title for r in bed.emitted(OUT)] == ["1"]
+        assert bed.dead_letters() == []
+    assert handled[1] == 2
+
+
+async def test_exactly_once_writes_that_keep_failing_dead_letter_after_the_attempts() -> None:
+    attempts: list[int] = []
+
+    async def handle(event: PullRequestOpened, ctx: Context) -> None:
+        attempts.append(ctx.attempt)
+        await ctx.emit(risk(ctx, event), topic=OUT)
+
+    policy = RetryPolicy(maximum_attempts=3)
+    async with AgentTestbed(agent_with(handle, retry=policy),
+                            settings={"mode": "exactly-once"}) as bed:
+        bed.bus.create_topic(OUT)
+        bed.bus.fail_writes(OUT, 3)
+        await bed.send(pr("a", 1), topic=SRC)
+        await bed.settle()
+        [dead] = bed.dead_letters()
+        assert bed.emitted(OUT) == []
+    assert str(dead.stage) == "emit" and dead.attempts == 3
+    assert "fault injected" in dead.error_message
+    assert attempts == [1, 2, 3]
