@@ -119,6 +119,8 @@ class ForgetFollower:
     - ``client_config``: librdkafka settings to reach the cluster.
     - ``group``: a ``group.id`` for the consumer (never joined or committed: ``assign()`` only).
     - ``topics``: the changelog topics to follow for each followed partition.
+    - ``on_records(topic, partition, epoch, records)``: optional, every admitted record of a
+      poll per followed partition, in order (durable local state moves its checkpoint with it).
     - ``poll``: the longest a poll blocks, hence how late ``close`` and assignment changes act.
     """
 
@@ -129,6 +131,7 @@ class ForgetFollower:
         group: str,
         topics: Sequence[str],
         on_forget: Callable[[ForgetNotice], None],
+        on_records: Callable[[str, int, int, list[Any]], None] | None = None,
         poll: timedelta = timedelta(milliseconds=200),
     ) -> None:
         self._config = {
@@ -145,6 +148,7 @@ class ForgetFollower:
         }
         self._topics = list(topics)
         self._on_forget = on_forget
+        self._on_records = on_records
         self._poll = poll.total_seconds()
         self.cursor = FollowCursor()
         self._lock = threading.Lock()
@@ -218,21 +222,34 @@ class ForgetFollower:
                     self._wake.wait(self._poll)
                     self._wake.clear()
                     continue
+                seen: dict[tuple[str, int, int], list[Any]] = {}
                 for m in c.consume(500, timeout=self._poll):
                     err = m.error()
                     if err is not None:
                         if err.code() != KafkaError._PARTITION_EOF:
                             log.warning("forget follower: %s", err.str())
                         continue
-                    self._visit(m.topic() or "", m.partition() or 0, m.offset() or 0, m)
+                    self._visit(m.topic() or "", m.partition() or 0, m.offset() or 0, m, seen)
+                if self._on_records is not None:
+                    for (topic, partition, epoch), records in seen.items():
+                        self._on_records(topic, partition, epoch, records)
         except Exception:
             # A follower that stopped leaves forgets to the next restore, as before it existed.
             log.exception("forget follower stopped; forgets reach this process on its next restore")
         finally:
             c.close()
 
-    def _visit(self, topic: str, partition: int, offset: int, m: Any) -> None:
+    def _visit(
+        self,
+        topic: str,
+        partition: int,
+        offset: int,
+        m: Any,
+        seen: dict[tuple[str, int, int], list[Any]] | None = None,
+    ) -> None:
         epoch = self.cursor.admit(topic, partition, offset)
+        if epoch is not None and seen is not None:
+            seen.setdefault((topic, partition, epoch), []).append(m)
         key = m.key()
         if epoch is None or key is None or not is_forget(m.headers(), m.value()):
             return
