@@ -128,10 +128,18 @@ class KafkaChangelogWriter:
 
 
 class ChangelogReader(Protocol):
-    """Reads changelog partitions from their beginning to the end captured when reading starts."""
+    """Reads changelog partitions from their beginning (or ``start``) to the end captured when
+    reading starts. ``start`` is only passed to readers that also have ``bounds(topic,
+    partition, *, deadline) -> (low, high)`` (the Kafka one); others always restore in full."""
 
     def batches(
-        self, topic: str, partition: int, *, deadline: float, cancelled: Callable[[], bool]
+        self,
+        topic: str,
+        partition: int,
+        *,
+        deadline: float,
+        cancelled: Callable[[], bool],
+        start: int | None = None,
     ) -> Iterator[Sequence[ChangelogRecord]]: ...
 
     def close(self) -> None: ...

@@ -455,6 +455,26 @@ class StoreManager:
         if isinstance(state, PersistentState):
             state.follow_committed(records)
 
+    def catch_up(
+        self,
+        partitions: Iterable[int] | None = None,
+        *,
+        timeout: timedelta = timedelta(minutes=1),
+    ) -> int:
+        """Move the durable local checkpoints of ``partitions`` (default: every ACTIVE one) past
+        what is committed in their changelogs now, by reading it back; returns the records read.
+
+        A running agent needs no call (its forget follower reads the changelogs and does this
+        continuously); a standalone user calls it after flushing the writer, e.g. before
+        ``close``, so that the next start reads less. Exact whatever is in flight: a key whose
+        local value differs from its committed one stays marked (see ``_persist``)."""
+        parts = (
+            [p for p, s in self.statuses().items() if s is PartitionStatus.ACTIVE]
+            if partitions is None
+            else list(partitions)
+        )
+        return self._restorer.catch_up(parts, timeout=timeout)
+
     def restored_ends(self, partition: int) -> dict[str, int]:
         """Changelog topic -> the offset right after the last record the restore of the ACTIVE
         ``partition`` read; a follower of the changelog starts there (empty if unknown)."""

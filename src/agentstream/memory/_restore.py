@@ -251,6 +251,35 @@ class Restorer:
                 if s.status is PartitionStatus.ACTIVE and store in s.states
             ]
 
+    def catch_up(self, partitions: Iterable[int], *, timeout: timedelta) -> int:
+        """Read what was committed to the durable stores' changelogs since each ACTIVE
+        partition's local checkpoint and move the checkpoints past it (the follower's job, for
+        users without one). Returns the records read."""
+        deadline = time.monotonic() + timeout.total_seconds()
+        jobs = [j for j in self._jobs if j.durable is not None]
+        read = 0
+        if not jobs:
+            return 0
+        reader = self._source.open()
+        if getattr(reader, "bounds", None) is None:  # cannot read from an offset
+            reader.close()
+            return 0
+        try:
+            for p in sorted(set(partitions)):
+                for job in jobs:
+                    state = self.state(job.store, p)
+                    cp = state.checkpoint_or_none() if isinstance(state, PersistentState) else None
+                    if cp is None or not isinstance(state, PersistentState):
+                        continue
+                    for batch in reader.batches(
+                        job.topic, p, deadline=deadline, cancelled=lambda: False, start=cp.offset
+                    ):
+                        state.follow_committed(batch)
+                        read += len(batch)
+        finally:
+            reader.close()
+        return read
+
     # -- the worker ------------------------------------------------------------------------------
     def _run(self, attempt: _Attempt) -> None:
         t0 = time.monotonic()
