@@ -20,12 +20,12 @@ from confluent_kafka.admin import (
     ConfigResource,
     ResourceType,
 )
+from tests.integration.test_memory_broker import WAIT, Env, add
 
 from agentstream.bus import make_producer
 from agentstream.errors import StateDirLockedError
 from agentstream.memory import StoreManager, StoreSpec
 from agentstream.memory._persist import Checkpoint, PersistentState, partition_dir
-from tests.integration.test_memory_broker import WAIT, Env, add
 
 ENTITIES = 20_000
 SPEC = StoreSpec("totals", reducer=add, key_of=lambda e: e["key"], backend="rocksdb")
