@@ -119,8 +119,9 @@ class ForgetFollower:
     - ``client_config``: librdkafka settings to reach the cluster.
     - ``group``: a ``group.id`` for the consumer (never joined or committed: ``assign()`` only).
     - ``topics``: the changelog topics to follow for each followed partition.
-    - ``on_records(topic, partition, epoch, records)``: optional, every admitted record of a
-      poll per followed partition, in order (durable local state moves its checkpoint with it).
+    - ``on_records(topic, partition, epoch, records, end)``: optional, every admitted record of
+      a poll per followed partition, in order, and ``end``: the offset where the partition's end
+      was reached after them (else ``None``); durable local state moves its checkpoint with it.
     - ``poll``: the longest a poll blocks, hence how late ``close`` and assignment changes act.
     """
 
@@ -131,7 +132,7 @@ class ForgetFollower:
         group: str,
         topics: Sequence[str],
         on_forget: Callable[[ForgetNotice], None],
-        on_records: Callable[[str, int, int, list[Any]], None] | None = None,
+        on_records: Callable[[str, int, int, list[Any], int | None], None] | None = None,
         poll: timedelta = timedelta(milliseconds=200),
     ) -> None:
         self._config = {
@@ -141,6 +142,9 @@ class ForgetFollower:
             "enable.auto.offset.store": False,
             "auto.offset.reset": "earliest",
             "isolation.level": "read_committed",
+            # End-of-partition events let durable local state move its checkpoint past the
+            # transaction markers at a partition's end.
+            "enable.partition.eof": on_records is not None,
             # Forgets are rare and small: keep the fetch queue small, and fetch waits short so an
             # eviction follows its tombstone within a fraction of a second.
             "fetch.wait.max.ms": 100,
@@ -223,21 +227,37 @@ class ForgetFollower:
                     self._wake.clear()
                     continue
                 seen: dict[tuple[str, int, int], list[Any]] = {}
+                ends: dict[tuple[str, int, int], int] = {}
                 for m in c.consume(500, timeout=self._poll):
                     err = m.error()
                     if err is not None:
                         if err.code() != KafkaError._PARTITION_EOF:
                             log.warning("forget follower: %s", err.str())
+                        else:
+                            self._at_end(m, seen, ends)
                         continue
                     self._visit(m.topic() or "", m.partition() or 0, m.offset() or 0, m, seen)
                 if self._on_records is not None:
-                    for (topic, partition, epoch), records in seen.items():
-                        self._on_records(topic, partition, epoch, records)
+                    for key in {**seen, **dict.fromkeys(ends)}:
+                        self._on_records(*key, seen.get(key, []), ends.get(key))
         except Exception:
             # A follower that stopped leaves forgets to the next restore, as before it existed.
             log.exception("forget follower stopped; forgets reach this process on its next restore")
         finally:
             c.close()
+
+    def _at_end(
+        self,
+        m: Any,
+        seen: dict[tuple[str, int, int], list[Any]],
+        ends: dict[tuple[str, int, int], int],
+    ) -> None:
+        """An end-of-partition event: every committed record before ``m.offset()`` was read."""
+        topic, partition, offset = m.topic() or "", m.partition() or 0, m.offset()
+        epoch = self.cursor.epoch(partition)
+        if self._on_records is None or epoch is None or offset is None or offset < 0:
+            return
+        ends[(topic, partition, epoch)] = offset
 
     def _visit(
         self,

@@ -447,13 +447,27 @@ class StoreManager:
         store and why (``None`` if none completed)."""
         return self._restorer.stats(partition)
 
-    def follow_committed(self, store: str, partition: int, records: Sequence[Any]) -> None:
+    def checkpoints(self, partition: int) -> dict[str, int]:
+        """Durable store -> the changelog offset the ACTIVE ``partition``'s local state includes
+        (its local checkpoint); empty for ephemeral stores or a partition not ACTIVE."""
+        out: dict[str, int] = {}
+        for name in self._stores:
+            state = self._restorer.state(name, partition)
+            cp = state.checkpoint_or_none() if isinstance(state, PersistentState) else None
+            if cp is not None:
+                out[name] = cp.offset
+        return out
+
+    def follow_committed(
+        self, store: str, partition: int, records: Sequence[Any], *, end: int | None = None
+    ) -> None:
         """Changelog records of ``store[partition]`` read back after its restore (committed, in
         order, none skipped; e.g. by the ``ForgetFollower``): moves the partition's durable local
-        checkpoint forward, so a restart reads less. No-op for ephemeral stores."""
+        checkpoint forward, so a restart reads less; ``end``: the reader reached the partition's
+        end there. No-op for ephemeral stores."""
         state = self._restorer.state(store, partition)
         if isinstance(state, PersistentState):
-            state.follow_committed(records)
+            state.follow_committed(records, end=end)
 
     def catch_up(
         self,

@@ -263,11 +263,15 @@ class PersistentState:
             self._db.write(batch, self._write_options)
         return reverted
 
-    def follow_committed(self, records: Sequence[Any]) -> None:
+    def follow_committed(self, records: Sequence[Any], *, end: int | None = None) -> None:
         """Records of this partition read back from the changelog after ``finish`` (committed,
         in order, none skipped): markers of keys whose local value is the committed one go, the
         others take the committed value as pre-image; the checkpoint moves past the last one.
-        Records before the checkpoint are ignored (read before a newer restore)."""
+        Records before the checkpoint are ignored (read before a newer restore).
+
+        ``end``: the reader reached the partition's end there (every committed record before it
+        was passed): the checkpoint moves to it, past transaction markers, so that an idle
+        partition's checkpoint stays at its end and never ages."""
         with self._lock:
             if self._closed:
                 return
@@ -277,6 +281,8 @@ class PersistentState:
             cp = Checkpoint.decode(bytes(raw))
             fresh = [m for m in records if (m.offset() or 0) >= cp.offset]
             if not fresh:
+                if end is not None and end > cp.offset:
+                    self._db.put(_CHECKPOINT, _at_end(cp, end).encode())
                 return
             batch = self._rd.WriteBatch(raw_mode=True)
             for m in fresh:
@@ -293,6 +299,8 @@ class PersistentState:
             last = fresh[-1]
             since = max(cp.since, record_time(last))
             new = Checkpoint(cp.topic, cp.partition, (last.offset() or 0) + 1, since, cp.topic_id)
+            if end is not None and end > new.offset:
+                new = _at_end(new, end)
             batch.put(_CHECKPOINT, new.encode())
             self._db.write(batch, self._write_options)
 
@@ -316,6 +324,16 @@ class PersistentState:
         with contextlib.suppress(Exception):
             self.close()
         shutil.rmtree(self.path, ignore_errors=True)
+
+
+# Records past a read_committed reader's end may belong to a transaction still open, begun at
+# most transaction.max.timeout.ms (Kafka's default 15 min) before it.
+_OPEN_TXN = 15 * 60.0
+
+
+def _at_end(cp: Checkpoint, end: int) -> Checkpoint:
+    since = max(cp.since, now() - _OPEN_TXN)
+    return Checkpoint(cp.topic, cp.partition, end, since, cp.topic_id)
 
 
 def _pre(raw: bytes) -> bytes | None:

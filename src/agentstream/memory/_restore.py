@@ -389,6 +389,9 @@ class Restorer:
             else self._plan(state, reader, topic, p, deadline)
         )
         topic_id = _topic_id(reader, topic, deadline)
+        bounds = getattr(reader, "bounds", None)
+        if high is None and bounds is not None:
+            high = bounds(topic, p, deadline=deadline)[1]
         if start is None:
             if state.checkpoint_or_none() is None and not damaged and not any(state.items()):
                 log.info("%s[%d]: no local state yet, restoring in full", topic, p)

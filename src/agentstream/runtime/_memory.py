@@ -325,12 +325,14 @@ class AgentMemory:
         return (not restoring, "restored" if not restoring else f"restoring: {restoring}")
 
     # -- forgets from outside --------------------------------------------------------------------
-    def _on_records(self, topic: str, partition: int, epoch: int, records: list[Any]) -> None:
+    def _on_records(
+        self, topic: str, partition: int, epoch: int, records: list[Any], end: int | None
+    ) -> None:
         """Follower thread: committed changelog records read back move the local checkpoint."""
         if self._closed or self.follower.epoch(partition) != epoch:
             return
         try:
-            self.manager.follow_committed(self._store_of[topic], partition, records)
+            self.manager.follow_committed(self._store_of[topic], partition, records, end=end)
         except Exception:  # the checkpoint just stays where it was: a restart reads more
             log.exception("could not move the local checkpoint of %s[%d]", topic, partition)
 
