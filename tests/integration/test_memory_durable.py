@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -23,9 +24,15 @@ from confluent_kafka.admin import (
 from tests.integration.test_memory_broker import WAIT, Env, add
 
 from agentstream.bus import make_producer
-from agentstream.errors import StateDirLockedError
-from agentstream.memory import StoreManager, StoreSpec
+from agentstream.errors import ChangelogPartitionError, StateDirLockedError, TopicProvisionError
+from agentstream.memory import (
+    KafkaChangelogWriter,
+    StoreManager,
+    StoreSpec,
+    ensure_changelog_topics,
+)
 from agentstream.memory._persist import Checkpoint, PersistentState, partition_dir
+from agentstream.testing import delete_topics
 
 ENTITIES = 20_000
 SPEC = StoreSpec("totals", reducer=add, key_of=lambda e: e["key"], backend="rocksdb")
@@ -295,4 +302,32 @@ def test_revoke_in_the_middle_of_a_durable_restore(env: Env, tmp_path: Path) -> 
         m.revoke([0])
     assert m.assign_blocking([0, 1], timeout=WAIT) == {0, 1}
     assert state(m) == expected
+    m.close()
+
+
+def test_recreated_changelog_means_a_full_restore(
+    env: Env, tmp_path: Path, kafka_admin: AdminClient
+) -> None:
+    seeded(env, tmp_path)  # checkpoints at offset 10,000 of each partition
+    topic = env.topics[0]
+    delete_topics(kafka_admin, [topic])
+    deadline = time.monotonic() + 60
+    while True:  # deletion completes asynchronously on the broker
+        try:
+            ensure_changelog_topics(kafka_admin, [topic], partitions=2)
+            break
+        except (TopicProvisionError, ChangelogPartitionError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+    # More records than before, so only the topic id can tell the changelog is another one.
+    writer = KafkaChangelogWriter.from_config({"bootstrap.servers": env.bootstrap})
+    for i in range(24_000):
+        writer.produce(topic, i % 2, b"n%d" % i, b'{"total": 1}')
+    writer.flush(WAIT)
+    m, _ = durable(env, tmp_path)
+    st = m.restore_stats(0)
+    assert st is not None and "recreated (topic id" in st.reasons["totals"], st.reasons
+    assert state(m) == cold(env)
+    assert len(state(m)[0]) == 12_000
     m.close()

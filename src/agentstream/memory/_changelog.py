@@ -176,15 +176,29 @@ class KafkaChangelogSource:
     def __init__(self, client_config: dict[str, Any], *, group: str) -> None:
         self._client = dict(client_config)
         self._config = restore_consumer_config(client_config, group=group)
+        self._admin: AdminClient | None = None
+        self._admin_lock = threading.Lock()
 
     def open(self) -> ChangelogReader:
-        return _KafkaReader(make_consumer(self._config), client_config=self._client)
+        return _KafkaReader(make_consumer(self._config), admin=self._admin_client)
+
+    def _admin_client(self) -> AdminClient | None:
+        """One admin client for every reader (thread-safe), for topic ids; ``None`` on the
+        in-memory transport."""
+        if is_memory(self._client):
+            return None
+        with self._admin_lock:
+            if self._admin is None:
+                self._admin = make_admin(self._client)
+            return self._admin
 
 
 class _KafkaReader:
-    def __init__(self, consumer: Consumer, *, client_config: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, consumer: Consumer, *, admin: Callable[[], AdminClient | None] | None = None
+    ) -> None:
         self._c = consumer
-        self._client = client_config
+        self._admin = admin
         self._ends: dict[tuple[str, int], int] = {}
         self._topic_ids: dict[str, str | None] = {}
 
@@ -204,9 +218,9 @@ class _KafkaReader:
         if topic in self._topic_ids:
             return self._topic_ids[topic]
         found: str | None = None
-        if self._client is not None and not is_memory(self._client):
+        admin = None if self._admin is None else self._admin()
+        if admin is not None:
             try:
-                admin = make_admin(self._client)
                 futures = admin.describe_topics(TopicCollection([topic]))
                 desc = futures[topic].result(timeout=max(0.1, min(10.0, _left(deadline, topic, 0))))
                 found = None if desc.topic_id is None else str(desc.topic_id)

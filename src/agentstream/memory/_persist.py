@@ -47,7 +47,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from agentstream.errors import RestoreError, StateDirLockedError
+from agentstream.errors import RestoreError, StateDirLockedError, StoreNotReadyError
 from agentstream.memory._backend import ChangelogRecord
 
 __all__ = [
@@ -191,6 +191,11 @@ class PersistentState:
     def _change(self, key: bytes, value: bytes | None) -> None:
         _check_key(key)
         with self._lock:
+            if self._closed:
+                raise StoreNotReadyError(
+                    f"{self.topic}[{self.partition}]: the partition was revoked; its local state "
+                    "is closed (change stores only while handling the partition's events)"
+                )
             batch = self._rd.WriteBatch(raw_mode=True)
             if key not in self._dirty:
                 pre = self.get(key)
