@@ -11,7 +11,23 @@ from typing import Any
 
 import pytest
 from confluent_kafka import TopicPartition
-from tests.integration.agents.harness import pr, produce_events, running, wait_for
+from tests.integration.agents.harness import (
+    pr,
+    produce_events,
+    running,
+    spawn_agent,
+    wait_for,
+)
+from tests.integration.test_agent_memory import (
+    FAST_GROUP,
+    TARGET,
+    _all_committed,
+    _expected,
+    _handled,
+    _sequence,
+    _state,
+    _stop,
+)
 
 from agentstream.config import KafkaSettings
 from agentstream.events import PullRequestOpened
@@ -89,3 +105,50 @@ def test_restart_with_a_state_dir_reads_no_changelog_it_holds(
     expected = {f"k{i}": 4 + (1 if i < 100 else 0) for i in range(KEYS)}
     assert {e.key: json.loads(e.value) for e in entries if e.value is not None} == expected
     assert local == KEYS
+
+
+@pytest.mark.parametrize("mode", ["exactly-once", "at-least-once"])
+def test_sigkill_mid_stream_with_a_state_dir_restarts_warm_and_exact(
+    mode: str, bootstrap_servers: str, topic_factory: Any, tmp_path: Path
+) -> None:
+    """SIGKILL between memory writes and their commit: the local state on disk holds writes the
+    changelog does not (an open transaction, unacknowledged writes); the restart reads only the
+    tail, reverts those, and the fold ends exact (exactly-once: any reducer)."""
+    src = topic_factory(partitions=3)
+    name = f"durkill-{src}"
+    log = tmp_path / "handled.log"
+    events = _sequence(11)
+    produce_events(bootstrap_servers, src, events)
+    stderr = tmp_path / "agent.stderr"
+    env = {
+        "COUNTER_AGENT": name, "COUNTER_IN": src, "COUNTER_LOG": str(log),
+        "COUNTER_DELAY_MS": "5", "AGENT_STDERR": str(stderr), "COUNTER_BACKEND": "rocksdb",
+        "COUNTER_IDEMPOTENT": "1" if mode == "at-least-once" else "0",
+        "AGENTSTREAM_AGENT_MODE": mode, "AGENTSTREAM_AGENT_INSTANCE_ID": "one",
+        "AGENTSTREAM_AGENT_COMMIT_INTERVAL": "0.3", "AGENTSTREAM_AGENT_MAX_IN_FLIGHT": "16",
+        "AGENTSTREAM_LIBRDKAFKA": FAST_GROUP,
+        "AGENTSTREAM_MEMORY_STATE_DIR": str(tmp_path / "state"),
+    }
+    proc = spawn_agent(TARGET, bootstrap_servers, env)
+    try:
+        wait_for(lambda: _handled(log) >= len(events) // 3, timeout=timedelta(seconds=90),
+                 what="a third of the events handled before the kill")
+    finally:
+        proc.kill()
+        proc.wait(10)
+    assert _handled(log) < len(events), "killed mid-stream"
+    before = stderr.read_text()
+    proc = spawn_agent(TARGET, bootstrap_servers, env)
+    try:
+        wait_for(lambda: _all_committed(bootstrap_servers, name, src, 3),
+                 timeout=timedelta(seconds=150), what="every input committed after restart",
+                 poll=0.5)
+    finally:
+        rc = _stop(proc)
+    restart = stderr.read_text()[len(before):]
+    assert rc == 0, restart[-3000:]
+    assert "full restore" not in restart, restart[-3000:]
+    assert "(from local checkpoints)" in restart, restart[-3000:]
+    assert _state(bootstrap_servers, name) == _expected(events)
+    titles = _state(bootstrap_servers, name, "titles")
+    assert titles == {k: f"t{v['last']}" for k, v in _expected(events).items()}

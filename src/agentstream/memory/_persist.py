@@ -26,9 +26,10 @@ dirty, its local value is ``F(X)[k]``; if it is dirty, its pre-image is ``F(X)[k
   else the marker's pre-image becomes ``v``; ``X`` moves past it. So ``X`` stays near the head
   and markers only cover writes still in flight.
 
-RocksDB runs without a write-ahead log, so a crash loses the newest writes; what survives is a
-prefix of the write batches (one column family), and every prefix satisfies the invariant. So
-the checkpoint can never claim more than the data holds, whatever the moment of the crash.
+RocksDB keeps its write-ahead log (not synced per write): a killed process loses nothing; a
+machine crash may lose the newest writes, and what point-in-time recovery keeps is a prefix of the
+write batches (one column family). Every prefix satisfies the invariant, so the checkpoint can
+never claim more than the data holds, whatever the moment of the crash.
 """
 
 from __future__ import annotations
@@ -142,8 +143,10 @@ class PersistentState:
             self._db = rocksdict.Rdict(str(path), options)
         except Exception as exc:  # rocksdict raises plain Exception on a damaged database
             raise CorruptStateError(f"cannot open {path}: {exc}") from exc
+        # The write-ahead log is on (not synced per write): a killed process loses nothing it
+        # wrote, so its restart reads only the tail; a machine crash may lose the newest writes,
+        # and RocksDB's point-in-time recovery keeps a prefix of the batches.
         self._write_options = rocksdict.WriteOptions()
-        self._write_options.disable_wal = True
         self._db.set_write_options(self._write_options)
         self._closed = False
         try:
