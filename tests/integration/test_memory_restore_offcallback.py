@@ -14,6 +14,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
+from tests.integration.agents.harness import wait_for
 
 from agentstream.bus import make_consumer
 from agentstream.config import KafkaSettings
@@ -140,12 +141,7 @@ class Member:
 
 
 def _wait(pred: Callable[[], bool], what: str) -> None:
-    ev = threading.Event()
-    for _ in range(int(WAIT / 0.05)):
-        if pred():
-            return
-        ev.wait(0.05)
-    raise AssertionError(f"waited {WAIT}s for {what}")
+    wait_for(pred, timeout=timedelta(seconds=WAIT), what=what, poll=0.05)
 
 
 async def test_a_long_restore_does_not_hold_the_group_nor_leak_records(
