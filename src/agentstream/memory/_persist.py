@@ -199,11 +199,16 @@ class PersistentState:
                     f"{self.topic}[{self.partition}]: the partition was revoked; its local state "
                     "is closed (change stores only while handling the partition's events)"
                 )
+            if key in self._dirty:  # its pre-image is kept already: a single write
+                if value is None:
+                    self._db.delete(key)
+                else:
+                    self._db.put(key, value)
+                return
             batch = self._rd.WriteBatch(raw_mode=True)
-            if key not in self._dirty:
-                pre = self.get(key)
-                self._dirty[key] = pre
-                batch.put(_DIRTY + key, _ABSENT if pre is None else _PRESENT + pre)
+            pre = self.get(key)
+            self._dirty[key] = pre
+            batch.put(_DIRTY + key, _ABSENT if pre is None else _PRESENT + pre)
             if value is None:
                 batch.delete(key)
             else:
