@@ -173,7 +173,9 @@ class AgentMemory:
         self._lock = threading.Lock()
         self._tps: set[TP] = set()
         self._followed: set[int] = set()
-        self._ready_new: list[TP] = []
+        # Ready since the last take_ready (a dict: insertion order, each tp once, bounded by the
+        # partitions held even when nobody takes them, as with the blocking ``assign``).
+        self._ready_new: dict[TP, None] = {}
         self._store_of = {self.manager.any_store(n).topic: n for n in self.manager.names}
         durable = self.settings.state_dir is not None and any(
             self.manager.any_store(n).backend == "rocksdb" for n in self.manager.names
@@ -263,7 +265,7 @@ class AgentMemory:
                 self._followed.add(partition)
                 self.follower.follow(partition, self.manager.restored_ends(partition))
             if tp is not None and tp in self._tps:
-                self._ready_new.append(tp)
+                self._ready_new[tp] = None
                 return True
             return False
 
@@ -277,7 +279,7 @@ class AgentMemory:
         """Topic-partitions that became ready since the last call (each listed once per
         restore), for a consumer loop that resumes them; revoked ones are left out."""
         with self._lock:
-            out, self._ready_new = self._ready_new, []
+            out, self._ready_new = self._ready_new, {}
             return [tp for tp in out if tp in self._tps and self.manager.is_ready(tp[1])]
 
     def pending(self) -> list[TP]:
@@ -297,6 +299,8 @@ class AgentMemory:
                 for p, s in self.manager.statuses().items()
                 if p not in held and s not in (PartitionStatus.REVOKED, PartitionStatus.IDLE)
             ]
+            for tp in [tp for tp in self._ready_new if tp not in self._tps]:
+                del self._ready_new[tp]
             if gone:
                 # Unfollow first: an eviction still queued for a dropped partition is then ignored.
                 self.follower.unfollow(gone)
