@@ -381,7 +381,7 @@ class Restorer:
             damaged = ""
         except CorruptStateError as exc:
             shutil.rmtree(path, ignore_errors=True)
-            state, damaged = PersistentState(path, topic=topic, partition=p), str(exc)
+            state, damaged = _fresh(path, topic, p), str(exc)
         staged[job.store] = state
         t_start = now()
         start, reason, high = (
@@ -398,7 +398,7 @@ class Restorer:
             else:
                 log.warning("%s[%d]: full restore: %s", topic, p, reason)
             state.destroy()
-            state = staged[job.store] = PersistentState(path, topic=topic, partition=p)
+            state = staged[job.store] = _fresh(path, topic, p)
             attempt.reasons[job.store] = reason
         attempt.warm[job.store] = start is not None
         cp = state.checkpoint_or_none()
@@ -512,6 +512,17 @@ def _discard(states: dict[str, LocalState] | list[LocalState]) -> None:
             (release or state.destroy)()
         except Exception:  # best effort: the attempt is dead either way
             log.exception("could not discard restore state")
+
+
+def _fresh(path: Path, topic: str, partition: int) -> PersistentState:
+    """A new, empty durable database at ``path`` (which was just removed)."""
+    try:
+        return PersistentState(path, topic=topic, partition=partition)
+    except CorruptStateError as exc:
+        raise RestoreError(
+            f"{topic}[{partition}]: cannot create local state at {path}: {exc}; check the state "
+            "directory's permissions and free space"
+        ) from exc
 
 
 def _topic_id(reader: ChangelogReader, topic: str, deadline: float) -> str | None:
