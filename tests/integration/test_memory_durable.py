@@ -235,9 +235,11 @@ class DroppingWriter:
         pass
 
 
+@pytest.mark.parametrize("then", ["restart", "reload"])
 def test_local_writes_that_never_committed_are_reverted(
-    env: Env, tmp_path: Path, bootstrap_servers: str
+    env: Env, tmp_path: Path, bootstrap_servers: str, then: str
 ) -> None:
+    """``reload``: what the runtime does after an aborted transaction (revoke, assign again)."""
     expected = seeded(env, tmp_path)
     # An aborted transaction: changelog writes that read_committed restores never see ...
     m, _ = env.manager([SPEC], durable_dir=tmp_path)
@@ -259,9 +261,13 @@ def test_local_writes_that_never_committed_are_reverted(
     m._writer = DroppingWriter()  # ... and writes lost before they reached the broker
     m.apply({"key": "k77", "amount": 100}, 1)
     m.apply({"key": "new", "amount": 1}, 0)
-    m.close()
-
-    again, _ = durable(env, tmp_path)
+    if then == "reload":
+        m.revoke([0, 1])
+        assert m.assign_blocking([0, 1], timeout=WAIT) == {0, 1}
+        again = m
+    else:
+        m.close()
+        again, _ = durable(env, tmp_path)
     reverted = {p: again.restore_stats(p).reverted["totals"] for p in (0, 1)}  # type: ignore[union-attr]
     assert reverted == {0: 26, 1: 26}
     assert all(again.restore_stats(p).warm == {"totals": True} for p in (0, 1))  # type: ignore[union-attr]
