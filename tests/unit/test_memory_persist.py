@@ -10,13 +10,20 @@ import random
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from agentstream.errors import RestoreError, StateDirLockedError
-from agentstream.memory._persist import Checkpoint, PersistentState, StateDirLock
+from agentstream.memory._persist import (
+    Checkpoint,
+    PersistentState,
+    StateDirLock,
+    partition_dir,
+    prune,
+)
 
 
 @dataclass(frozen=True)
@@ -174,3 +181,15 @@ def test_state_dir_lock_is_exclusive_and_released(tmp_path: Path) -> None:
     lock.release()
     StateDirLock(tmp_path, "agent").release()
     other.release()
+
+
+def test_prune_removes_only_databases_unused_for_long(tmp_path: Path) -> None:
+    old = partition_dir(tmp_path, "agent", "s", 0)
+    recent = partition_dir(tmp_path, "agent", "s", 1)
+    for path in (old, recent):
+        PersistentState(path, topic="t", partition=0).close()
+    week_ago = time.time() - 7 * 86400
+    os.utime(old / "agentstream-used", (week_ago, week_ago))
+    assert prune(tmp_path, "agent", older_than=86400) == [old]
+    assert not old.exists() and recent.is_dir()
+    assert prune(tmp_path, "other", older_than=0) == []

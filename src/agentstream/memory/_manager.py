@@ -14,6 +14,7 @@ The integration surface for the runtime is deliberately narrow:
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shutil
 import tempfile
@@ -35,11 +36,13 @@ from agentstream.memory._facts import (
     encode_facts,
     retract_fact,
 )
-from agentstream.memory._persist import PersistentState, StateDirLock, partition_dir
+from agentstream.memory._persist import PersistentState, StateDirLock, partition_dir, prune
 from agentstream.memory._restore import PartitionStatus, RestoreJob, Restorer, RestoreStats
 from agentstream.memory._spec import FactStoreSpec, StoreSpec, changelog_topic
 
 __all__ = ["FactStore", "Store", "StoreManager"]
+
+log = logging.getLogger("agentstream.memory")
 
 AnySpec = StoreSpec | FactStoreSpec
 
@@ -279,6 +282,8 @@ class StoreManager:
       directory is locked (``StateDirLockedError`` for a second user). Stores with
       ``backend="memory"`` still restore in full.
     - ``checkpoint_max_age``: see ``MemorySettings.checkpoint_max_age`` (default 12 h).
+    - ``prune_after``: on start, remove partition databases last used longer ago than this
+      (default: keep all; ``MemorySettings.prune_after``).
     - ``topic_prefix``: default ``settings.topic_prefix``.
     - ``restore_timeout``: deadline of one partition's restore (all its stores), default 10 min.
     - ``restore_concurrency``: partitions restored at once, default 4.
@@ -300,6 +305,7 @@ class StoreManager:
         source: ChangelogSource | None = None,
         durable_dir: Path | None = None,
         checkpoint_max_age: timedelta = timedelta(hours=12),
+        prune_after: timedelta | None = None,
     ) -> None:
         names = [s.name for s in specs]
         if len(set(names)) != len(names):
@@ -308,6 +314,9 @@ class StoreManager:
         self.durable_dir = durable_dir
         # Taken first: a second process on the directory must fail before touching anything.
         self._dir_lock = None if durable_dir is None else StateDirLock(durable_dir, agent)
+        if durable_dir is not None and prune_after is not None:
+            for gone in prune(durable_dir, agent, older_than=prune_after.total_seconds()):
+                log.info("removed local state %s, unused for over %s", gone, prune_after)
         self._settings = settings or KafkaSettings()
         prefix = self._settings.topic_prefix if topic_prefix is None else topic_prefix
         self._writer = writer

@@ -58,6 +58,7 @@ __all__ = [
     "StateDirLock",
     "now",
     "partition_dir",
+    "prune",
     "record_time",
 ]
 
@@ -149,6 +150,8 @@ class PersistentState:
         self._write_options = rocksdict.WriteOptions()
         self._db.set_write_options(self._write_options)
         self._closed = False
+        with contextlib.suppress(OSError):
+            (path / _CLOSED).touch()
         try:
             self._dirty: dict[bytes, bytes | None] = {
                 bytes(k)[len(_DIRTY):]: _pre(bytes(v)) for k, v in self._db.items(from_key=_DIRTY)
@@ -328,6 +331,8 @@ class PersistentState:
                 self._db.flush(True)
             finally:
                 self._db.close()
+            with contextlib.suppress(OSError):
+                (self.path / _CLOSED).touch()
 
     def release(self) -> None:
         self.close()
@@ -347,6 +352,27 @@ _OPEN_TXN = 15 * 60.0
 def _at_end(cp: Checkpoint, end: int) -> Checkpoint:
     since = max(cp.since, now() - _OPEN_TXN)
     return Checkpoint(cp.topic, cp.partition, end, since, cp.topic_id)
+
+
+# Touched on every open and close: when a partition's database was last used, for ``prune``.
+_CLOSED = "agentstream-used"
+
+
+def prune(root: Path, agent: str, *, older_than: float) -> list[Path]:
+    """Remove the partition databases of ``agent`` under ``root`` last opened or closed more than
+    ``older_than`` seconds ago (call it only while none is open: the agent's directory lock is
+    held and nothing is assigned yet). Returns the directories removed."""
+    removed: list[Path] = []
+    limit = now() - older_than
+    for marker in sorted((root / agent).glob(f"*/*/{_CLOSED}")):
+        try:
+            stale = marker.stat().st_mtime < limit
+        except OSError:
+            continue
+        if stale:
+            shutil.rmtree(marker.parent, ignore_errors=True)
+            removed.append(marker.parent)
+    return removed
 
 
 def _pre(raw: bytes) -> bytes | None:

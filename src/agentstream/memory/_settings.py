@@ -40,13 +40,19 @@ class MemorySettings(BaseSettings):
         "delete.retention.ms (Kafka's default 24 h), so a tail that old may miss deletes. Keep "
         "it below the changelogs' delete.retention.ms.",
     )
+    prune_after: timedelta | None = Field(
+        default=None,
+        description="On start, remove partition databases in the state directory last used "
+        "longer ago than this (partitions this process no longer gets would otherwise keep "
+        "their disk space). Default: keep them all.",
+    )
     restore_timeout: timedelta = Field(
         default=timedelta(minutes=10),
         description="Deadline of one partition's restore (all its stores).",
     )
     restore_concurrency: int = Field(default=4, ge=1, description="Partitions restored at once.")
 
-    @field_validator("checkpoint_max_age", "restore_timeout", mode="before")
+    @field_validator("checkpoint_max_age", "prune_after", "restore_timeout", mode="before")
     @classmethod
     def _seconds(cls, value: Any) -> Any:
         """Accept plain seconds from the environment ("30", "0.5") as well as ISO 8601."""

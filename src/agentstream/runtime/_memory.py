@@ -169,6 +169,7 @@ class AgentMemory:
             restore_concurrency=self.settings.restore_concurrency,
             durable_dir=self.settings.state_dir,
             checkpoint_max_age=self.settings.checkpoint_max_age,
+            prune_after=self.settings.prune_after,
         )
         self._lock = threading.Lock()
         self._tps: set[TP] = set()
