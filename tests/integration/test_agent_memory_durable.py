@@ -45,7 +45,8 @@ def _memory(port: int) -> dict[str, Any]:
 
 
 def _caught_up(bootstrap: str, topic: str, port: int, eos: bool) -> bool:
-    """Every partition's local checkpoint is at its changelog's last data record."""
+    """Every partition's local checkpoint is at its changelog's last data record (called once
+    the inputs are committed: no transaction is open, so the end is stable)."""
     cps = _memory(port)["checkpoints"]
     with consumer(bootstrap, group=f"probe-{topic}") as c:
         for p in (0, 1):
@@ -84,6 +85,8 @@ def test_restart_with_a_state_dir_reads_no_changelog_it_holds(
                  timeout=timedelta(seconds=90), what="every event handled")
         port = runner.ops_port
         assert port is not None
+        wait_for(lambda: _all_committed(bootstrap_servers, agent.name, src, 2),
+                 timeout=timedelta(seconds=60), what="every input committed", poll=0.3)
         wait_for(lambda: _caught_up(bootstrap_servers, topic, port, eos),
                  timeout=timedelta(seconds=60), what="local checkpoints at the changelog's end")
 
