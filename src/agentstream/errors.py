@@ -34,6 +34,7 @@ __all__ = [
     "SchemaCompatibilityError",
     "SchemaLoadError",
     "SchemaStoreError",
+    "StateDirLockedError",
     "StepResultError",
     "StoreNotReadyError",
     "TopicDriftError",
@@ -165,6 +166,12 @@ class ChangelogPartitionError(AgentStreamError):
 class RestoreError(AgentStreamError):
     """Restoring a memory store from its changelog failed or passed its deadline; the message names
     the store, the partition and how far it got. The partition stays not ready; assign it again."""
+
+
+class StateDirLockedError(AgentStreamError):
+    """Another process (or another ``StoreManager`` in this one) holds the agent's durable state
+    directory; the message names it and the holder's pid. Give each process of an agent its own
+    ``AGENTSTREAM_MEMORY_STATE_DIR``, or stop the other process first."""
 
 
 class StoreNotReadyError(AgentStreamError):

@@ -15,7 +15,9 @@ handled, so an agent that restarts, moves or gets new partitions remembers what 
 ``FactStoreSpec`` declares a bi-temporal store (facts with valid and record time). ``read_key``,
 ``list_keys`` and ``forget`` work on the changelog from outside (the ``agentstream memory`` CLI);
 a running owner's ``ForgetFollower`` evicts forgotten keys at once; ``memory_route`` serves reads
-on the agent's ops port. See docs/memory.md.
+on the agent's ops port. With a durable state directory (``MemorySettings.state_dir``) RocksDB
+stores survive restarts and a start reads only the changelog past each local checkpoint. See
+docs/memory.md.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from agentstream.memory._facts import Fact, as_of, assert_fact, retract_fact
 from agentstream.memory._follow import ForgetFollower, ForgetNotice, is_forget
 from agentstream.memory._http import memory_route
 from agentstream.memory._manager import FactStore, Store, StoreManager
+from agentstream.memory._persist import Checkpoint
 from agentstream.memory._query import (
     FORGET_ECHO,
     FORGET_HEADER,
@@ -43,7 +46,8 @@ from agentstream.memory._query import (
     list_keys,
     read_key,
 )
-from agentstream.memory._restore import PartitionStatus
+from agentstream.memory._restore import PartitionStatus, RestoreStats
+from agentstream.memory._settings import MemorySettings
 from agentstream.memory._spec import (
     FactAssertion,
     FactStoreSpec,
@@ -61,6 +65,7 @@ __all__ = [
     "ChangelogReader",
     "ChangelogSource",
     "ChangelogWriter",
+    "Checkpoint",
     "Codec",
     "DictState",
     "Fact",
@@ -73,7 +78,9 @@ __all__ = [
     "KafkaChangelogSource",
     "KafkaChangelogWriter",
     "LocalState",
+    "MemorySettings",
     "PartitionStatus",
+    "RestoreStats",
     "RocksState",
     "Store",
     "StoreManager",

@@ -23,11 +23,12 @@ from confluent_kafka import (
     KafkaException,
     Message,
     Producer,
+    TopicCollection,
     TopicPartition,
 )
 from confluent_kafka.admin import AdminClient
 
-from agentstream.bus import make_consumer, make_producer, watermarks
+from agentstream.bus import is_memory, make_admin, make_consumer, make_producer, watermarks
 from agentstream.errors import ChangelogPartitionError, ChangelogWriteError, RestoreError
 from agentstream.memory._backend import ChangelogRecord
 from agentstream.topics import Catalog, TopicSpec, apply
@@ -127,10 +128,18 @@ class KafkaChangelogWriter:
 
 
 class ChangelogReader(Protocol):
-    """Reads changelog partitions from their beginning to the end captured when reading starts."""
+    """Reads changelog partitions from their beginning (or ``start``) to the end captured when
+    reading starts. ``start`` is only passed to readers that also have ``bounds(topic,
+    partition, *, deadline) -> (low, high)`` (the Kafka one); others always restore in full."""
 
     def batches(
-        self, topic: str, partition: int, *, deadline: float, cancelled: Callable[[], bool]
+        self,
+        topic: str,
+        partition: int,
+        *,
+        deadline: float,
+        cancelled: Callable[[], bool],
+        start: int | None = None,
     ) -> Iterator[Sequence[ChangelogRecord]]: ...
 
     def close(self) -> None: ...
@@ -165,16 +174,60 @@ class KafkaChangelogSource:
     subscription: restore must not take part in, or trigger, the agent's rebalances)."""
 
     def __init__(self, client_config: dict[str, Any], *, group: str) -> None:
+        self._client = dict(client_config)
         self._config = restore_consumer_config(client_config, group=group)
+        self._admin: AdminClient | None = None
+        self._admin_lock = threading.Lock()
 
     def open(self) -> ChangelogReader:
-        return _KafkaReader(make_consumer(self._config))
+        return _KafkaReader(make_consumer(self._config), admin=self._admin_client)
+
+    def _admin_client(self) -> AdminClient | None:
+        """One admin client for every reader (thread-safe), for topic ids; ``None`` on the
+        in-memory transport."""
+        if is_memory(self._client):
+            return None
+        with self._admin_lock:
+            if self._admin is None:
+                self._admin = make_admin(self._client)
+            return self._admin
 
 
 class _KafkaReader:
-    def __init__(self, consumer: Consumer) -> None:
+    def __init__(
+        self, consumer: Consumer, *, admin: Callable[[], AdminClient | None] | None = None
+    ) -> None:
         self._c = consumer
+        self._admin = admin
         self._ends: dict[tuple[str, int], int] = {}
+        self._topic_ids: dict[str, str | None] = {}
+
+    def bounds(self, topic: str, partition: int, *, deadline: float) -> tuple[int, int]:
+        """``(low, high)`` watermarks of ``topic[partition]`` (``ChangelogPartitionError`` if the
+        changelog lacks the partition)."""
+        self._check_partition(topic, partition, deadline)
+        return watermarks(
+            self._c,
+            TopicPartition(topic, partition),
+            timeout=timedelta(seconds=_left(deadline, topic, partition)),
+        )
+
+    def topic_id(self, topic: str, *, deadline: float) -> str | None:
+        """The topic's id (a recreated topic gets a new one); ``None`` if the cluster or the
+        transport does not tell."""
+        if topic in self._topic_ids:
+            return self._topic_ids[topic]
+        found: str | None = None
+        admin = None if self._admin is None else self._admin()
+        if admin is not None:
+            try:
+                futures = admin.describe_topics(TopicCollection([topic]))
+                desc = futures[topic].result(timeout=max(0.1, min(10.0, _left(deadline, topic, 0))))
+                found = None if desc.topic_id is None else str(desc.topic_id)
+            except (KafkaException, AttributeError, TypeError, ValueError) as exc:
+                log.debug("no topic id for %s: %s", topic, exc)
+        self._topic_ids[topic] = found
+        return found
 
     def end_offset(self, topic: str, partition: int) -> int | None:
         """The offset right after the last record ``batches`` read of ``topic[partition]``: where
@@ -197,22 +250,27 @@ class _KafkaReader:
             )
 
     def batches(
-        self, topic: str, partition: int, *, deadline: float, cancelled: Callable[[], bool]
+        self,
+        topic: str,
+        partition: int,
+        *,
+        deadline: float,
+        cancelled: Callable[[], bool],
+        start: int | None = None,
     ) -> Iterator[Sequence[ChangelogRecord]]:
-        self._check_partition(topic, partition, deadline)
-        low, high = watermarks(
-            self._c,
-            TopicPartition(topic, partition),
-            timeout=timedelta(seconds=_left(deadline, topic, partition)),
-        )
-        # Nothing read yet: a follower starting at ``low`` misses nothing (and what it finds was
+        """Records from ``start`` (default: the beginning) to the high watermark captured now."""
+        low, high = self.bounds(topic, partition, deadline=deadline)
+        first = low if start is None else max(low, start)
+        # Nothing read yet: a follower starting at ``first`` misses nothing (and what it finds was
         # not restored, so acting on it is no repetition).
-        self._ends[(topic, partition)] = high if high <= low else low
-        if high <= low:
+        self._ends[(topic, partition)] = high if high <= first else first
+        if high <= first:
             return
         # The end is the high watermark captured now: writes that land later belong to whoever
         # owns the partition next, and this process does not own it until the restore is done.
-        self._c.assign([TopicPartition(topic, partition, OFFSET_BEGINNING)])
+        self._c.assign(
+            [TopicPartition(topic, partition, OFFSET_BEGINNING if start is None else first)]
+        )
         try:
             while not cancelled():
                 msgs = self._c.consume(_BATCH, timeout=min(_left(deadline, topic, partition), 0.2))

@@ -119,6 +119,9 @@ class ForgetFollower:
     - ``client_config``: librdkafka settings to reach the cluster.
     - ``group``: a ``group.id`` for the consumer (never joined or committed: ``assign()`` only).
     - ``topics``: the changelog topics to follow for each followed partition.
+    - ``on_records(topic, partition, epoch, records, end)``: optional, every admitted record of
+      a poll per followed partition, in order, and ``end``: the offset where the partition's end
+      was reached after them (else ``None``); durable local state moves its checkpoint with it.
     - ``poll``: the longest a poll blocks, hence how late ``close`` and assignment changes act.
     """
 
@@ -129,6 +132,7 @@ class ForgetFollower:
         group: str,
         topics: Sequence[str],
         on_forget: Callable[[ForgetNotice], None],
+        on_records: Callable[[str, int, int, list[Any], int | None], None] | None = None,
         poll: timedelta = timedelta(milliseconds=200),
     ) -> None:
         self._config = {
@@ -138,6 +142,9 @@ class ForgetFollower:
             "enable.auto.offset.store": False,
             "auto.offset.reset": "earliest",
             "isolation.level": "read_committed",
+            # End-of-partition events let durable local state move its checkpoint past the
+            # transaction markers at a partition's end.
+            "enable.partition.eof": on_records is not None,
             # Forgets are rare and small: keep the fetch queue small, and fetch waits short so an
             # eviction follows its tombstone within a fraction of a second.
             "fetch.wait.max.ms": 100,
@@ -145,6 +152,7 @@ class ForgetFollower:
         }
         self._topics = list(topics)
         self._on_forget = on_forget
+        self._on_records = on_records
         self._poll = poll.total_seconds()
         self.cursor = FollowCursor()
         self._lock = threading.Lock()
@@ -218,21 +226,50 @@ class ForgetFollower:
                     self._wake.wait(self._poll)
                     self._wake.clear()
                     continue
+                seen: dict[tuple[str, int, int], list[Any]] = {}
+                ends: dict[tuple[str, int, int], int] = {}
                 for m in c.consume(500, timeout=self._poll):
                     err = m.error()
                     if err is not None:
                         if err.code() != KafkaError._PARTITION_EOF:
                             log.warning("forget follower: %s", err.str())
+                        else:
+                            self._at_end(m, seen, ends)
                         continue
-                    self._visit(m.topic() or "", m.partition() or 0, m.offset() or 0, m)
+                    self._visit(m.topic() or "", m.partition() or 0, m.offset() or 0, m, seen)
+                if self._on_records is not None:
+                    for key in {**seen, **dict.fromkeys(ends)}:
+                        self._on_records(*key, seen.get(key, []), ends.get(key))
         except Exception:
             # A follower that stopped leaves forgets to the next restore, as before it existed.
             log.exception("forget follower stopped; forgets reach this process on its next restore")
         finally:
             c.close()
 
-    def _visit(self, topic: str, partition: int, offset: int, m: Any) -> None:
+    def _at_end(
+        self,
+        m: Any,
+        seen: dict[tuple[str, int, int], list[Any]],
+        ends: dict[tuple[str, int, int], int],
+    ) -> None:
+        """An end-of-partition event: every committed record before ``m.offset()`` was read."""
+        topic, partition, offset = m.topic() or "", m.partition() or 0, m.offset()
+        epoch = self.cursor.epoch(partition)
+        if self._on_records is None or epoch is None or offset is None or offset < 0:
+            return
+        ends[(topic, partition, epoch)] = offset
+
+    def _visit(
+        self,
+        topic: str,
+        partition: int,
+        offset: int,
+        m: Any,
+        seen: dict[tuple[str, int, int], list[Any]] | None = None,
+    ) -> None:
         epoch = self.cursor.admit(topic, partition, offset)
+        if epoch is not None and seen is not None:
+            seen.setdefault((topic, partition, epoch), []).append(m)
         key = m.key()
         if epoch is None or key is None or not is_forget(m.headers(), m.value()):
             return

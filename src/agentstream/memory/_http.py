@@ -2,7 +2,9 @@
 
 Mount with ``ops_server.add_json_route("/memory", memory_route(manager))``:
 
-- ``/memory``: stores, their changelog topics and entity counts, partition statuses.
+- ``/memory``: stores, their changelog topics and entity counts, partition statuses, and how
+  each partition's last restore went (records read, warm from a local checkpoint or why not),
+  and durable stores' local checkpoints (changelog offsets).
 - ``/memory/<store>?limit=100&partition=N``: the first keys of a store.
 - ``/memory/<store>/<key>``: a key's value; for a fact store its whole history, or with
   ``?valid_at=<ISO time>[&known_at=<ISO time>]`` the fact true then, as known then.
@@ -41,6 +43,20 @@ def _overview(manager: StoreManager) -> dict[str, Any]:
             for name in manager.names
         },
         "partitions": {str(p): s.value for p, s in manager.statuses().items()},
+        "restores": {
+            str(p): {
+                "records": st.records,
+                "seconds": round(st.seconds, 3),
+                "warm": st.warm,
+                "reasons": st.reasons,
+                "reverted": st.reverted,
+            }
+            for p in manager.statuses()
+            if (st := manager.restore_stats(p)) is not None
+        },
+        "checkpoints": {
+            str(p): cps for p in manager.statuses() if (cps := manager.checkpoints(p))
+        },
     }
 
 

@@ -4,7 +4,8 @@ The integration surface for the runtime is deliberately narrow:
 
 - on partition assignment: ``await manager.assign(partitions)`` (or ``begin_assign`` from a
   rebalance callback, then ``is_ready``) before handling a partition's events;
-- on revocation: ``manager.revoke(partitions)`` (cancels restores, drops local state);
+- on revocation: ``manager.revoke(partitions)`` (cancels restores, drops local state; durable
+  state is closed and kept, so a later assignment reads only the changelog tail);
 - per input event: ``manager.apply(event, partition)`` runs every reducer;
 - the runtime's producer implements ``ChangelogWriter``; the runtime owns commit order: changelog
   writes are flushed before input offsets commit, or share their transaction (exactly-once).
@@ -13,6 +14,7 @@ The integration surface for the runtime is deliberately narrow:
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shutil
 import tempfile
@@ -34,10 +36,13 @@ from agentstream.memory._facts import (
     encode_facts,
     retract_fact,
 )
-from agentstream.memory._restore import PartitionStatus, RestoreJob, Restorer
+from agentstream.memory._persist import PersistentState, StateDirLock, partition_dir, prune
+from agentstream.memory._restore import PartitionStatus, RestoreJob, Restorer, RestoreStats
 from agentstream.memory._spec import FactStoreSpec, StoreSpec, changelog_topic
 
 __all__ = ["FactStore", "Store", "StoreManager"]
+
+log = logging.getLogger("agentstream.memory")
 
 AnySpec = StoreSpec | FactStoreSpec
 
@@ -268,8 +273,17 @@ class StoreManager:
     - ``specs``: ``StoreSpec``/``FactStoreSpec`` declarations.
     - ``writer``: where changelog records go (``KafkaChangelogWriter`` or the runtime's producer).
     - ``settings``: how to reach Kafka for restores; default ``KafkaSettings()`` from the env.
-    - ``state_dir``: where RocksDB stores live; default a temporary directory removed by
-      ``close``. One directory belongs to one process.
+    - ``state_dir``: where RocksDB stores live while the process runs; default a temporary
+      directory removed by ``close``. One directory belongs to one process.
+    - ``durable_dir``: a durable state directory instead (``MemorySettings.state_dir``): each
+      partition of a ``backend="rocksdb"`` store lives in
+      ``<durable_dir>/<agent>/<store>/<partition>`` with a local checkpoint, survives revokes
+      and restarts, and an assignment reads only the changelog past the checkpoint. The agent's
+      directory is locked (``StateDirLockedError`` for a second user). Stores with
+      ``backend="memory"`` still restore in full.
+    - ``checkpoint_max_age``: see ``MemorySettings.checkpoint_max_age`` (default 12 h).
+    - ``prune_after``: on start, remove partition databases last used longer ago than this
+      (default: keep all; ``MemorySettings.prune_after``).
     - ``topic_prefix``: default ``settings.topic_prefix``.
     - ``restore_timeout``: deadline of one partition's restore (all its stores), default 10 min.
     - ``restore_concurrency``: partitions restored at once, default 4.
@@ -289,15 +303,26 @@ class StoreManager:
         restore_timeout: timedelta = timedelta(minutes=10),
         restore_concurrency: int = 4,
         source: ChangelogSource | None = None,
+        durable_dir: Path | None = None,
+        checkpoint_max_age: timedelta = timedelta(hours=12),
+        prune_after: timedelta | None = None,
     ) -> None:
         names = [s.name for s in specs]
         if len(set(names)) != len(names):
             raise ValueError(f"store names must be unique, got {names}")
         self.agent = agent
+        self.durable_dir = durable_dir
+        # Taken first: a second process on the directory must fail before touching anything.
+        self._dir_lock = None if durable_dir is None else StateDirLock(durable_dir, agent)
+        if durable_dir is not None and prune_after is not None:
+            for gone in prune(durable_dir, agent, older_than=prune_after.total_seconds()):
+                log.info("removed local state %s, unused for over %s", gone, prune_after)
         self._settings = settings or KafkaSettings()
         prefix = self._settings.topic_prefix if topic_prefix is None else topic_prefix
         self._writer = writer
-        self._own_dir = state_dir is None and any(s.backend == "rocksdb" for s in specs)
+        self._own_dir = (
+            state_dir is None and durable_dir is None and any(s.backend == "rocksdb" for s in specs)
+        )
         self._state_dir = _own_state_dir(agent) if self._own_dir else state_dir
         self._stores: dict[str, Store | FactStore] = {}
         for spec in specs:
@@ -312,14 +337,29 @@ class StoreManager:
             for name in names:
                 shutil.rmtree(self._state_dir / name, ignore_errors=True)
         self._restorer = Restorer(
-            [RestoreJob(s.name, s.topic, self._state_factory(s)) for s in self._stores.values()],
+            [
+                RestoreJob(s.name, s.topic, self._state_factory(s), self._durable_path(s))
+                for s in self._stores.values()
+            ],
             source
             or KafkaChangelogSource(
                 self._settings.client_config(), group=f"{prefix}memory.{agent}.restore"
             ),
             timeout=restore_timeout,
             concurrency=restore_concurrency,
+            max_age=checkpoint_max_age,
         )
+
+    def _durable_path(self, core: _Core) -> Any:
+        root = self.durable_dir
+        if root is None or core.backend != "rocksdb":
+            return None
+        agent, store = self.agent, core.name
+
+        def path(partition: int) -> Path:
+            return partition_dir(root, agent, store, partition)
+
+        return path
 
     def _state_factory(self, core: _Core) -> Any:
         def make(partition: int) -> LocalState:
@@ -411,6 +451,53 @@ class StoreManager:
         for readiness probes and logs."""
         return self._restorer.progress(partition)
 
+    def restore_stats(self, partition: int) -> RestoreStats | None:
+        """How the last completed restore of ``partition`` went: records read, warm or full per
+        store and why (``None`` if none completed)."""
+        return self._restorer.stats(partition)
+
+    def checkpoints(self, partition: int) -> dict[str, int]:
+        """Durable store -> the changelog offset the ACTIVE ``partition``'s local state includes
+        (its local checkpoint); empty for ephemeral stores or a partition not ACTIVE."""
+        out: dict[str, int] = {}
+        for name in self._stores:
+            state = self._restorer.state(name, partition)
+            cp = state.checkpoint_or_none() if isinstance(state, PersistentState) else None
+            if cp is not None:
+                out[name] = cp.offset
+        return out
+
+    def follow_committed(
+        self, store: str, partition: int, records: Sequence[Any], *, end: int | None = None
+    ) -> None:
+        """Changelog records of ``store[partition]`` read back after its restore (committed, in
+        order, none skipped; e.g. by the ``ForgetFollower``): moves the partition's durable local
+        checkpoint forward, so a restart reads less; ``end``: the reader reached the partition's
+        end there. No-op for ephemeral stores."""
+        state = self._restorer.state(store, partition)
+        if isinstance(state, PersistentState):
+            state.follow_committed(records, end=end)
+
+    def catch_up(
+        self,
+        partitions: Iterable[int] | None = None,
+        *,
+        timeout: timedelta = timedelta(minutes=1),
+    ) -> int:
+        """Move the durable local checkpoints of ``partitions`` (default: every ACTIVE one) past
+        what is committed in their changelogs now, by reading it back; returns the records read.
+
+        A running agent needs no call (its forget follower reads the changelogs and does this
+        continuously); a standalone user calls it after flushing the writer, e.g. before
+        ``close``, so that the next start reads less. Exact whatever is in flight: a key whose
+        local value differs from its committed one stays marked (see ``_persist``)."""
+        parts = (
+            [p for p, s in self.statuses().items() if s is PartitionStatus.ACTIVE]
+            if partitions is None
+            else list(partitions)
+        )
+        return self._restorer.catch_up(parts, timeout=timeout)
+
     def restored_ends(self, partition: int) -> dict[str, int]:
         """Changelog topic -> the offset right after the last record the restore of the ACTIVE
         ``partition`` read; a follower of the changelog starts there (empty if unknown)."""
@@ -441,8 +528,13 @@ class StoreManager:
         return self._core(store).evict(k, partition)
 
     def close(self) -> None:
-        """Stop restores, drop local state (and a temporary state directory)."""
-        self._restorer.close()
+        """Stop restores, drop local state (and a temporary state directory); durable state is
+        closed and kept, and its directory unlocked."""
+        try:
+            self._restorer.close()
+        finally:
+            if self._dir_lock is not None:
+                self._dir_lock.release()
         if self._own_dir and self._state_dir is not None:
             shutil.rmtree(self._state_dir, ignore_errors=True)
 

@@ -3,7 +3,8 @@
 Configured through plain (non-AGENTSTREAM_) environment variables: COUNTER_AGENT (name),
 COUNTER_IN (topic), COUNTER_LOG (file: one line per handled event, fsynced), COUNTER_DELAY_MS
 (max random delay per event), COUNTER_IDEMPOTENT=1 (the reducer skips events it folded already:
-per entity, ``number`` only grows, so a replay after a crash is recognised).
+per entity, ``number`` only grows, so a replay after a crash is recognised), COUNTER_BACKEND
+(the stores' backend, default ``memory``).
 
 Store ``totals``: ``{"count", "sum", "last"}`` per subject; store ``titles``: written by hand.
 """
@@ -23,6 +24,7 @@ agent = Agent(os.environ.get("COUNTER_AGENT", "counter"), version="1.0.0")
 _LOG = os.environ.get("COUNTER_LOG")
 _DELAY = float(os.environ.get("COUNTER_DELAY_MS", "0")) / 1000
 _IDEMPOTENT = os.environ.get("COUNTER_IDEMPOTENT") == "1"
+_BACKEND: Any = os.environ.get("COUNTER_BACKEND", "memory")
 _fd = os.open(_LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644) if _LOG else None
 
 
@@ -35,8 +37,8 @@ def fold(state: dict[str, int] | None, event: Any) -> dict[str, int] | None:
     return {"count": s["count"] + 1, "sum": s["sum"] + event.number, "last": event.number}
 
 
-agent.store(StoreSpec("totals", reducer=fold))
-agent.store(StoreSpec("titles"))
+agent.store(StoreSpec("totals", reducer=fold, backend=_BACKEND))
+agent.store(StoreSpec("titles", backend=_BACKEND))
 
 
 @agent.handler(PullRequestOpened, topic=os.environ.get("COUNTER_IN", "in"))
