@@ -92,6 +92,9 @@ class _TxProducer:
         self.calls: list[str] = []
         self.fail_commit = fail_commit
 
+    def txn_failure(self) -> str | None:
+        return None  # no write of the open transaction failed
+
     def write_markers(self) -> bool:
         self.calls.append("markers")
         return True
