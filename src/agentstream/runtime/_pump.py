@@ -12,8 +12,11 @@ a deadline. Partition ownership is a small state machine per rebalance:
     active --(on_revoke: drain running, commit, drop memory, forget)--> released
     active --(on_lost: cancel, drop memory, forget, no commit)--> released
 
-Restores block the callback, so nothing of a partition is fetched before its state is back (keep
-a restore shorter than ``max.poll.interval.ms``, or raise it, for very large stores).
+Memory restores run off the callback (``AgentMemory.begin_assign``): the callback only starts
+them; a partition whose stores are not restored yet is paused, and any record of it that was
+fetched meanwhile is dropped and fetched again (a seek back) once its stores are ready, so the
+group never waits for a restore and no record is handled against missing state. Dedupe markers
+and workflow/timer ownership are still taken inside the callback (bounded by their timeouts).
 """
 
 from __future__ import annotations
@@ -90,6 +93,10 @@ class Pump:
         self._stop = threading.Event()
         self._no_commit = False  # set once committing is wrong (fatal error, fenced)
         self._resume_at = max(1, scheduler.max_pending // 2)
+        # Memory restoring off the callback: paused partitions (and the first offset of each
+        # that was fetched and dropped meanwhile, to seek back to), and restore failures.
+        self._restoring: dict[tuple[str, int], int | None] = {}
+        self._restore_futures: dict[tuple[str, int], Any] = {}
         self._thread = threading.Thread(target=self._main, name="agentstream-consumer", daemon=True)
 
     @property
@@ -120,6 +127,8 @@ class Pump:
             while not self._stop.is_set() and self.engine.fatal is None:
                 if self.committer.producer.fatal is not None:
                     raise self.committer.producer.fatal
+                if self._restoring:
+                    self._resume_restored()
                 self._fetch()
                 now = time.monotonic()
                 if now >= next_commit:
@@ -152,6 +161,7 @@ class Pump:
         want = max(1, min(room, self.settings.batch_size))
         msgs = self.consumer.consume(num_messages=want, timeout=0.1)
         items = []
+        restoring = self._restoring
         for msg in msgs:
             err = msg.error()
             if err is not None:
@@ -160,11 +170,61 @@ class Pump:
                         raise KafkaException(err)
                     log.warning("consumer error: %s", err)
                 continue
-            items.append(WorkItem(
-                str(msg.topic()), int(msg.partition() or 0), int(msg.offset() or 0), msg.key(), msg
-            ))
+            topic, partition, offset = str(msg.topic()), int(msg.partition() or 0), \
+                int(msg.offset() or 0)
+            if restoring and (topic, partition) in restoring:
+                self._hold_back(topic, partition, offset)
+                continue
+            items.append(WorkItem(topic, partition, offset, msg.key(), msg))
         if items and self.scheduler.add_many(items):
             self._call_on_loop(self.engine.dispatch)
+
+    # -- memory restores off the rebalance callback ------------------------------------------
+    def _start_restores(self, parts: list[TopicPartition]) -> None:
+        """Start restoring the stores of newly assigned partitions (returns at once)."""
+        assert self.memory is not None
+        tps = _tps(parts)
+        futures = self.memory.begin_assign(tps)
+        for tp in tps:
+            if not self.memory.ready(tp):
+                self._restoring[tp] = None
+                self._restore_futures[tp] = futures.get(tp)
+        if self._restoring:
+            log.info("restoring memory of %s; they are paused until restored",
+                     ", ".join(f"{t}[{p}]" for t, p in sorted(self._restoring)))
+
+    def _hold_back(self, topic: str, partition: int, offset: int) -> None:
+        """A record of a partition still restoring: dropped now, fetched again once ready."""
+        tp = (topic, partition)
+        first = self._restoring[tp]
+        if first is None:
+            self._restoring[tp] = offset
+            self.consumer.pause([TopicPartition(topic, partition)])
+        elif offset < first:
+            self._restoring[tp] = offset
+
+    def _resume_restored(self) -> None:
+        """Resume (and seek back) the partitions whose stores are restored; raise a failed
+        restore's error (the process stops, as when a restore failed in the callback)."""
+        assert self.memory is not None
+        for tp in list(self._restoring):
+            fut = self._restore_futures.get(tp)
+            if fut is not None and fut.done() and fut.exception() is not None:
+                raise fut.exception()
+            if not self.memory.ready(tp):
+                if tp not in self.memory.pending() and fut is not None and fut.done():
+                    self._restoring.pop(tp, None)  # revoked before it was restored
+                continue
+            first = self._restoring.pop(tp)
+            self._restore_futures.pop(tp, None)
+            part = TopicPartition(tp[0], tp[1])
+            if first is not None:
+                self.consumer.seek(TopicPartition(tp[0], tp[1], first))
+            if not self.stats.paused:
+                self.consumer.resume([part])
+            log.info("memory of %s[%d] restored; fetching it", tp[0], tp[1])
+        if not self._restoring:
+            self.ready.set()
 
     def _wait_for_room(self) -> int:
         """Room for a batch, waiting up to ``_PAUSE_AFTER``; 0 if none came (then pause)."""
@@ -180,6 +240,8 @@ class Pump:
 
     def _set_paused(self, paused: bool) -> None:
         parts = self.consumer.assignment()
+        if not paused and self._restoring:  # stay paused until restored
+            parts = [p for p in parts if (p.topic, p.partition) not in self._restoring]
         if paused:
             self.consumer.pause(parts)
             self.stats.pauses += 1
@@ -229,10 +291,11 @@ class Pump:
             )
             log.info("restored %d dedupe markers for %d partition(s)", n, len(parts))
         if self.memory is not None and parts:
-            self.memory.assign(_tps(parts))
+            self._start_restores(parts)
         self.stats.assigned = tuple(sorted({*self.stats.assigned, *_tps(parts)}))
         log.info("assigned %s", ", ".join(f"{t}[{p}]" for t, p in _tps(parts)) or "nothing")
-        self.ready.set()
+        if not self._restoring:  # else once the memory of every partition is restored
+            self.ready.set()
 
     def _on_revoke(self, consumer: Consumer, parts: list[TopicPartition]) -> None:
         self.stats.revocations += 1
@@ -262,6 +325,9 @@ class Pump:
         self.committer.abort()
 
     def _release(self, tps: list[tuple[str, int]]) -> None:
+        for tp in tps:
+            self._restoring.pop(tp, None)
+            self._restore_futures.pop(tp, None)
         if self.memory is not None:
             self.memory.revoke(tps)
         self.scheduler.forget(tps)
