@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agentstream.config import ENV_PREFIX, register_settings
+from agentstream.policy import DeliveryMode
 
 __all__ = ["AgentSettings", "DeliveryMode"]
-
-DeliveryMode = Literal["at-least-once", "exactly-once"]
 
 
 @register_settings
