@@ -9,15 +9,18 @@ from typing import Annotated
 import typer
 
 from agentstream.errors import SchemaLoadError
+from agentstream.schemas import COMPATIBILITY_MODES as MODES
 from agentstream.schemas import (
+    GENERATED_DIR,
+    GENERATED_PATH,
+    CompatibilityMode,
     SchemaSet,
     compatibility_problems,
     default_schema_set,
     fingerprint,
     schema_dir,
 )
-from agentstream.schemas._codegen import GENERATED_DIR, GENERATED_PATH, generate
-from agentstream.schemas._compat import MODES, CompatibilityMode
+from agentstream.schemas import generate_record_modules as generate
 
 __all__ = ["register", "schemas"]
 

@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentstream.runtime import _pressure
+from agentstream.runtime import pressure as _pressure
 
 __all__ = ["KeyOrderedScheduler", "SchedulerStats", "WorkItem", "default_max_pending"]
 

@@ -7,13 +7,17 @@ Parsing Canonical Form; ``check_compatibility`` applies the ``avro`` package's c
 
 from __future__ import annotations
 
+from agentstream.schemas._codegen import GENERATED_DIR, GENERATED_PATH
+from agentstream.schemas._codegen import generate as generate_record_modules
+from agentstream.schemas._compat import MODES as COMPATIBILITY_MODES
 from agentstream.schemas._compat import (
     CompatibilityMode,
     check_compatibility,
     compatibility_problems,
+    reader_writer_problems,
 )
-from agentstream.schemas._json import from_json, to_json
-from agentstream.schemas._loader import SchemaSet, default_schema_set, schema_dir
+from agentstream.schemas._json import JsonFieldError, from_json, to_json
+from agentstream.schemas._loader import SchemaSet, default_schema_set, schema_dir, strip_uuid
 from agentstream.schemas._record import (
     Record,
     all_records,
@@ -22,10 +26,15 @@ from agentstream.schemas._record import (
     new_meta,
     parsed_schema,
     record_class,
+    schema_of,
 )
 
 __all__ = [
+    "COMPATIBILITY_MODES",
+    "GENERATED_DIR",
+    "GENERATED_PATH",
     "CompatibilityMode",
+    "JsonFieldError",
     "Record",
     "SchemaSet",
     "all_records",
@@ -35,9 +44,13 @@ __all__ = [
     "default_schema_set",
     "fingerprint",
     "from_json",
+    "generate_record_modules",
     "new_meta",
     "parsed_schema",
+    "reader_writer_problems",
     "record_class",
     "schema_dir",
+    "schema_of",
+    "strip_uuid",
     "to_json",
 ]

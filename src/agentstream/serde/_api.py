@@ -6,8 +6,7 @@ from collections.abc import Mapping
 from typing import Protocol
 
 from agentstream.config import KafkaSettings
-from agentstream.schemas._compat import CompatibilityMode
-from agentstream.schemas._record import Record
+from agentstream.schemas import CompatibilityMode, Record
 from agentstream.serde._registry import RegistrySerde
 from agentstream.serde._single import SingleObjectSerde
 from agentstream.serde._store import KafkaSchemaStore

@@ -20,13 +20,16 @@ from typing import Any
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient, SchemaRegistryError
 
 from agentstream.errors import DecodeError, SchemaStoreError
-from agentstream.schemas._compat import (
+from agentstream.schemas import (
     CompatibilityMode,
+    Record,
+    all_records,
     check_compatibility,
+    decoding_schema,
+    fingerprint,
     reader_writer_problems,
+    strip_uuid,
 )
-from agentstream.schemas._loader import strip_uuid
-from agentstream.schemas._record import Record, all_records, decoding_schema, fingerprint
 from agentstream.serde._codec import Body, decode_record
 from agentstream.serde._single import encode_error
 

@@ -16,9 +16,14 @@ from typing import Any
 from fastavro.validation import ValidationError, validate
 
 from agentstream.errors import DecodeError, EncodeError
-from agentstream.schemas._compat import reader_writer_problems
-from agentstream.schemas._loader import strip_uuid
-from agentstream.schemas._record import Record, all_records, decoding_schema, fingerprint
+from agentstream.schemas import (
+    Record,
+    all_records,
+    decoding_schema,
+    fingerprint,
+    reader_writer_problems,
+    strip_uuid,
+)
 from agentstream.serde._codec import Body, decode_record
 from agentstream.serde._store import SchemaStore
 

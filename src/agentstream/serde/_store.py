@@ -21,8 +21,7 @@ from confluent_kafka.admin import AdminClient  # type: ignore[attr-defined]
 from agentstream.bus import TopicNotReadyError, ensure_topic
 from agentstream.config import KafkaSettings
 from agentstream.errors import SchemaStoreError
-from agentstream.schemas._compat import CompatibilityMode, check_compatibility
-from agentstream.schemas._record import fingerprint
+from agentstream.schemas import CompatibilityMode, check_compatibility, fingerprint
 
 __all__ = ["SCHEMA_TOPIC", "InMemorySchemaStore", "KafkaSchemaStore", "SchemaStore"]
 
