@@ -25,7 +25,7 @@ from agentstream.runtime._durable import WorkflowBinding
 from agentstream.runtime._memory import BoundStore
 from agentstream.runtime._runner import AgentRunner, RuntimeStats, load_agent, run_agent
 from agentstream.runtime._scheduler import KeyOrderedScheduler, WorkItem
-from agentstream.runtime._settings import AgentSettings
+from agentstream.runtime._settings import AgentSettings, GroupProtocol
 
 __all__ = [
     "REPLAY_HEADER",
@@ -35,6 +35,7 @@ __all__ = [
     "BoundStore",
     "Context",
     "DeliveryMode",
+    "GroupProtocol",
     "HandlerSpec",
     "KeyOrderedScheduler",
     "NonRetryableError",
