@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from datetime import timedelta
 from typing import Any
 
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient, SchemaRegistryError
@@ -49,7 +50,9 @@ class RegistrySerde:
 
     ``registry`` is a URL or a ready ``SchemaRegistryClient``. ``auto_register`` (default True)
     registers new schemas (else the schema must already be registered under the subject);
-    ``compatibility`` (default BACKWARD) is checked before registering.
+    ``compatibility`` (default BACKWARD) is checked before registering. ``timeout`` (default
+    10 s) bounds each HTTP request of a client made from a URL (confluent's client has none by
+    default, and retries a failed request up to 3 times).
     """
 
     def __init__(
@@ -59,9 +62,10 @@ class RegistrySerde:
         reader_records: Mapping[str, type[Record]] | None = None,
         compatibility: CompatibilityMode = "BACKWARD",
         auto_register: bool = True,
+        timeout: timedelta = timedelta(seconds=10),
     ) -> None:
         self.client = (
-            SchemaRegistryClient.new_client({"url": registry})
+            SchemaRegistryClient.new_client({"url": registry, "timeout": timeout.total_seconds()})
             if isinstance(registry, str)
             else registry
         )
@@ -124,10 +128,48 @@ class RegistrySerde:
             raise encode_error(record, body.writer, exc) from exc
         return bytes(buf)
 
+    def warm(
+        self,
+        *,
+        encodes: Iterable[tuple[str | None, type[Record]]] = (),
+        decodes: Iterable[tuple[str, type[Record]]] = (),
+    ) -> None:
+        """Do the registry requests of first use now (call it off the event loop, at start):
+        register (or look up) each class of ``encodes`` under its topic's subject (classes
+        without a topic are skipped: the subject needs one), and fetch the latest version of
+        each ``decodes`` subject so records of it decode without a request. Older writer
+        versions are fetched when first met (``needs_lookup``)."""
+        for topic, cls in encodes:
+            if topic is not None and (topic, cls) not in self._enc:
+                self._prepare(topic, cls)
+        for topic, cls in decodes:
+            try:
+                latest = self.client.get_latest_version(subject_name(topic, cls))
+            except SchemaRegistryError:
+                continue  # nothing registered under it yet
+            if latest.schema_id is not None and latest.schema_id not in self._dec:
+                try:
+                    self._resolve(int(latest.schema_id), topic, -1, -1)
+                except DecodeError:
+                    continue
+
+    def needs_lookup(self, data: bytes | None) -> bool:
+        """True when decoding ``data`` would first fetch its writer schema from the registry."""
+        return (
+            data is not None
+            and len(data) >= _HEADER_LEN
+            and data[0] == _MAGIC
+            and int.from_bytes(data[1:_HEADER_LEN], "big") not in self._dec
+        )
+
     def decode(
         self, topic: str, data: bytes | None, *, partition: int = -1, offset: int = -1
     ) -> Record:
-        """The record in ``data``; raises ``DecodeError`` saying where and why it failed."""
+        """The record in ``data``; raises ``DecodeError`` saying where and why it failed.
+
+        An unknown schema id is fetched from the registry, blocking for up to the client's
+        timeout; see ``needs_lookup``/``decode_off_loop``.
+        """
         if data is None:
             raise DecodeError(topic, partition, offset, "tombstone", "null value")
         if len(data) < _HEADER_LEN:
