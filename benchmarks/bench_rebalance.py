@@ -12,10 +12,15 @@ started in the same group. Figures per round:
 - ``first's gap``: the longest pause in the first process's handling while the second joins
   (classic's eager rebalance stops every member; KIP-848 moves only the partitions that change).
 
+Under KIP-848 a member learns of a new target assignment on its next heartbeat, every
+``group.consumer.heartbeat.interval.ms`` (broker default and minimum 5 s); ``--broker-heartbeat-ms``
+starts a broker of its own with that interval (and its minimum) lowered, to show the knob.
+
 The agent is this module's ``agent`` (configured by ``REB_*`` variables in the children). Broker:
 ``KAFKA_BOOTSTRAP_SERVERS``, else a local one started for the run.
 
     KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092 .venv/bin/python benchmarks/bench_rebalance.py --rounds 3
+    .venv/bin/python benchmarks/bench_rebalance.py --rounds 3 --broker-heartbeat-ms 1000
 """
 
 from __future__ import annotations
@@ -28,9 +33,11 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -172,22 +179,45 @@ def one_round(bootstrap: str, protocol: str, rate: float, work: Path, n: int) ->
     return {"spawn": first_two - spawned, "import": first_two - imported, "gap": gap}
 
 
+@contextmanager
+def _own_broker(heartbeat_ms: int) -> Iterator[tuple[str, str]]:
+    from agentstream.localkafka import LocalBroker, free_port  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory(prefix="agentstream-bench-") as tmp:
+        hb = str(heartbeat_ms)
+        local = LocalBroker(Path(tmp) / "broker", port=free_port(), controller_port=free_port(),
+                            extra_config={"group.consumer.heartbeat.interval.ms": hb,
+                                          "group.consumer.min.heartbeat.interval.ms": hb})
+        local.start()
+        try:
+            yield local.bootstrap_servers, (f"local Apache Kafka {local.version}, "
+                                            f"group.consumer.heartbeat.interval.ms={hb}")
+        finally:
+            local.stop()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=3, help="rounds per protocol (interleaved)")
     ap.add_argument("--rate", type=float, default=200.0, help="events/s into the topic")
+    ap.add_argument("--broker-heartbeat-ms", type=int, default=None,
+                    help="start a local broker with group.consumer.heartbeat.interval.ms (and its "
+                    "minimum) set to this, instead of using KAFKA_BOOTSTRAP_SERVERS")
     ap.add_argument("--keep", type=Path, default=None,
                     help="keep the processes' logs (handled times, stderr) in this directory")
     opts = ap.parse_args()
     sys.path.insert(0, str(HERE))
     from _common import broker  # noqa: PLC0415
 
-    cmd = "KAFKA_BOOTSTRAP_SERVERS=<broker> .venv/bin/python benchmarks/bench_rebalance.py " + \
-        shlex.join(["--rounds", str(opts.rounds), "--rate", f"{opts.rate:g}"])
+    args = ["--rounds", str(opts.rounds), "--rate", f"{opts.rate:g}"]
+    if opts.broker_heartbeat_ms:
+        args += ["--broker-heartbeat-ms", str(opts.broker_heartbeat_ms)]
+    cmd = ("" if opts.broker_heartbeat_ms else "KAFKA_BOOTSTRAP_SERVERS=<broker> ") + \
+        ".venv/bin/python benchmarks/bench_rebalance.py " + shlex.join(args)
     results: dict[str, list[dict[str, float]]] = {p: [] for p in PROTOCOLS}
-    import tempfile  # noqa: PLC0415
-
-    with broker() as (bootstrap, where), tempfile.TemporaryDirectory() as scratch:
+    where_from = (_own_broker(opts.broker_heartbeat_ms) if opts.broker_heartbeat_ms
+                  else broker())
+    with where_from as (bootstrap, where), tempfile.TemporaryDirectory() as scratch:
         tmp = opts.keep or scratch
         Path(tmp).mkdir(parents=True, exist_ok=True)
         print(f"broker: {where}; a second process joins a 4-partition group, {opts.rate:g} ev/s")
