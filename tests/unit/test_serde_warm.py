@@ -160,3 +160,19 @@ def test_warm_codec_covers_the_agents_declared_types() -> None:
     assert not serde.needs_lookup(data)
     assert store.versions(RiskDetected.FULLNAME) and store.versions(DeadLetter.FULLNAME)
     warm(object(), encodes=[(None, RiskDetected)])  # a codec without warm: nothing to do
+
+
+def test_an_unreachable_registry_is_a_bounded_clear_error() -> None:
+    """Nothing listens on the port: each request fails fast, then a SchemaStoreError says so."""
+    import socket  # noqa: PLC0415
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    serde = RegistrySerde(f"http://127.0.0.1:{port}", timeout=timedelta(seconds=1))
+    serde.client.max_retries = 0  # confluent's own backoff between tries is not under test
+    data = b"\x00\x00\x00\x00\x07" + b"\x00" * 4
+    with pytest.raises(SchemaStoreError, match="did not answer for schema id 7"):
+        serde.decode("events.code", data, partition=1, offset=2)
+    with pytest.raises(SchemaStoreError, match="did not answer"):
+        serde.encode("events.code", _pr())

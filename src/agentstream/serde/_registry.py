@@ -12,6 +12,8 @@ latest version with our checker too (the registry checks again with its own conf
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import json
 import threading
 from collections.abc import Iterable, Mapping
@@ -40,6 +42,26 @@ _MAGIC = 0
 _HEADER_LEN = 5
 
 
+def _transport_errors() -> tuple[type[Exception], ...]:
+    """What confluent's client raises when the registry does not answer: the ``TransportError``
+    of httpx2 (which it prefers when installed) or of httpx."""
+    found: list[type[Exception]] = []
+    for module in ("httpx2", "httpx"):
+        with contextlib.suppress(ImportError, AttributeError):
+            found.append(importlib.import_module(module).TransportError)
+    return tuple(found)
+
+
+_UNANSWERED = _transport_errors()
+
+
+def _unreachable(what: str, exc: Exception) -> SchemaStoreError:
+    return SchemaStoreError(
+        f"the Schema Registry did not answer {what} ({type(exc).__name__}: {exc}); check "
+        "AGENTSTREAM_SCHEMA_REGISTRY_URL and that the registry is up"
+    )
+
+
 def subject_name(topic: str, cls: type[Record]) -> str:
     """The TopicRecordNameStrategy subject of ``cls`` on ``topic`` (as confluent names it)."""
     return f"{topic}-{cls.FULLNAME}"
@@ -52,7 +74,8 @@ class RegistrySerde:
     registers new schemas (else the schema must already be registered under the subject);
     ``compatibility`` (default BACKWARD) is checked before registering. ``timeout`` (default
     10 s) bounds each HTTP request of a client made from a URL (confluent's client has none by
-    default, and retries a failed request up to 3 times).
+    default, and retries a failed request up to 3 times); a registry that does not answer is a
+    ``SchemaStoreError`` naming what was asked.
     """
 
     def __init__(
@@ -100,6 +123,8 @@ class RegistrySerde:
             found = self.client.lookup_schema(subject, schema).schema_id
         except SchemaRegistryError as exc:
             found, problem = None, str(exc)
+        except _UNANSWERED as exc:
+            raise _unreachable(f"{action} {cls.FULLNAME} under {subject!r}", exc) from exc
         else:
             problem = "the registry returned no schema id"
         if found is not None:
@@ -114,6 +139,8 @@ class RegistrySerde:
             latest = self.client.get_latest_version(subject)
         except SchemaRegistryError:
             return  # no version yet: nothing to be compatible with
+        except _UNANSWERED as exc:
+            raise _unreachable(f"the latest version of {subject!r}", exc) from exc
         previous = json.loads(str(latest.schema.schema_str))
         check_compatibility(subject, cls.SCHEMA, [previous], mode=self.compatibility)
 
@@ -147,6 +174,9 @@ class RegistrySerde:
                 latest = self.client.get_latest_version(subject_name(topic, cls))
             except SchemaRegistryError:
                 continue  # nothing registered under it yet
+            except _UNANSWERED as exc:
+                raise _unreachable(f"the latest version of {subject_name(topic, cls)!r}",
+                                   exc) from exc
             if latest.schema_id is not None and latest.schema_id not in self._dec:
                 try:
                     self._resolve(int(latest.schema_id), topic, -1, -1)
@@ -186,6 +216,9 @@ class RegistrySerde:
     ) -> tuple[type[Record], Body]:
         try:
             registered = self.client.get_schema(schema_id)
+        except _UNANSWERED as exc:
+            raise _unreachable(f"for schema id {schema_id} (topic {topic!r} partition "
+                               f"{partition} offset {offset})", exc) from exc
         except SchemaRegistryError as exc:
             raise DecodeError(
                 topic, partition, offset, "unknown-schema-id", f"id {schema_id}: {exc}"
