@@ -85,3 +85,19 @@ def test_setting_reads_the_environment_and_rejects_unknown(monkeypatch: pytest.M
     monkeypatch.setenv("AGENTSTREAM_AGENT_GROUP_PROTOCOL", "eager")
     with pytest.raises((ConfigError, ValueError)):
         AgentSettings()
+
+
+def test_a_silent_broker_means_no_answer_within_the_deadline() -> None:
+    import socket  # noqa: PLC0415
+    from datetime import timedelta  # noqa: PLC0415
+
+    from agentstream.runtime._group import broker_supports_consumer_protocol  # noqa: PLC0415
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens here once closed
+    kafka = KafkaSettings(bootstrap_servers=f"127.0.0.1:{port}")
+    assert broker_supports_consumer_protocol(kafka, timeout=timedelta(milliseconds=500)) is None
+    assert resolve_group_protocol(
+        "auto", kafka, probe=lambda k: broker_supports_consumer_protocol(
+            k, timeout=timedelta(milliseconds=300))) == "classic"
