@@ -1,8 +1,9 @@
 """No package reaches into another package's private modules (``agentstream.<pkg>._<mod>``).
 
 What one package needs from another belongs in that package's public surface (its
-``__init__``/``__all__`` or a public module). Walks every module of ``src/agentstream`` and
-``services/`` with ``ast``, including imports inside functions; tests may import privates.
+``__init__``/``__all__`` or a public module). Walks every module of ``src/agentstream``,
+``services/`` and ``examples/`` with ``ast``, including imports inside functions; tests under
+``tests/`` may import privates.
 """
 
 from __future__ import annotations
@@ -57,8 +58,11 @@ def cross_package_private_imports(source: str, importer: str) -> list[tuple[int,
 
 
 def _sources() -> list[Path]:
-    return sorted([*(ROOT / "src" / "agentstream").rglob("*.py"), *(ROOT / "services").rglob(
-        "*.py")])
+    """The SDK, the services and (when present) the example projects, which must show users
+    the public API only."""
+    roots = [ROOT / "src" / "agentstream", ROOT / "services", ROOT / "examples"]
+    return sorted(p for root in roots if root.is_dir() for p in root.rglob("*.py")
+                  if ".venv" not in p.parts)
 
 
 def test_no_cross_package_private_imports() -> None:
