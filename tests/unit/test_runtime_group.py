@@ -101,3 +101,11 @@ def test_a_silent_broker_means_no_answer_within_the_deadline() -> None:
     assert resolve_group_protocol(
         "auto", kafka, probe=lambda k: broker_supports_consumer_protocol(
             k, timeout=timedelta(milliseconds=300))) == "classic"
+
+
+def test_a_raw_group_protocol_is_followed_by_auto_and_overridden_by_the_setting() -> None:
+    raw = KafkaSettings(bootstrap_servers="127.0.0.1:1", librdkafka={"group.protocol": "classic"})
+    assert resolve_group_protocol("auto", raw, probe=_never) == "classic"
+    assert resolve_group_protocol("consumer", raw, probe=_never) == "consumer"
+    conf = group_consumer_config("consumer", raw, {"group.protocol": "classic"}, probe=_never)
+    assert conf["group.protocol"] == "consumer"

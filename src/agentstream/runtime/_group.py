@@ -19,7 +19,8 @@
   A broker that does not answer within the probe's deadline means ``classic``. When the
   pass-through ``librdkafka`` settings name a classic-only property, ``auto`` keeps ``classic``:
   whoever tuned the session timeout or the assignor relies on that protocol's behaviour (a
-  SIGKILLed member's partitions move after ``session.timeout.ms``, not after the broker's 45 s).
+  SIGKILLed member's partitions move after ``session.timeout.ms``, not after the broker's 45 s);
+  a raw ``group.protocol`` there is followed too.
 """
 
 from __future__ import annotations
@@ -124,8 +125,13 @@ def resolve_group_protocol(
     probe: Callable[[KafkaSettings], bool | None] = broker_supports_consumer_protocol,
 ) -> Literal["consumer", "classic"]:
     """``consumer`` or ``classic`` for ``protocol`` (``auto`` asks ``probe``, see the module)."""
+    raw = str(kafka.librdkafka.get("group.protocol", "")).lower()
     if protocol != "auto":
+        if raw and raw != protocol:
+            log.warning("group_protocol=%s overrides librdkafka group.protocol=%s", protocol, raw)
         return protocol
+    if raw in ("consumer", "classic"):
+        return "consumer" if raw == "consumer" else "classic"
     tuned = [k for k in CLASSIC_ONLY_PROPERTIES if k in kafka.librdkafka]
     if tuned:
         log.info("group protocol auto: classic, because the librdkafka settings name %s",
