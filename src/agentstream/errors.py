@@ -30,6 +30,7 @@ __all__ = [
     "ProducerFencedError",
     "RestoreError",
     "RetrievalError",
+    "RetryAfterError",
     "ScheduleError",
     "SchemaCompatibilityError",
     "SchemaLoadError",
@@ -220,11 +221,32 @@ class ChangelogWriteError(AgentStreamError):
     let the agent retry them."""
 
 
-class LLMError(AgentStreamError):
-    """An LLM call failed after the layer's own retries; ``next_retry_delay`` (a ``timedelta`` or
-    None) is how long the endpoint asked to wait, and the runtime's ``RetryPolicy`` waits that
-    long before the handler's next attempt (earlier calls of the input are memoised, not repaid).
-    ``model`` names the model, ``attempts`` counts the HTTP requests made."""
+class RetryAfterError(AgentStreamError):
+    """A failure that says when trying again can help: ``retry_after`` (a ``timedelta``, or None
+    for no opinion) is how long the other side asked to wait — an HTTP ``Retry-After``, a rate
+    limiter's reset. ``RetryPolicy.next_delay`` waits exactly that long before the next attempt
+    instead of its own backoff (the attempt still counts towards ``maximum_attempts``). Raise it
+    (or subclass it) from a handler or a workflow step when the cause names the wait; the LLM
+    layer's errors do. ``next_retry_delay`` is the same value under temporal's name."""
+
+    def __init__(self, message: str, retry_after: timedelta | None) -> None:
+        super().__init__(message)
+        if retry_after is not None and retry_after < timedelta(0):
+            retry_after = timedelta(0)
+        self.retry_after: timedelta | None = retry_after
+
+    @property
+    def next_retry_delay(self) -> timedelta | None:
+        """Alias of ``retry_after``."""
+        return self.retry_after
+
+
+class LLMError(RetryAfterError):
+    """An LLM call failed after the layer's own retries; ``retry_after`` (alias
+    ``next_retry_delay``, a ``timedelta`` or None) is how long the endpoint asked to wait, and the
+    runtime's ``RetryPolicy`` waits that long before the handler's next attempt (earlier calls of
+    the input are memoised, not repaid). ``model`` names the model, ``attempts`` counts the HTTP
+    requests made."""
 
     def __init__(
         self,
@@ -234,15 +256,9 @@ class LLMError(AgentStreamError):
         attempts: int = 0,
         next_retry_delay: timedelta | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(message, next_retry_delay)
         self.model = model
         self.attempts = attempts
-        self.next_retry_delay = next_retry_delay
-
-    @property
-    def retry_after(self) -> timedelta | None:
-        """Alias of ``next_retry_delay`` (the HTTP header's name)."""
-        return self.next_retry_delay
 
 
 class LLMRateLimitError(LLMError):

@@ -22,7 +22,7 @@ from agentstream.llm import (
     retry_delay,
     validate,
 )
-from agentstream.runtime import _pressure
+from agentstream.runtime import pressure as _pressure
 
 
 def test_reset_and_retry_after_headers() -> None:

@@ -17,8 +17,15 @@ from fastavro.validation import ValidationError, validate
 from agentstream.bus import make_consumer, make_producer
 from agentstream.config import KafkaSettings, load
 from agentstream.errors import AgentStreamError, DecodeError
-from agentstream.schemas import Record, decoding_schema, from_json, new_meta, record_class, to_json
-from agentstream.schemas._json import JsonFieldError
+from agentstream.schemas import (
+    JsonFieldError,
+    Record,
+    decoding_schema,
+    from_json,
+    new_meta,
+    record_class,
+    to_json,
+)
 from agentstream.serde import make_serde
 
 __all__ = ["produce", "register", "tail"]

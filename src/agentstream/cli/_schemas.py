@@ -10,22 +10,24 @@ from typing import Annotated
 import typer
 
 from agentstream.errors import SchemaLoadError
+from agentstream.schemas import COMPATIBILITY_MODES as MODES
 from agentstream.schemas import (
+    GENERATED_DIR,
+    GENERATED_PATH,
+    CompatibilityMode,
     SchemaSet,
     compatibility_problems,
     default_schema_set,
     fingerprint,
-    schema_dir,
-)
-from agentstream.schemas._codegen import GENERATED_DIR, GENERATED_PATH, generate, generate_package
-from agentstream.schemas._compat import MODES, CompatibilityMode
-from agentstream.schemas._project import (
+    generate_package,
     is_project_dir,
     load_project,
     package_of,
     project_set,
     read_dir,
+    schema_dir,
 )
+from agentstream.schemas import generate_record_modules as generate
 
 __all__ = ["register", "schemas"]
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Self
 
-from agentstream.schemas._record import Record, schema_of
+from agentstream.schemas import Record, schema_of
 from agentstream.events._gen_meta import EventMeta
 
 # from_avro fills the instance dict directly: a frozen dataclass __init__ costs one

@@ -8,7 +8,7 @@ one per Avro namespace (split into several past 600 lines).
 
 from __future__ import annotations
 
-from agentstream.schemas._record import Record
+from agentstream.schemas import Record
 from agentstream.events._gen_events_assistant import BriefingRequested
 from agentstream.events._gen_events_calendar import Attendee, AttendeeResponse, MeetingCancelled, MeetingScheduled, MeetingUpdated
 from agentstream.events._gen_events_chat import ChannelArchived, ChannelCreated, ChannelRenamed, MemberJoinedChannel, MemberLeftChannel, MessageDeleted, MessageEdited, MessagePosted, ReactionAdded, ReactionRemoved

@@ -33,10 +33,8 @@ from agentstream.llm._meter import Meter
 from agentstream.llm._offline import offline_completion, offline_structured
 from agentstream.llm._schema import json_schema, validate
 from agentstream.llm._settings import EmbeddingSettings, LLMSettings
-from agentstream.runtime import _pressure
-from agentstream.schemas import Record
-from agentstream.schemas._json import JsonFieldError, from_json
-from agentstream.schemas._record import parsed_schema
+from agentstream.runtime import pressure as _pressure
+from agentstream.schemas import JsonFieldError, Record, from_json, parsed_schema
 
 __all__ = ["LLM", "Completion", "Prompt"]
 

@@ -16,16 +16,16 @@ see ``docs/runtime.md`` and the docstrings of ``Committer`` (commit order) and `
 
 from __future__ import annotations
 
-from agentstream.errors import NonRetryableError, ProducerFencedError
+from agentstream.errors import NonRetryableError, ProducerFencedError, RetryAfterError
+from agentstream.policy import DeliveryMode, RetryPolicy
 from agentstream.runtime._agent import Agent, HandlerSpec
 from agentstream.runtime._context import Context
 from agentstream.runtime._dlq import REPLAY_HEADER, dlq_topic
 from agentstream.runtime._durable import WorkflowBinding
 from agentstream.runtime._memory import BoundStore
-from agentstream.runtime._retry import RetryPolicy
 from agentstream.runtime._runner import AgentRunner, RuntimeStats, load_agent, run_agent
 from agentstream.runtime._scheduler import KeyOrderedScheduler, WorkItem
-from agentstream.runtime._settings import AgentSettings, DeliveryMode
+from agentstream.runtime._settings import AgentSettings, GroupProtocol
 
 __all__ = [
     "REPLAY_HEADER",
@@ -35,10 +35,12 @@ __all__ = [
     "BoundStore",
     "Context",
     "DeliveryMode",
+    "GroupProtocol",
     "HandlerSpec",
     "KeyOrderedScheduler",
     "NonRetryableError",
     "ProducerFencedError",
+    "RetryAfterError",
     "RetryPolicy",
     "RuntimeStats",
     "WorkItem",

@@ -13,8 +13,8 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from agentstream.memory import FactStoreSpec, StoreSpec
+from agentstream.policy import DEFAULT_RETRY, RetryPolicy
 from agentstream.runtime._durable import WorkflowBinding
-from agentstream.runtime._retry import DEFAULT_RETRY, RetryPolicy
 
 if TYPE_CHECKING:
     from agentstream.runtime._context import Context

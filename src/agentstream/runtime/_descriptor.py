@@ -21,7 +21,9 @@ from agentstream.config import KafkaSettings
 from agentstream.discovery import publish_descriptor, withdraw_descriptor
 from agentstream.events import AgentDescriptor, Subscription
 from agentstream.runtime._agent import Agent
+from agentstream.runtime._dlq import dlq_topic
 from agentstream.runtime._engine import Codec
+from agentstream.runtime._warm import warm_codec
 from agentstream.serde import Serde
 
 __all__ = ["Announcer", "build_descriptor"]
@@ -61,6 +63,10 @@ class Announcer:
         self.published = False
 
     def publish(self, *, timeout: timedelta = timedelta(seconds=30)) -> None:
+        """Warm the serde for the declared types (``warm_codec``: their schemas registered or
+        fetched now, off the event loop), then publish the descriptor (blocking)."""
+        warm_codec(self._serde, self.agent,
+                   dlq_topic=dlq_topic(self.agent.name, prefix=self._kafka.topic_prefix))
         descriptor = build_descriptor(self.agent, instance=self.instance)
         publish_descriptor(self._producer, self._serde, self._kafka, descriptor, timeout=timeout)
         self.published = True

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 from agentstream.clock import clock
 from agentstream.errors import EncodeError
 from agentstream.ops import metrics
+from agentstream.policy import RetryPolicy
 from agentstream.runtime._agent import Agent, HandlerSpec
 from agentstream.runtime._context import Context
 from agentstream.runtime._dedupe import DedupeStore
@@ -32,7 +33,6 @@ from agentstream.runtime._dlq import FailureInfo, Stage, build_dead_letter, repl
 from agentstream.runtime._durable import Durable
 from agentstream.runtime._memory import _SINK, AgentMemory
 from agentstream.runtime._producer import Acks, DeliveryError, OutputProducer
-from agentstream.runtime._retry import RetryPolicy
 from agentstream.runtime._scheduler import KeyOrderedScheduler, TopicPartition, WorkItem
 
 __all__ = ["Codec", "Engine", "EngineStats"]

@@ -38,6 +38,7 @@ from agentstream.runtime._descriptor import Announcer
 from agentstream.runtime._dlq import dlq_topic
 from agentstream.runtime._durable import Durable
 from agentstream.runtime._engine import Codec, Engine, EngineStats
+from agentstream.runtime._group import group_consumer_config
 from agentstream.runtime._health import BrokerHealth
 from agentstream.runtime._memory import AgentMemory
 from agentstream.runtime._producer import OutputProducer
@@ -318,7 +319,7 @@ class AgentRunner:
         return durable
 
     def _make_consumer(self, instance: str) -> Consumer:
-        return make_consumer(
+        return make_consumer(group_consumer_config(self.settings.group_protocol, self.kafka,
             self.kafka.client_config(
                 **{
                     "group.id": self.group_id,
@@ -331,7 +332,7 @@ class AgentRunner:
                     "client.id": instance,
                 }
             )
-        )
+        ))
 
     def _withdraw(self, announcer: Announcer) -> None:
         try:

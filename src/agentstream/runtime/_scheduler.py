@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentstream.runtime import _pressure
+from agentstream.runtime import pressure as _pressure
 
 __all__ = ["KeyOrderedScheduler", "SchedulerStats", "WorkItem", "default_max_pending"]
 
@@ -113,7 +113,6 @@ class KeyOrderedScheduler:
     ``max_in_flight`` (running handlers) and ``max_pending`` (accepted but unfinished records,
     default ``default_max_pending(max_in_flight)``) are hard bounds for ``take_ready`` and
     ``room``.
-    ``hold()`` stops new starts (shutdown, exactly-once commit barriers) without losing queues.
     """
 
     def __init__(self, *, max_in_flight: int, max_pending: int | None = None) -> None:
@@ -131,8 +130,6 @@ class KeyOrderedScheduler:
         self._settling: set[WorkItem] = set()  # handler returned, waiting for acks: no slot
         self._active = 0  # len(_running) - len(_settling): handlers holding a slot
         self._pending = 0
-        self._held: set[TopicPartition] | None = None  # None: nothing held; empty set: all held
-        self._hold_all = False
 
     # -- intake -------------------------------------------------------------------------------
     def add(self, item: WorkItem) -> bool:
@@ -172,7 +169,6 @@ class KeyOrderedScheduler:
         ``limit`` of them when given."""
         out: list[WorkItem] = []
         with self._lock:
-            skipped: list[_OrderKey] = []
             bound = self.max_in_flight
             if limit is not None:
                 bound = min(bound, self._active + limit)
@@ -180,15 +176,11 @@ class KeyOrderedScheduler:
                 bound = min(bound, _pressure.concurrency_cap() or bound)
             while self._ready and self._active < bound:
                 key = self._ready.popleft()
-                if self._is_held(key):
-                    skipped.append(key)
-                    continue
                 item = self._queues[key].popleft()
                 self._busy.add(key)
                 self._running.add(item)
                 self._active += 1
                 out.append(item)
-            self._ready.extendleft(reversed(skipped))
             self.stats.max_running_seen = max(self.stats.max_running_seen, self._active)
         return out
 
@@ -254,28 +246,12 @@ class KeyOrderedScheduler:
                     out[tp] = mark
             return out
 
-    # -- holds, revocation, introspection ------------------------------------------------------
-    def hold(self, tps: Iterable[TopicPartition] | None = None) -> None:
-        """Stop starting queued work (of ``tps``, or of every partition when None)."""
-        with self._lock:
-            if tps is None:
-                self._hold_all = True
-            else:
-                self._held = (self._held or set()) | set(tps)
-
-    def release(self) -> None:
-        with self._lock:
-            self._hold_all = False
-            self._held = None
-
+    # -- revocation, introspection ---------------------------------------------------------------
     def _release_slot(self, item: WorkItem) -> None:
         if item in self._settling:
             self._settling.discard(item)
         else:
             self._active -= 1
-
-    def _is_held(self, key: _OrderKey) -> bool:
-        return self._hold_all or (self._held is not None and (key[0], key[1]) in self._held)
 
     def drop_queued(self, tps: Iterable[TopicPartition] | None = None) -> list[WorkItem]:
         """Remove queued (not started) items; their offsets stay unfinished for the watermark."""

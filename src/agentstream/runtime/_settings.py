@@ -9,10 +9,12 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agentstream.config import ENV_PREFIX, register_settings
+from agentstream.policy import DeliveryMode
 
-__all__ = ["AgentSettings", "DeliveryMode"]
+__all__ = ["AgentSettings", "DeliveryMode", "GroupProtocol"]
 
-DeliveryMode = Literal["at-least-once", "exactly-once"]
+GroupProtocol = Literal["auto", "consumer", "classic"]
+"""The consumer group protocol of an agent (``AgentSettings.group_protocol``)."""
 
 
 @register_settings
@@ -66,6 +68,14 @@ class AgentSettings(BaseSettings):
         "predecessor at once. Default: random per start.",
     )
     batch_size: int = Field(default=500, ge=1, description="Max records fetched per poll.")
+    group_protocol: GroupProtocol = Field(
+        default="auto",
+        description="Consumer group protocol: consumer (KIP-848: the broker assigns partitions, "
+        "members reconcile incrementally, no stop-the-world rebalance; Apache Kafka >= 4.0), "
+        "classic (JoinGroup/SyncGroup), or auto: consumer when the brokers advertise it and no "
+        "classic-only librdkafka property (session.timeout.ms, heartbeat.interval.ms, "
+        "partition.assignment.strategy) is set, else classic. See docs/runtime.md.",
+    )
     gc_tuning: bool = Field(
         default=True,
         description="While the agent runs: freeze start-up objects out of Python's cyclic "

@@ -57,7 +57,7 @@ class _Layout:
 _USER_REGENERATE = "agentstream schemas codegen --dir <schemas> --out <this package>"
 _SHIPPED_LAYOUT = _Layout(
     package=_SHIPPED,
-    base_imports="from agentstream.schemas._record import Record, schema_of",
+    base_imports="from agentstream.schemas import Record, schema_of",
     regenerate="agentstream schemas codegen",
     user=False,
 )
@@ -266,7 +266,7 @@ def _index(modules: dict[str, list[_Piece]], records: list[str], layout: _Layout
     if layout.user:
         index.append("from agentstream.schemas import Record, register_records\n")
     else:
-        index.append("from agentstream.schemas._record import Record")
+        index.append("from agentstream.schemas import Record")
     names: list[str] = []
     for module, run in sorted(modules.items()):
         mine = sorted(name for name, _ in run)

@@ -8,7 +8,7 @@ writer schemas kept in the compacted ``_agentstream.schemas`` topic (``SingleObj
 from __future__ import annotations
 
 from agentstream.errors import DecodeError, EncodeError
-from agentstream.serde._api import Serde, make_serde
+from agentstream.serde._api import Serde, decode_off_loop, make_serde, warm
 from agentstream.serde._read import read_events
 from agentstream.serde._registry import RegistrySerde
 from agentstream.serde._single import MAGIC, SingleObjectSerde
@@ -30,6 +30,8 @@ __all__ = [
     "SchemaStore",
     "Serde",
     "SingleObjectSerde",
+    "decode_off_loop",
     "make_serde",
     "read_events",
+    "warm",
 ]

@@ -17,7 +17,7 @@ import fastavro
 from fastavro import schemaless_reader, schemaless_writer
 
 from agentstream.errors import DecodeError
-from agentstream.schemas._record import Record
+from agentstream.schemas import Record
 
 __all__ = ["FAST_PATH", "Body", "BodyError", "decode_record"]
 

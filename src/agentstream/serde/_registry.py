@@ -12,21 +12,27 @@ latest version with our checker too (the registry checks again with its own conf
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from datetime import timedelta
 from typing import Any
 
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient, SchemaRegistryError
 
 from agentstream.errors import DecodeError, SchemaStoreError
-from agentstream.schemas._compat import (
+from agentstream.schemas import (
     CompatibilityMode,
+    Record,
+    all_records,
     check_compatibility,
+    decoding_schema,
+    fingerprint,
     reader_writer_problems,
+    strip_uuid,
 )
-from agentstream.schemas._loader import strip_uuid
-from agentstream.schemas._record import Record, all_records, decoding_schema, fingerprint
 from agentstream.serde._codec import Body, decode_record
 from agentstream.serde._single import encode_error
 
@@ -34,6 +40,26 @@ __all__ = ["RegistrySerde"]
 
 _MAGIC = 0
 _HEADER_LEN = 5
+
+
+def _transport_errors() -> tuple[type[Exception], ...]:
+    """What confluent's client raises when the registry does not answer: the ``TransportError``
+    of httpx2 (which it prefers when installed) or of httpx."""
+    found: list[type[Exception]] = []
+    for module in ("httpx2", "httpx"):
+        with contextlib.suppress(ImportError, AttributeError):
+            found.append(importlib.import_module(module).TransportError)
+    return tuple(found)
+
+
+_UNANSWERED = _transport_errors()
+
+
+def _unreachable(what: str, exc: Exception) -> SchemaStoreError:
+    return SchemaStoreError(
+        f"the Schema Registry did not answer {what} ({type(exc).__name__}: {exc}); check "
+        "AGENTSTREAM_SCHEMA_REGISTRY_URL and that the registry is up"
+    )
 
 
 def subject_name(topic: str, cls: type[Record]) -> str:
@@ -46,7 +72,10 @@ class RegistrySerde:
 
     ``registry`` is a URL or a ready ``SchemaRegistryClient``. ``auto_register`` (default True)
     registers new schemas (else the schema must already be registered under the subject);
-    ``compatibility`` (default BACKWARD) is checked before registering.
+    ``compatibility`` (default BACKWARD) is checked before registering. ``timeout`` (default
+    10 s) bounds each HTTP request of a client made from a URL (confluent's client has none by
+    default, and retries a failed request up to 3 times); a registry that does not answer is a
+    ``SchemaStoreError`` naming what was asked.
     """
 
     def __init__(
@@ -56,9 +85,10 @@ class RegistrySerde:
         reader_records: Mapping[str, type[Record]] | None = None,
         compatibility: CompatibilityMode = "BACKWARD",
         auto_register: bool = True,
+        timeout: timedelta = timedelta(seconds=10),
     ) -> None:
         self.client = (
-            SchemaRegistryClient.new_client({"url": registry})
+            SchemaRegistryClient.new_client({"url": registry, "timeout": timeout.total_seconds()})
             if isinstance(registry, str)
             else registry
         )
@@ -93,6 +123,8 @@ class RegistrySerde:
             found = self.client.lookup_schema(subject, schema).schema_id
         except SchemaRegistryError as exc:
             found, problem = None, str(exc)
+        except _UNANSWERED as exc:
+            raise _unreachable(f"{action} {cls.FULLNAME} under {subject!r}", exc) from exc
         else:
             problem = "the registry returned no schema id"
         if found is not None:
@@ -107,6 +139,8 @@ class RegistrySerde:
             latest = self.client.get_latest_version(subject)
         except SchemaRegistryError:
             return  # no version yet: nothing to be compatible with
+        except _UNANSWERED as exc:
+            raise _unreachable(f"the latest version of {subject!r}", exc) from exc
         previous = json.loads(str(latest.schema.schema_str))
         check_compatibility(subject, cls.SCHEMA, [previous], mode=self.compatibility)
 
@@ -121,10 +155,51 @@ class RegistrySerde:
             raise encode_error(record, body.writer, exc) from exc
         return bytes(buf)
 
+    def warm(
+        self,
+        *,
+        encodes: Iterable[tuple[str | None, type[Record]]] = (),
+        decodes: Iterable[tuple[str, type[Record]]] = (),
+    ) -> None:
+        """Do the registry requests of first use now (call it off the event loop, at start):
+        register (or look up) each class of ``encodes`` under its topic's subject (classes
+        without a topic are skipped: the subject needs one), and fetch the latest version of
+        each ``decodes`` subject so records of it decode without a request. Older writer
+        versions are fetched when first met (``needs_lookup``)."""
+        for topic, cls in encodes:
+            if topic is not None and (topic, cls) not in self._enc:
+                self._prepare(topic, cls)
+        for topic, cls in decodes:
+            try:
+                latest = self.client.get_latest_version(subject_name(topic, cls))
+            except SchemaRegistryError:
+                continue  # nothing registered under it yet
+            except _UNANSWERED as exc:
+                raise _unreachable(f"the latest version of {subject_name(topic, cls)!r}",
+                                   exc) from exc
+            if latest.schema_id is not None and latest.schema_id not in self._dec:
+                try:
+                    self._resolve(int(latest.schema_id), topic, -1, -1)
+                except DecodeError:
+                    continue
+
+    def needs_lookup(self, data: bytes | None) -> bool:
+        """True when decoding ``data`` would first fetch its writer schema from the registry."""
+        return (
+            data is not None
+            and len(data) >= _HEADER_LEN
+            and data[0] == _MAGIC
+            and int.from_bytes(data[1:_HEADER_LEN], "big") not in self._dec
+        )
+
     def decode(
         self, topic: str, data: bytes | None, *, partition: int = -1, offset: int = -1
     ) -> Record:
-        """The record in ``data``; raises ``DecodeError`` saying where and why it failed."""
+        """The record in ``data``; raises ``DecodeError`` saying where and why it failed.
+
+        An unknown schema id is fetched from the registry, blocking for up to the client's
+        timeout; see ``needs_lookup``/``decode_off_loop``.
+        """
         if data is None:
             raise DecodeError(topic, partition, offset, "tombstone", "null value")
         if len(data) < _HEADER_LEN:
@@ -141,6 +216,9 @@ class RegistrySerde:
     ) -> tuple[type[Record], Body]:
         try:
             registered = self.client.get_schema(schema_id)
+        except _UNANSWERED as exc:
+            raise _unreachable(f"for schema id {schema_id} (topic {topic!r} partition "
+                               f"{partition} offset {offset})", exc) from exc
         except SchemaRegistryError as exc:
             raise DecodeError(
                 topic, partition, offset, "unknown-schema-id", f"id {schema_id}: {exc}"

@@ -10,15 +10,20 @@ reader class's own decodes without schema resolution.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fastavro.validation import ValidationError, validate
 
 from agentstream.errors import DecodeError, EncodeError
-from agentstream.schemas._compat import reader_writer_problems
-from agentstream.schemas._loader import strip_uuid
-from agentstream.schemas._record import Record, all_records, decoding_schema, fingerprint
+from agentstream.schemas import (
+    Record,
+    all_records,
+    decoding_schema,
+    fingerprint,
+    reader_writer_problems,
+    strip_uuid,
+)
 from agentstream.serde._codec import Body, decode_record
 from agentstream.serde._store import SchemaStore
 
@@ -84,10 +89,52 @@ class SingleObjectSerde:
             raise encode_error(record, body.writer, exc) from exc
         return bytes(buf)
 
+    def warm(
+        self,
+        *,
+        encodes: Iterable[tuple[str | None, type[Record]]] = (),
+        decodes: Iterable[tuple[str, type[Record]]] = (),
+    ) -> None:
+        """Do the I/O of first use now (call it off the event loop, at start): register the
+        schemas of the classes in ``encodes`` (topic, class), read the whole schema store, and
+        resolve every stored writer version of the classes in ``decodes``, so that encoding and
+        decoding them touch no broker. A version this reader cannot read is left for ``decode``
+        to report (as ``DecodeError``) when a record of it arrives."""
+        for _, cls in encodes:
+            if cls not in self._enc:
+                self._prepare(cls)
+        refresh = getattr(self.store, "refresh", None)
+        if refresh is not None:
+            refresh()
+        versions = getattr(self.store, "versions", None)
+        if versions is None:
+            return
+        for topic, cls in decodes:
+            for schema in versions(cls.FULLNAME):
+                key = fingerprint(schema).to_bytes(8, "little")
+                if key not in self._dec:
+                    try:
+                        self._resolve(key, topic, -1, -1)
+                    except DecodeError:
+                        continue
+
+    def needs_lookup(self, data: bytes | None) -> bool:
+        """True when decoding ``data`` would first fetch its writer schema from the store."""
+        return (
+            data is not None
+            and len(data) >= _HEADER_LEN
+            and data[:2] == MAGIC
+            and bytes(data[2:_HEADER_LEN]) not in self._dec
+        )
+
     def decode(
         self, topic: str, data: bytes | None, *, partition: int = -1, offset: int = -1
     ) -> Record:
-        """The record in ``data``; raises ``DecodeError`` saying where and why it failed."""
+        """The record in ``data``; raises ``DecodeError`` saying where and why it failed.
+
+        An unknown writer fingerprint is looked up in the store, blocking for up to its
+        ``lookup_timeout`` (``SchemaStoreError`` then); see ``needs_lookup``/``decode_off_loop``.
+        """
         if data is None:
             raise DecodeError(topic, partition, offset, "tombstone", "null value")
         if data[:2] != MAGIC:

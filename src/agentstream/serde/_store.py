@@ -26,8 +26,7 @@ from agentstream.bus import (
 )
 from agentstream.config import KafkaSettings
 from agentstream.errors import SchemaStoreError
-from agentstream.schemas._compat import CompatibilityMode, check_compatibility
-from agentstream.schemas._record import fingerprint
+from agentstream.schemas import CompatibilityMode, check_compatibility, fingerprint
 
 __all__ = ["SCHEMA_TOPIC", "InMemorySchemaStore", "KafkaSchemaStore", "SchemaStore"]
 
@@ -87,10 +86,14 @@ class KafkaSchemaStore(InMemorySchemaStore):
     """Writer schemas in a compacted Kafka topic (created on first use if missing).
 
     ``topic`` defaults to ``<topic_prefix>_agentstream.schemas``; every wait is bounded by
-    ``timeout`` (default 15 s) and raises ``SchemaStoreError`` when it passes. A lookup of an
-    unknown fingerprint re-reads the topic at most once per ``miss_interval`` (default 1 s) so
-    corrupt input cannot hammer the broker. Two processes registering incompatible versions of one
-    name at the same instant can both succeed (no broker-side lock); the CLI/CI check catches it.
+    ``timeout`` (default 15 s; registration and ``refresh``) or ``lookup_timeout`` (default 5 s;
+    the re-read of ``lookup`` for an unknown fingerprint) and raises ``SchemaStoreError`` when it
+    passes. A lookup of an unknown fingerprint re-reads the topic at most once per
+    ``miss_interval`` (default 1 s) so corrupt input cannot hammer the broker. ``lookup`` blocks
+    the calling thread for that re-read: agents read the whole topic at start (``refresh``, from
+    ``SingleObjectSerde.warm``), and ``decode_off_loop`` runs a miss on a worker thread. Two
+    processes registering incompatible versions of one name at the same instant can both succeed
+    (no broker-side lock); the CLI/CI check catches it.
     """
 
     def __init__(
@@ -101,25 +104,27 @@ class KafkaSchemaStore(InMemorySchemaStore):
         compatibility: CompatibilityMode = "BACKWARD",
         timeout: timedelta = timedelta(seconds=15),
         miss_interval: timedelta = timedelta(seconds=1),
+        lookup_timeout: timedelta = timedelta(seconds=5),
     ) -> None:
         super().__init__(compatibility=compatibility)
         self.settings = settings
         self.topic = topic or f"{settings.topic_prefix}{SCHEMA_TOPIC}"
         self.timeout = timeout
         self.miss_interval = miss_interval
+        self.lookup_timeout = lookup_timeout
         self._ready = False
         self._read_upto = 0  # next offset to read from the schema topic
         self._last_miss: dict[int, float] = {}
         self._io_lock = threading.Lock()
 
-    def _ensure_topic(self) -> None:
+    def _ensure_topic(self, timeout: timedelta) -> None:
         if self._ready:
             return
         admin = make_admin(self.settings.client_config())
         try:
             ensure_topic(
                 admin, self.topic, partitions=1, config={"cleanup.policy": "compact"},
-                timeout=self.timeout,
+                timeout=timeout,
             )  # fmt: skip
         except TopicNotReadyError as exc:
             raise SchemaStoreError(
@@ -128,10 +133,12 @@ class KafkaSchemaStore(InMemorySchemaStore):
             ) from exc
         self._ready = True
 
-    def refresh(self) -> None:
-        """Read the schema topic from where the last refresh stopped up to its end (bounded)."""
-        self._ensure_topic()
-        deadline = time.monotonic() + self.timeout.total_seconds()
+    def refresh(self, *, timeout: timedelta | None = None) -> None:
+        """Read the schema topic from where the last refresh stopped up to its end, within
+        ``timeout`` (default: the store's ``timeout``)."""
+        timeout = self.timeout if timeout is None else timeout
+        self._ensure_topic(timeout)
+        deadline = time.monotonic() + timeout.total_seconds()
         consumer = make_consumer(
             self.settings.client_config(
                 **{"group.id": "agentstream-schema-store", "enable.auto.commit": False}
@@ -139,7 +146,7 @@ class KafkaSchemaStore(InMemorySchemaStore):
         )
         try:
             tp = TopicPartition(self.topic, 0)
-            high = self._high_watermark(consumer, tp, deadline)
+            high = self._high_watermark(consumer, tp, deadline, timeout)
             if high <= self._read_upto:
                 return
             consumer.assign([TopicPartition(self.topic, 0, self._read_upto)])
@@ -147,7 +154,7 @@ class KafkaSchemaStore(InMemorySchemaStore):
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise SchemaStoreError(
-                        f"reading schema topic {self.topic!r} timed out after {self.timeout} "
+                        f"reading schema topic {self.topic!r} timed out after {timeout} "
                         f"at offset {self._read_upto} of {high}; is the broker healthy?"
                     )
                 msg = consumer.poll(min(left, 0.5))
@@ -164,7 +171,9 @@ class KafkaSchemaStore(InMemorySchemaStore):
         finally:
             consumer.close()
 
-    def _high_watermark(self, consumer: Consumer, tp: TopicPartition, deadline: float) -> int:
+    def _high_watermark(
+        self, consumer: Consumer, tp: TopicPartition, deadline: float, timeout: timedelta
+    ) -> int:
         # Right after creation the partition may not be in the metadata yet: retry until due.
         while True:
             left = deadline - time.monotonic()
@@ -174,7 +183,7 @@ class KafkaSchemaStore(InMemorySchemaStore):
             except KafkaException as exc:
                 if left <= 0:
                     raise SchemaStoreError(
-                        f"cannot read schema topic {self.topic!r} within {self.timeout}: {exc}; "
+                        f"cannot read schema topic {self.topic!r} within {timeout}: {exc}; "
                         f"check the broker at {self.settings.bootstrap_servers}"
                     ) from exc
                 time.sleep(0.1)  # back off before asking for fresh metadata
@@ -229,7 +238,7 @@ class KafkaSchemaStore(InMemorySchemaStore):
         with self._io_lock:
             if now - self._last_miss.get(fp, -1e9) < self.miss_interval.total_seconds():
                 return None
-            self.refresh()
+            self.refresh(timeout=self.lookup_timeout)
             found = self._by_fp.get(fp)
             if found is None:
                 self._last_miss[fp] = time.monotonic()

@@ -25,7 +25,7 @@ See docs/workflows.md.
 
 from __future__ import annotations
 
-from agentstream.runtime import RetryPolicy
+from agentstream.policy import RetryPolicy
 from agentstream.workflow._checkpoint import RunCheckpoint, RunStatus, StepState, StepStatus
 from agentstream.workflow._cron import CronSchedule
 from agentstream.workflow._engine import (

@@ -39,7 +39,7 @@ from typing import Literal
 from agentstream.config import KafkaSettings
 from agentstream.errors import ScheduleError
 from agentstream.ops.metrics import TIMERS_FIRED
-from agentstream.runtime import RetryPolicy
+from agentstream.policy import RetryPolicy
 from agentstream.workflow._cron import CronSchedule
 from agentstream.workflow._kafka import AckedProducer, OutRecord, ensure_topic, read_compacted
 

@@ -17,7 +17,7 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 
 from agentstream.errors import WorkflowDefinitionError
-from agentstream.runtime import RetryPolicy
+from agentstream.policy import RetryPolicy
 from agentstream.workflow._checkpoint import StepState, encode_value, now
 
 __all__ = ["Step", "StepContext", "StepFn", "Workflow", "execute_step"]

@@ -90,7 +90,9 @@ def spawn_agent(
 ) -> subprocess.Popen[bytes]:
     """``agentstream run target`` as a child process (stderr to a file next to the log)."""
     full = {
-        k: v for k, v in os.environ.items() if not k.startswith("AGENTSTREAM_")
+        k: v for k, v in os.environ.items()
+        # The group protocol passes through, so a whole run can be repeated under each one.
+        if not k.startswith("AGENTSTREAM_") or k == "AGENTSTREAM_AGENT_GROUP_PROTOCOL"
     } | {
         "AGENTSTREAM_BOOTSTRAP_SERVERS": bootstrap,
         "AGENTSTREAM_AGENT_OPS_PORT": "-1",

@@ -1,5 +1,8 @@
 """Back-pressure from outside the runtime: sources (the LLM rate limiter) that cap concurrency.
 
+Public so that layers above the runtime (``agentstream.llm``) register their sources without
+reaching into runtime internals: ``register(source)`` / ``unregister(source)``.
+
 A source is any object with ``concurrency_cap() -> int | None`` (None: no cap) and
 ``fetch_paused() -> bool``. The scheduler starts no more than the lowest cap of the registered
 sources, and reports no room while any source asks to pause fetching, so the consumer pauses

@@ -1,4 +1,10 @@
-"""Retry policy as data, declared where a handler is declared (as temporal's ``RetryPolicy``)."""
+"""Policy types shared by the runtime and workflows: ``RetryPolicy`` and ``DeliveryMode``.
+
+They sit below both ``agentstream.runtime`` and ``agentstream.workflow`` (as temporal keeps its
+``RetryPolicy`` in ``common``), so neither imports the other for them; ``agentstream.runtime`` and
+``agentstream.workflow`` re-export them. Retries are data, declared where a handler or a step is
+declared.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +12,16 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Literal
 
-from agentstream.errors import NonRetryableError
+from agentstream.errors import NonRetryableError, RetryAfterError
 
-__all__ = ["RetryPolicy"]
+__all__ = ["DEFAULT_RETRY", "DeliveryMode", "RetryPolicy"]
+
+DeliveryMode = Literal["at-least-once", "exactly-once"]
+"""How an agent delivers: ``"at-least-once"`` (idempotent producer + dedupe on event id) or
+``"exactly-once"`` (outputs, dedupe markers, memory changelogs and input offsets in one Kafka
+transaction per commit)."""
 
 
 @dataclass(frozen=True)
@@ -69,16 +81,26 @@ class RetryPolicy:
         return timedelta(seconds=max(0.0, base * (1 + spread)))
 
     def next_delay(self, exc: BaseException, attempt: int) -> timedelta:
-        """The wait before the next attempt, honouring an error's own ``next_retry_delay`` (or
-        ``retry_after``: a ``timedelta`` or seconds, as an LLM endpoint's ``Retry-After``)."""
-        own = getattr(exc, "next_retry_delay", None)
-        if own is None:
-            own = getattr(exc, "retry_after", None)
+        """The wait before the next attempt after ``exc`` ended attempt ``attempt``.
+
+        A ``RetryAfterError`` with a ``retry_after`` is waited exactly (a 429's ``Retry-After``
+        is the endpoint's word, so neither ``maximum_interval`` nor jitter applies). Other errors
+        may carry the same hint duck-typed, as ``next_retry_delay`` or ``retry_after`` (a
+        ``timedelta`` or seconds); without one, ``delay(attempt)``.
+        """
+        own: object
+        if isinstance(exc, RetryAfterError):
+            own = exc.retry_after
+        else:
+            own = getattr(exc, "next_retry_delay", None)
+            if own is None:
+                own = getattr(exc, "retry_after", None)
         if isinstance(own, timedelta):
-            return own
+            return max(own, timedelta(0))
         if isinstance(own, int | float) and not isinstance(own, bool) and own >= 0:
             return timedelta(seconds=own)
         return self.delay(attempt)
 
 
 DEFAULT_RETRY = RetryPolicy()
+"""The policy of a handler or step declared without one."""
