@@ -21,11 +21,6 @@ from agentstream.runtime import Agent, AgentRunner, Context, pressure
 
 pytestmark = pytest.mark.timeout(240)
 
-PUMP_RESETS_PAUSE = (
-    "runtime/_pump.py resets stats.paused to False in _on_assign and _release while librdkafka "
-    "keeps the partitions that stay paused, so they are never resumed"
-)
-
 
 class _UntilRevoked:
     """Asks every agent of the process to pause until ``runner`` has been revoked once."""
@@ -43,7 +38,6 @@ class _UntilRevoked:
         return runner._pump.stats.revocations == 0
 
 
-@pytest.mark.xfail(strict=True, reason=PUMP_RESETS_PAUSE)
 @pytest.mark.parametrize("protocol", ["consumer", "classic"])
 def test_partitions_kept_across_a_rebalance_while_paused_are_resumed(
     protocol: str, bootstrap_servers: str, topic_factory

@@ -96,6 +96,7 @@ class Pump:
         # Memory restoring off the callback: paused partitions (and the first offset of each
         # that was fetched and dropped meanwhile, to seek back to), and restore failures.
         self._restoring: dict[tuple[str, int], int | None] = {}
+        self._sync_pause = False
         self._restore_futures: dict[tuple[str, int], Any] = {}
         self._thread = threading.Thread(target=self._main, name="agentstream-consumer", daemon=True)
 
@@ -147,6 +148,16 @@ class Pump:
             self._call_on_loop(lambda: None)  # wake the runner
 
     def _fetch(self) -> None:
+        if self._sync_pause:
+            # After a rebalance the assignment's pause state is librdkafka's (kept partitions
+            # stay paused, new ones are not): make it the back-pressure state again.
+            self._sync_pause = False
+            parts = self.consumer.assignment()
+            if self.stats.paused:
+                self.consumer.pause(parts)
+            else:
+                self.consumer.resume(
+                    [p for p in parts if (p.topic, p.partition) not in self._restoring])
         room = self.scheduler.room()
         if room == 0 and not self.stats.paused:
             # A full buffer of fast handlers frees up within milliseconds; pausing would cost
@@ -284,7 +295,7 @@ class Pump:
     # -- rebalance state machine ------------------------------------------------------------------
     def _on_assign(self, consumer: Consumer, parts: list[TopicPartition]) -> None:
         self.stats.assignments += 1
-        self.stats.paused = False
+        self._sync_pause = True  # librdkafka keeps a kept partition's pause: re-apply ours
         if self.dedupe is not None and parts:
             n = self.dedupe.restore(
                 self._dedupe_conf, [p.partition for p in parts], timeout=self._drain_timeout
@@ -333,7 +344,7 @@ class Pump:
         self.scheduler.forget(tps)
         self.committer.forget(tps)
         self.stats.assigned = tuple(tp for tp in self.stats.assigned if tp not in set(tps))
-        self.stats.paused = False
+        self._sync_pause = True  # librdkafka keeps a kept partition's pause: re-apply ours
         log.info("released %s", ", ".join(f"{t}[{p}]" for t, p in tps) or "nothing")
 
     # -- shutdown ---------------------------------------------------------------------------------
