@@ -1,0 +1,225 @@
+"""``agentstream shadow PRODUCTION --candidate CANDIDATE --from ...``: shadow replay.
+
+Runs the candidate version of an agent on a window of production inputs with every output
+redirected to the run's shadow topics (``shadow.<run id>.<topic>``) and no effect outside them,
+then prints how its outputs differ from production's: per event type the counts (same, changed,
+only production, only shadow) and a sample of differing pairs side by side (``--json`` for
+machines). See docs/shadow.md.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import uuid
+from datetime import timedelta
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from agentstream.config import KafkaSettings, check_environment, load
+from agentstream.runtime import AgentSettings, load_agent
+from agentstream.shadow import ShadowError, ShadowRun, enter_process
+from agentstream.shadow.replay import (
+    DEFAULT_IGNORE,
+    Difference,
+    ShadowOptions,
+    ShadowReplay,
+    ShadowResult,
+    parse_start,
+    parse_stop,
+)
+
+__all__ = ["register"]
+
+_DURATION = {"s": 1, "m": 60, "h": 3600}
+
+
+def _duration(text: str) -> timedelta:
+    t = text.strip()
+    try:
+        if t[-1:] in _DURATION:
+            return timedelta(seconds=float(t[:-1]) * _DURATION[t[-1]])
+        return timedelta(seconds=float(t))
+    except ValueError:
+        raise typer.BadParameter(f"--deadline {text!r}: use seconds or e.g. 90s, 30m, 2h") from None
+
+
+def _cell(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def _leaf(fields: Any, path: str) -> Any:
+    node = fields
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return "—"
+        node = node[part]
+    return node
+
+
+def _pair_table(d: Difference) -> Table:
+    p, s = d.production, d.shadow
+    title = (f"{d.kind}: {d.subject or '-'}  (caused by {d.causation_id}; production "
+             f"{p.event_id if p else '—'}, shadow {s.event_id if s else '—'})")
+    table = Table(title=title, title_justify="left", show_lines=False, expand=False)
+    table.add_column("field", style="bold")
+    table.add_column("production", overflow="fold")
+    table.add_column("shadow", overflow="fold")
+    if d.kind == "changed" and p is not None and s is not None:
+        for path in d.changed_fields:
+            table.add_row(path, _cell(_leaf(p.fields, path)), _cell(_leaf(s.fields, path)))
+    else:
+        side = p or s
+        assert side is not None
+        for key, value in side.fields.items():
+            if key == "meta":
+                continue
+            pv, sv = (_cell(value), "—") if p is not None else ("—", _cell(value))
+            table.add_row(key, pv, sv)
+    if (p and p.pending) or (s and s.pending):
+        table.caption = "pending timer: scheduled, not fired yet"
+    return table
+
+
+def _print(result: ShadowResult, console: Console, sample: int) -> None:
+    w = result.to_json(sample=sample)
+    console.print(
+        f"[bold]shadow run {result.run.run_id}[/]: {result.agent} vs candidate "
+        f"{result.candidate}; {result.inputs} inputs; outputs: production "
+        f"{result.production_outputs}, shadow {result.shadow_outputs}; "
+        f"{'complete' if result.complete else '[red]INCOMPLETE (deadline)[/]'} in "
+        f"{result.elapsed:.1f}s"
+    )
+    table = Table(title="outputs by event type", title_justify="left")
+    for col in ("event type", "same", "changed", "only production", "only shadow"):
+        table.add_column(col, justify="left" if col == "event type" else "right")
+    for etype, c in sorted(result.report.counts.items()):
+        table.add_row(etype, str(c.same), str(c.changed), str(c.only_production),
+                      str(c.only_shadow))  # fmt: skip
+    console.print(table)
+    shown: dict[str, int] = {}
+    for d in result.report.differences:
+        n = shown.get(d.event_type, 0)
+        if n < sample:
+            console.print(_pair_table(d))
+        shown[d.event_type] = n + 1
+    for etype, n in shown.items():
+        if n > sample:
+            console.print(f"... {n - sample} more differences of {etype} (--sample, --json)")
+    if result.report.identical:
+        console.print("[green]no differences[/]")
+    dl = w["dead_letters"]
+    if dl.get("shadow") or dl.get("production"):
+        console.print(f"dead letters of window inputs: production {dl.get('production', 0)}, "
+                      f"shadow {dl.get('shadow', 0)}")
+    if result.timers_undecided:
+        console.print(f"{len(result.timers_undecided)} timer(s) pending on one side and "
+                      "cancelled on the other (by inputs after the window): not compared")
+    where = "deleted (--cleanup)" if result.cleaned_up else f"kept under {result.run.namespace}*"
+    console.print(f"shadow topics and group {result.group}: {where}")
+
+
+def shadow(  # noqa: PLR0917 - one parameter per option of the command line
+    production: Annotated[str, typer.Argument(help="The production agent: module:attr.")],
+    candidate: Annotated[
+        str | None,
+        typer.Option("--candidate", "-c",
+                     help="The version to evaluate: module:attr (default: the production one, "
+                     "e.g. with another model in the environment)."),
+    ] = None,
+    from_: Annotated[
+        str,
+        typer.Option("--from", help="Window start: earliest, an ISO 8601 time "
+                     "(2026-11-30T00:00Z), a time ago (24h), an offset, or \\[topic:]p=o,..."),
+    ] = "earliest",
+    to: Annotated[
+        str | None,
+        typer.Option("--to", help="Window end (exclusive): an ISO time, a time ago, "
+                     "\\[topic:]p=o,...; default: the end offsets when the run starts."),
+    ] = None,
+    count: Annotated[
+        int | None, typer.Option("--count", help="Window: the first N inputs from --from.")
+    ] = None,
+    warmup_from: Annotated[
+        str | None,
+        typer.Option("--warmup-from", help="Start reading here (before --from) so the "
+                     "candidate's memory holds what earlier inputs built; not compared."),
+    ] = None,
+    deadline: Annotated[
+        str, typer.Option("--deadline", help="Longest the candidate runs (e.g. 30m).")
+    ] = "30m",
+    ignore: Annotated[
+        list[str] | None,
+        typer.Option("--ignore", help="A dotted field left out of the comparison (repeatable; "
+                     "meta.id and meta.time always are)."),
+    ] = None,
+    sample: Annotated[
+        int, typer.Option("--sample", min=0, help="Differing pairs shown per event type.")
+    ] = 5,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="The report as one JSON document.")
+    ] = False,
+    run_id: Annotated[
+        str | None, typer.Option("--run-id", help="Id of the run (default: random).")
+    ] = None,
+    cleanup: Annotated[
+        bool, typer.Option("--cleanup", help="Delete the run's topics and group at the end.")
+    ] = False,
+    fail_on_diff: Annotated[
+        bool, typer.Option("--fail-on-diff", help="Exit 1 when any output differs.")
+    ] = False,
+    log_level: Annotated[str, typer.Option("--log-level", help="Python log level.")] = "WARNING",
+) -> None:
+    """Shadow replay: evaluate a candidate version of an agent on real traffic before it ships.
+
+    The candidate reads the window of the production agent's inputs in a consumer group of its
+    own and writes only shadow topics (shadow.<run id>.<topic>); services skip effects outside
+    Kafka in a shadow run. Exit code 2 when the deadline passed before the window's end.
+    """
+    logging.basicConfig(level=log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")  # fmt: skip
+    prod_agent = load_agent(production)
+    kafka = load(KafkaSettings)
+    try:
+        options = ShadowOptions(
+            start=parse_start(from_), stop=parse_stop(to, count),
+            warmup=None if warmup_from is None else parse_start(warmup_from),
+            deadline=_duration(deadline),
+            ignore=(*DEFAULT_IGNORE, *(ignore or ())),
+            run_id=run_id or uuid.uuid4().hex[:8], cleanup=cleanup,
+        )
+        run = ShadowRun(options.run_id or "", topic_prefix=kafka.topic_prefix)
+    except ShadowError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    # Before the candidate is imported: its module-level code sees agentstream.shadow.active().
+    enter_process(run)
+    cand_agent = load_agent(candidate) if candidate else prod_agent
+    check_environment()
+    replay = ShadowReplay(prod_agent, cand_agent, options=options, kafka=kafka,
+                          settings=load(AgentSettings), candidate_label=candidate or production,
+                          run=run)  # fmt: skip
+    err = Console(stderr=True)
+    with Progress(TextColumn(f"shadow {run.run_id}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err, transient=True,
+                  disable=not err.is_terminal) as bar:  # fmt: skip
+        task = bar.add_task("inputs", total=None)
+        result = replay.run(progress=lambda done, total: bar.update(task, completed=done,
+                                                                    total=total))
+    if as_json:
+        typer.echo(json.dumps(result.to_json(sample=sample), default=str))
+    else:
+        _print(result, Console(), sample)
+    if not result.complete:
+        raise typer.Exit(2)
+    if fail_on_diff and not result.report.identical:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("shadow")(shadow)
