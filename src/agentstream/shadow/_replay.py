@@ -14,6 +14,8 @@ The order of a run, and why:
    start (or the warm-up's) before it starts. Inside the run (``agentstream.shadow.entered``)
    ``ctx.emit`` / ``ctx.schedule`` write to ``<namespace><topic>`` and every Kafka client is
    guarded against writing or committing outside the namespace.
+   The run is the process's (``enter_process``) while it lasts: run one shadow per process,
+   and no production agent beside it.
 3. The run ends when the group's committed offsets reach the window's end (the runtime commits
    an input only after its outputs are acknowledged) and no workflow run of the agent is still
    running, or at the deadline (then the result says ``complete: false``).
@@ -36,8 +38,9 @@ from datetime import timedelta
 from typing import Any
 
 from confluent_kafka import TopicPartition
+from confluent_kafka.admin import ConfigResource, ResourceType  # type: ignore[attr-defined]
 
-from agentstream.bus import make_admin, make_consumer
+from agentstream.bus import ensure_topic, make_admin, make_consumer
 from agentstream.config import KafkaSettings, load
 from agentstream.ops.dlq import DeadLetterReadError, read_dead_letters
 from agentstream.runtime import Agent, AgentRunner, AgentSettings
@@ -45,7 +48,7 @@ from agentstream.serde import Serde
 from agentstream.shadow._diff import DEFAULT_IGNORE, DiffReport, Output, diff_outputs
 from agentstream.shadow._outputs import read_outputs, read_timer_outputs
 from agentstream.shadow._schemas import shadow_serde
-from agentstream.shadow._state import ShadowError, ShadowRun, entered
+from agentstream.shadow._state import ShadowError, ShadowRun, current, enter_process, entered
 from agentstream.shadow._window import TP, Start, Stop, Window, read_range, resolve_window
 
 __all__ = ["Progress", "ShadowOptions", "ShadowReplay", "ShadowResult"]
@@ -164,6 +167,7 @@ class ShadowReplay:
         self.candidate = self._as_production(candidate)
         self.candidate_label = candidate_label or f"{candidate.name} {candidate.version}"
         self.codec: Serde = shadow_serde(self.kafka, self.shadow_kafka)
+        self._admin: Any = None
 
     def _as_production(self, candidate: Agent) -> Agent:
         """The candidate under the production agent's name (ids derive as production's), its
@@ -177,6 +181,18 @@ class ShadowReplay:
     def run(self, *, progress: Progress | None = None) -> ShadowResult:
         """Run the candidate over the window, then compare; see the module docstring."""
         t0 = time.monotonic()
+        # Process-wide: the runtime starts handler tasks from its consumer thread, which does not
+        # carry a context variable; every client and output of this process is the run's now.
+        before = current()
+        if before is not None and before != self.run_info:
+            raise ShadowError(f"shadow run {before.run_id} is active in this process already")
+        enter_process(self.run_info)
+        try:
+            return self._run(t0, progress)
+        finally:
+            enter_process(before)
+
+    def _run(self, t0: float, progress: Progress | None) -> ShadowResult:
         with entered(self.run_info):
             client = self.kafka.client_config()
             o = self.options
@@ -187,6 +203,7 @@ class ShadowReplay:
                 reading = Window({tp: min(warm.starts[tp], s) for tp, s in window.starts.items()},
                                  window.ends)  # fmt: skip
             inputs = self._scan(window)
+            self._prepare_outputs()
             self._commit_start(reading)
             complete = self._run_candidate(window, reading, progress)
             result = self._compare(window, inputs, complete, t0)
@@ -195,6 +212,30 @@ class ShadowReplay:
                 result.cleaned_up = True
         result.elapsed = time.monotonic() - t0
         return result
+
+    def _prepare_outputs(self) -> None:
+        """Create the shadow copy of every declared output topic now, and of any other topic
+        the candidate writes when it is first redirected (``ShadowRun.prepare``)."""
+        self._admin = make_admin(self.kafka.client_config())
+        object.__setattr__(self.run_info, "prepare", self._mirror)
+        for topic in sorted(set(self.production.emits_to) | set(self.candidate.emits_to)):
+            if topic != _UNKNOWN_TOPIC:
+                self.run_info.output_topic(topic)
+
+    def _mirror(self, topic: str, shadow_topic: str) -> None:
+        """``shadow_topic`` like ``topic``: its partition count (keys land as in production)
+        and cleanup policy."""
+        md = self._admin.list_topics(topic=topic, timeout=30).topics.get(topic)
+        partitions, config = 1, {}
+        if md is not None and md.error is None and md.partitions:
+            partitions = len(md.partitions)
+            res = ConfigResource(ResourceType.TOPIC, topic)
+            try:
+                described = self._admin.describe_configs([res])[res].result(timeout=30)
+                config = {"cleanup.policy": described["cleanup.policy"].value}
+            except Exception as exc:  # the policy is a nicety; the partitions are what matter
+                log.info("could not describe %s: %s", topic, exc)
+        ensure_topic(self._admin, shadow_topic, partitions=partitions, config=config)
 
     def _scan(self, window: Window) -> _Inputs:
         found = _Inputs()

@@ -12,6 +12,7 @@ from typing import Any
 from agentstream.config import KafkaSettings
 from agentstream.schemas import fingerprint
 from agentstream.serde import KafkaSchemaStore, Serde, SingleObjectSerde, make_serde
+from agentstream.shadow._state import ShadowWriteError
 
 __all__ = ["ShadowSchemaStore", "shadow_serde"]
 
@@ -24,14 +25,20 @@ class ShadowSchemaStore:
         self.production = production
         self.own = own
 
+    def _production(self, fp: int) -> dict[str, Any] | None:
+        try:
+            return self.production.lookup(fp)
+        except ShadowWriteError:  # production has no schema topic (yet): nothing to find there
+            return None
+
     def register(self, schema: dict[str, Any]) -> int:
         fp = fingerprint(schema)
-        if self.production.lookup(fp) is not None:
+        if self._production(fp) is not None:
             return fp
         return self.own.register(schema)
 
     def lookup(self, fp: int) -> dict[str, Any] | None:
-        return self.production.lookup(fp) or self.own.lookup(fp)
+        return self._production(fp) or self.own.lookup(fp)
 
 
 def shadow_serde(production: KafkaSettings, shadow: KafkaSettings) -> Serde:

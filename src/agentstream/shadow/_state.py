@@ -7,17 +7,17 @@ The runtime resolves the topic of every ``ctx.emit`` / ``ctx.schedule`` through
 ``output_topic``; services that write to Kafka on their own, or act outside Kafka (post to Slack,
 call a webhook, write files, upsert vectors), ask ``active()`` and hold back.
 
-The current run is a context variable (``entered``), so an agent started inside it — its handler
-tasks, workflow steps, ``asyncio.to_thread`` calls — sees it and one started elsewhere in the
-same process does not; ``enter_process`` makes it the default of the whole process (what the CLI
-does, so that threads started without the context see it too).
+The current run is the process's (``enter_process``: what ``agentstream shadow`` and
+``ShadowReplay.run`` do, before anything of the candidate runs), because the runtime starts
+handler tasks from its consumer thread, which carries no context variable. ``entered`` scopes a
+run to a block and what it starts with its context (tests of one client or one service call).
 """
 
 from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -55,12 +55,15 @@ class ShadowRun:
     """One shadow run: its id and namespace (every name it writes starts with ``namespace``).
 
     ``redirected`` collects the production topics whose outputs were redirected (the report reads
-    the production side of exactly those).
+    the production side of exactly those). ``prepare(production_topic, shadow_topic)``, if set,
+    is called once per topic before the first record is redirected to it (the replay creates the
+    shadow topic there, like the production one), in the thread that redirects.
     """
 
     run_id: str
     topic_prefix: str = ""
     redirected: set[str] = field(default_factory=set, compare=False, repr=False)
+    prepare: Callable[[str, str], None] | None = field(default=None, compare=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -83,9 +86,14 @@ class ShadowRun:
         """Where an output meant for ``topic`` goes in this run (names of the run stay)."""
         if self.owns(topic):
             return topic
-        with self._lock:
-            self.redirected.add(topic)
-        return self.namespace + topic
+        shadow_topic = self.namespace + topic
+        if topic not in self.redirected:
+            with self._lock:
+                if topic not in self.redirected:
+                    if self.prepare is not None:
+                        self.prepare(topic, shadow_topic)
+                    self.redirected.add(topic)
+        return shadow_topic
 
     def state_topic(self, topic: str) -> str:
         """Where a component's own state topic ``topic`` lives in this run (not an output)."""
