@@ -32,7 +32,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -43,7 +43,7 @@ from confluent_kafka.admin import ConfigResource, ResourceType  # type: ignore[a
 from agentstream.bus import ensure_topic, make_admin, make_consumer
 from agentstream.config import KafkaSettings, load
 from agentstream.ops.dlq import DeadLetterReadError, read_dead_letters
-from agentstream.runtime import Agent, AgentRunner, AgentSettings
+from agentstream.runtime import Agent, AgentRunner, AgentSettings, Context
 from agentstream.serde import Serde
 from agentstream.shadow._diff import DEFAULT_IGNORE, DiffReport, Output, diff_outputs
 from agentstream.shadow._outputs import read_outputs, read_timer_outputs
@@ -60,6 +60,7 @@ _CLOCK_SLACK_MS = 5 * 60 * 1000
 _UNKNOWN_TOPIC = "*"
 
 Progress = Callable[[int, int], None]  # (inputs done, inputs in the window)
+_Handler = Callable[[Any, Context], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,7 @@ class ShadowReplay:
         self.settings = base.model_copy(
             update={"group_id": self.group, "ops_port": None, "instance_id": None}
         )
+        self._ends: dict[TP, int] = {}  # the window's ends, once known
         self.candidate = self._as_production(candidate)
         self.candidate_label = candidate_label or f"{candidate.name} {candidate.version}"
         self.codec: Serde = shadow_serde(self.kafka, self.shadow_kafka)
@@ -171,11 +173,27 @@ class ShadowReplay:
 
     def _as_production(self, candidate: Agent) -> Agent:
         """The candidate under the production agent's name (ids derive as production's), its
-        explicit workflow completion topics redirected."""
+        explicit workflow completion topics redirected, its handlers skipping inputs at or past
+        the window's end (the consumer reads on until the run stops; those inputs are not the
+        run's, and handling them would schedule, cancel and emit for nothing)."""
         for b in candidate.workflows:
             if b.completion_topic is not None:
                 b.completion_topic = self.run_info.output_topic(b.completion_topic)
-        return dataclasses.replace(candidate, name=self.production.name)
+        handlers = [dataclasses.replace(h, fn=self._bounded(h.fn)) for h in candidate.handlers]
+        return dataclasses.replace(candidate, name=self.production.name, handlers=handlers)
+
+    def _bounded(self, fn: _Handler) -> _Handler:
+        ends = self._ends
+
+        async def handle(event: Any, ctx: Context) -> None:
+            end = ends.get((ctx.topic, ctx.partition))
+            if end is not None and ctx.offset >= end:
+                return
+            await fn(event, ctx)
+
+        handle.__name__ = getattr(fn, "__name__", "handle")
+        handle.__qualname__ = getattr(fn, "__qualname__", "handle")
+        return handle
 
     # -- the run ------------------------------------------------------------------------------
     def run(self, *, progress: Progress | None = None) -> ShadowResult:
@@ -202,6 +220,7 @@ class ShadowReplay:
                 warm = resolve_window(client, self.candidate.topics, o.warmup, Stop())
                 reading = Window({tp: min(warm.starts[tp], s) for tp, s in window.starts.items()},
                                  window.ends)  # fmt: skip
+            self._ends.update(window.ends)
             inputs = self._scan(window)
             self._prepare_outputs()
             self._commit_start(reading)
