@@ -152,3 +152,14 @@ def test_window_by_time_and_by_count(bootstrap_servers: str, topic_factory: Any)
     assert result.inputs == 3
     # Production never ran: every shadow output is only the shadow's.
     assert result.report.counts["agentstream.insights.RiskDetected"].only_shadow == 3
+    # A warm-up reads from earlier (here: the start) without comparing what it caused; at the
+    # end the run deletes its topics and group.
+    warm = ShadowReplay(agent, agent, kafka=kafka, settings=AgentSettings(ops_port=None),
+                        options=ShadowOptions(start=parse_start("2026-11-30T12:00Z"),
+                                              warmup=parse_start("earliest"), cleanup=True))
+    seen: list[tuple[int, int]] = []
+    result = warm.run(progress=lambda done, total: seen.append((done, total)))
+    assert result.inputs == 2 and result.shadow_outputs == 2 and result.cleaned_up
+    assert seen[-1] == (6, 6)  # it read all six inputs: four of warm-up, two of the window
+    left = make_admin({"bootstrap.servers": bootstrap_servers}).list_topics(timeout=10).topics
+    assert not [t for t in left if t.startswith(result.run.namespace)]
