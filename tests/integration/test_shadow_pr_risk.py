@@ -96,6 +96,9 @@ def _env(name: str, code: str, risks: str, prefix: str, log: Path) -> dict[str, 
         # Stale-review timers are due in an hour at the earliest: none fires during the test,
         # on either side (a firing depends on the wall clock, not on the inputs).
         "AGENTSTREAM_PR_RISK_REPLAY_GRACE": "3600",
+        # One input at a time: different keys are otherwise handled concurrently, and pr-risk's
+        # reviewer load (state across keys) would depend on which got the lock first.
+        "AGENTSTREAM_AGENT_MAX_IN_FLIGHT": "1",
         "AGENT_STDERR": str(log),
     }
 
@@ -172,9 +175,10 @@ def _assert_names_the_changed_rule(report: dict[str, Any], monday: list[Any],
 def test_shadow_replay_of_a_day_names_exactly_the_changed_outputs(
     bootstrap_servers: str, topic_factory: Any, tmp_path: Path
 ) -> None:
-    # One input partition: pr-risk's state spans pull requests (reviewer load), and inputs of
-    # different partitions are handled in no reproducible order, so a Monday input's output
-    # could reflect Wednesday's requests in production (docs/shadow.md, "noise floor").
+    # One input partition (and one input at a time, _env): pr-risk's state spans pull requests
+    # (reviewer load), and inputs of different partitions or keys are handled in no reproducible
+    # order, so a Monday input's output could reflect Wednesday's requests in production
+    # (docs/shadow.md, "noise floor").
     code, risks = topic_factory(partitions=1), topic_factory(partitions=1)
     name, prefix = unique_name("pr-risk"), unique_name("p") + "."
     env = _env(name, code, risks, prefix, tmp_path / "agents.log")

@@ -111,7 +111,7 @@ def _print(result: ShadowResult, console: Console, sample: int) -> None:
         shown[d.event_type] = n + 1
     for etype, n in shown.items():
         if n > sample:
-            console.print(f"... {n - sample} more differences of {etype} (--sample, --json)")
+            console.print(f"... {n - sample} more difference(s) of {etype} (--sample, --json)")
     if result.report.identical:
         console.print("[green]no differences[/]")
     dl = w["dead_letters"]

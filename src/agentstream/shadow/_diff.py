@@ -30,6 +30,7 @@ __all__ = [
 DEFAULT_IGNORE: tuple[str, ...] = ("meta.id", "meta.time")
 
 DiffKind = Literal["changed", "only-production", "only-shadow"]
+_KIND_ORDER = {"changed": 0, "only-production": 1, "only-shadow": 2}
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,8 @@ class Difference:
 
 @dataclass
 class DiffReport:
-    """Per event type counts and every difference, in a stable order (type, cause, ids)."""
+    """Per event type counts and every difference, in a stable order (type, kind, entity,
+    cause)."""
 
     counts: dict[str, TypeCounts] = field(default_factory=dict)
     differences: list[Difference] = field(default_factory=list)
@@ -245,4 +247,6 @@ def diff_outputs(
         report.differences.extend(_compare_group(
             etype, cause, prod_groups.get(gkey, []), list(shad_groups.get(gkey, [])), counts
         ))
+    report.differences.sort(key=lambda d: (d.event_type, _KIND_ORDER[d.kind], d.subject,
+                                           d.causation_id or ""))  # fmt: skip
     return report
