@@ -74,8 +74,9 @@ def _ends(bootstrap: str, topics: list[str]) -> dict[tuple[str, int], int]:
         c.close()
 
 
+@pytest.mark.parametrize("mode", ["at-least-once", "exactly-once"])
 def test_candidate_differs_exactly_where_its_rule_does(
-    bootstrap_servers: str, topic_factory: Any
+    bootstrap_servers: str, topic_factory: Any, mode: str
 ) -> None:
     src, out = topic_factory(partitions=2), topic_factory(partitions=1)
     name = unique_name("sized")
@@ -90,7 +91,7 @@ def test_candidate_differs_exactly_where_its_rule_does(
 
     replay = ShadowReplay(production, _agent("anything", src, out, 100),
                           options=ShadowOptions(run_id=unique_name("r")[:20]), kafka=kafka,
-                          settings=AgentSettings(ops_port=None))  # fmt: skip
+                          settings=AgentSettings(ops_port=None, mode=mode))  # fmt: skip
     result = replay.run()
 
     assert result.complete and result.inputs == 6
