@@ -164,3 +164,63 @@ def test_window_by_time_and_by_count(bootstrap_servers: str, topic_factory: Any)
     assert seen[-1] == (6, 6)  # it read all six inputs: four of warm-up, two of the window
     left = make_admin({"bootstrap.servers": bootstrap_servers}).list_topics(timeout=10).topics
     assert not [t for t in left if t.startswith(result.run.namespace)]
+
+
+def _wf_agent(name: str, wf_name: str, src: str, out: str, *, limit: int, bootstrap: str) -> Agent:
+    """An agent whose workflow publishes its risk from a step, with its own producer (as the
+    daily briefing does), some time after the trigger was committed."""
+    import asyncio  # noqa: PLC0415
+    import uuid  # noqa: PLC0415
+
+    from agentstream.workflow import StepContext, Workflow  # noqa: PLC0415
+
+    wf = Workflow(wf_name, version="1")
+
+    @wf.step
+    async def judge(ctx: StepContext, pr: PullRequestOpened) -> dict[str, Any]:
+        await asyncio.sleep(0.3)  # a slow step (an LLM call): the run outlives its trigger
+        if (pr.additions or 0) <= limit:
+            return {"risk": None}
+        meta = new_meta(RiskDetected, source=f"agent.{name}", subject=pr.meta.subject,
+                        correlation_id=pr.meta.correlation_id, causation_id=pr.meta.id)
+        event = RiskDetected(
+            meta=meta.replace(id=str(uuid.uuid5(uuid.NAMESPACE_URL, ctx.run_id))),
+            based_on=(pr.meta.id,), kind="large-pull-request", severity=RiskSeverity.MEDIUM,
+            title=f"{pr.repo}#{pr.number} is large", summary=f"over {limit}")
+        topic = shadow.output_topic(out)
+        p = make_producer({"bootstrap.servers": bootstrap})
+        p.produce(topic, key=pr.meta.subject.encode(),
+                  value=make_serde(KafkaSettings(bootstrap_servers=bootstrap)).encode(topic, event))
+        assert p.flush(30) == 0
+        return {"risk": event.meta.id}
+
+    agent = Agent(name, version=f"wf-{limit}", emits_to={out: [RiskDetected]})
+    agent.workflow(wf, trigger=PullRequestOpened, topic=src)
+    return agent
+
+
+def test_a_workflow_agent_is_compared_once_its_runs_finished(
+    bootstrap_servers: str, topic_factory: Any
+) -> None:
+    src, out = topic_factory(partitions=1), topic_factory(partitions=1)
+    name, wf_name = unique_name("wf-sized"), unique_name("wf")
+    kafka = KafkaSettings(bootstrap_servers=bootstrap_servers, topic_prefix=unique_name("p") + ".")
+    prs = [_pr(n, lines) for n, lines in enumerate([10, 150, 300, 600], start=1)]
+    _publish(bootstrap_servers, src, prs)
+    production = _wf_agent(name, wf_name, src, out, limit=200, bootstrap=bootstrap_servers)
+    with running(production, bootstrap_servers):
+        wait_for(lambda: len(read_events(kafka, out)) == 2, timeout=timedelta(seconds=60),
+                 what="the production workflow's two risks")  # fmt: skip
+    completions = f"workflows.{wf_name}.events"
+    prod_ends = _ends(bootstrap_servers, [src, out, completions])
+
+    candidate = _wf_agent(name, wf_name, src, out, limit=100, bootstrap=bootstrap_servers)
+    result = ShadowReplay(production, candidate, kafka=kafka,
+                          settings=AgentSettings(ops_port=None)).run()  # fmt: skip
+    assert result.complete
+    c = result.report.counts["agentstream.insights.RiskDetected"]
+    assert (c.same, c.changed, c.only_production, c.only_shadow) == (0, 2, 0, 1)
+    assert _ends(bootstrap_servers, [src, out, completions]) == prod_ends
+    # Its runs completed in the run's namespace (the completion topic derives from the prefix).
+    ns_completions = _ends(bootstrap_servers, [result.run.namespace + completions])
+    assert sum(ns_completions.values()) == len(prs)
