@@ -55,3 +55,63 @@ def test_a_shadowed_notifier_posts_nothing_and_writes_no_file(
         assert report["dead_letters"] == {"production": 0, "shadow": 0}
         assert hook.posts == []
     assert not out.exists()
+
+
+def test_a_shadowed_assistant_never_calls_slack_and_answers_as_production_did(
+    bootstrap_servers: str, topic_factory: Any, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime, timedelta  # noqa: PLC0415
+
+    from tests.integration.svcproc import spawn, stop, wait_for  # noqa: PLC0415
+
+    from agentstream.events import MessagePosted  # noqa: PLC0415
+    from agentstream.schemas import new_meta  # noqa: PLC0415
+    from agentstream.serde import read_events  # noqa: PLC0415
+    from agentstream.testing import SlackWebStub  # noqa: PLC0415
+
+    bot = "U0ASSIST"
+    chat, risks, answers = (topic_factory(partitions=1) for _ in range(3))
+    question = MessagePosted(
+        meta=new_meta(MessagePosted, source="t", subject="C0ENG"), channel="C0ENG",
+        user="U01ANA", text=f"<@{bot}> what is blocking payments?", ts="100.000001",
+        posted_at=datetime.now(UTC),
+    )  # fmt: skip
+    kafka = KafkaSettings(bootstrap_servers=bootstrap_servers)
+    with SlackWebStub(token="xoxb-test", bot_user_id=bot) as slack:
+        env = {
+            "AGENTSTREAM_TOPIC_PREFIX": unique_name("p") + ".",
+            "AGENTSTREAM_ASSISTANT_SLACK_BASE_URL": slack.base_url,
+            "AGENTSTREAM_ASSISTANT_SLACK_BOT_TOKEN": "xoxb-test",
+            "AGENTSTREAM_ASSISTANT_BOT_USER_ID": bot,
+            "AGENTSTREAM_ASSISTANT_CHAT_TOPIC": chat,
+            "AGENTSTREAM_ASSISTANT_RISKS_TOPIC": risks,
+            "AGENTSTREAM_ASSISTANT_ANSWERS_TOPIC": answers,
+            "AGENTSTREAM_ASSISTANT_WORKFLOW_NAME": unique_name("assistant"),
+            "AGENTSTREAM_AGENT_GROUP_ID": unique_name("assistant"),
+        }
+        publish(bootstrap_servers, make_serde(kafka), chat, [question])
+        production = spawn("services.assistant", bootstrap_servers, env, tmp_path / "a.log")
+        try:
+            wait_for(lambda: len(read_events(kafka, answers)) == 1, timeout=timedelta(seconds=90),
+                     what="production's answer")  # fmt: skip
+        finally:
+            stop(production)
+        calls = len(slack.calls)
+        assert len(slack.posts) == 1
+
+        full = {k: v for k, v in os.environ.items() if not k.startswith("AGENTSTREAM_")} | {
+            "AGENTSTREAM_BOOTSTRAP_SERVERS": bootstrap_servers, "PYTHONPATH": str(ROOT), **env}
+        full.pop("KAFKA_BOOTSTRAP_SERVERS", None)
+        run = subprocess.run(
+            [sys.executable, "-m", "agentstream.cli", "shadow", "services.assistant.agent:agent",
+             "--json", "--deadline", "90s", "--ignore", "posted_ts", "--cleanup"],
+            cwd=ROOT, env=full, capture_output=True, timeout=180, check=False,
+        )  # fmt: skip
+        assert run.returncode == 0, run.stderr.decode()[-3000:]
+        assert len(slack.calls) == calls and len(slack.posts) == 1  # not even a lookup
+    report = json.loads(run.stdout)
+    assert report["complete"] and report["window"]["inputs"] == 1
+    # The baseline (production's version against itself) answers as production did.
+    assert report["types"] == {"agentstream.insights.AssistantAnswered": {
+        "same": 1, "changed": 0, "only_production": 0, "only_shadow": 0}}, report["differences"]
+    assert len(read_events(kafka, answers)) == 1
