@@ -153,6 +153,7 @@ def test_window_by_time_and_by_count(bootstrap_servers: str, topic_factory: Any)
     assert result.inputs == 3
     # Production never ran: every shadow output is only the shadow's.
     assert result.report.counts["agentstream.insights.RiskDetected"].only_shadow == 3
+    assert result.production_behind == 3  # the report says why: production never handled them
     # A warm-up reads from earlier (here: the start) without comparing what it caused; at the
     # end the run deletes its topics and group.
     warm = ShadowReplay(agent, agent, kafka=kafka, settings=AgentSettings(ops_port=None),

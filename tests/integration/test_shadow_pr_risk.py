@@ -163,6 +163,7 @@ def _assert_names_the_changed_rule(report: dict[str, Any], monday: list[Any],
                       "only_production": 0, "only_shadow": 2}  # fmt: skip
     assert counts["same"] >= len(prod_monday) - 1 >= 1
     assert report["dead_letters"] == {"production": 0, "shadow": 0}
+    assert report["production_behind"] == 0
     # Stale-review timers: #42's and #43's are pending on both sides (compared, the same);
     # #17's was cancelled in production by Wednesday's review, pending in the shadow: not
     # compared, reported as undecided.

@@ -118,6 +118,9 @@ def _print(result: ShadowResult, console: Console, sample: int) -> None:
     if dl.get("shadow") or dl.get("production"):
         console.print(f"dead letters of window inputs: production {dl.get('production', 0)}, "
                       f"shadow {dl.get('shadow', 0)}")
+    if result.production_behind:
+        console.print(f"[yellow]production's group has not committed {result.production_behind} "
+                      "input(s) of the window yet: their outputs may be missing on its side[/]")
     if result.timers_undecided:
         console.print(f"{len(result.timers_undecided)} timer(s) pending on one side and "
                       "cancelled on the other (by inputs after the window): not compared")

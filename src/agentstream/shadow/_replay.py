@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from confluent_kafka import TopicPartition
+from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import ConfigResource, ResourceType  # type: ignore[attr-defined]
 
 from agentstream.bus import ensure_topic, make_admin, make_consumer
@@ -103,6 +103,7 @@ class ShadowResult:
     shadow_topics: list[str]
     timers_undecided: list[str] = field(default_factory=list)
     dead_letters: dict[str, int] = field(default_factory=dict)
+    production_behind: int = 0
     cleaned_up: bool = False
 
     def to_json(self, *, sample: int = 5) -> dict[str, Any]:
@@ -120,6 +121,7 @@ class ShadowResult:
             "shadow_topics": self.shadow_topics,
             "timers_undecided": self.timers_undecided,
             "dead_letters": self.dead_letters,
+            "production_behind": self.production_behind,
             "cleaned_up": self.cleaned_up,
             **self.report.to_json(sample=sample),
         }
@@ -160,7 +162,8 @@ class ShadowReplay:
         self.run_info = run or ShadowRun(self.options.run_id or uuid.uuid4().hex[:8],
                                          topic_prefix=self.kafka.topic_prefix)  # fmt: skip
         ns = self.run_info.namespace
-        self.group = ns + (base.group_id or production.name)
+        self.production_group = base.group_id or production.name
+        self.group = ns + self.production_group
         self.shadow_kafka = self.kafka.model_copy(update={"topic_prefix": ns})
         self.settings = base.model_copy(
             update={"group_id": self.group, "ops_port": None, "instance_id": None}
@@ -383,7 +386,25 @@ class ShadowReplay:
             production_outputs=len(prod_out), shadow_outputs=len(shad_out),
             shadow_topics=[ns + t for t in topics],
             timers_undecided=undecided, dead_letters=self._dead_letters(inputs),
+            production_behind=self._production_behind(window),
         )
+
+    def _production_behind(self, window: Window) -> int:
+        """Inputs of the window production's group has not committed yet (their outputs may be
+        missing on its side): read-only, from the group's committed offsets."""
+        group = self.production_group
+        admin = make_admin(self.kafka.client_config())
+        try:
+            [fut] = admin.list_consumer_group_offsets(
+                [ConsumerGroupTopicPartitions(group)], request_timeout=30
+            ).values()
+            committed = {(tp.topic, tp.partition): tp.offset
+                         for tp in fut.result(timeout=60).topic_partitions}  # fmt: skip
+        except Exception as exc:  # no such group (production never ran with this name)
+            log.info("no committed offsets of production group %s: %s", group, exc)
+            committed = {}
+        return sum(max(0, end - max(committed.get(tp, -1), window.starts[tp]))
+                   for tp, end in window.ends.items())  # fmt: skip
 
     def _add_timers(self, inputs: _Inputs, prod: list[Output], shad: list[Output],
                     topics: list[str]) -> list[str]:  # fmt: skip
