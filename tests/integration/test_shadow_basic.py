@@ -154,6 +154,10 @@ def test_window_by_time_and_by_count(bootstrap_servers: str, topic_factory: Any)
     # Production never ran: every shadow output is only the shadow's.
     assert result.report.counts["agentstream.insights.RiskDetected"].only_shadow == 3
     assert result.production_behind == 3  # the report says why: production never handled them
+    # Past its deadline a run stops and says it is incomplete (the command exits 2).
+    late = ShadowReplay(agent, agent, kafka=kafka, settings=AgentSettings(ops_port=None),
+                        options=ShadowOptions(deadline=timedelta(0))).run()
+    assert not late.complete and late.inputs == 6
     # A warm-up reads from earlier (here: the start) without comparing what it caused; at the
     # end the run deletes its topics and group.
     warm = ShadowReplay(agent, agent, kafka=kafka, settings=AgentSettings(ops_port=None),
