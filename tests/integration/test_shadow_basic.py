@@ -111,6 +111,10 @@ def test_candidate_differs_exactly_where_its_rule_does(
     assert _ends(bootstrap_servers, [src, out]) == prod_ends
     assert result.group.startswith(f"{kafka.topic_prefix}shadow.")
     assert all(t.startswith(result.run.namespace) for t in result.shadow_topics)
+    # A run id is used once: a second run under it would find its dedupe markers.
+    with pytest.raises(shadow.ShadowError, match="used before"):
+        ShadowReplay(production, production, kafka=kafka, settings=AgentSettings(ops_port=None),
+                     options=ShadowOptions(run_id=result.run.run_id)).run()  # fmt: skip
 
 
 def test_a_write_outside_the_namespace_is_refused_and_dead_lettered(

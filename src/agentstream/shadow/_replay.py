@@ -239,6 +239,13 @@ class ShadowReplay:
         """Create the shadow copy of every declared output topic now, and of any other topic
         the candidate writes when it is first redirected (``ShadowRun.prepare``)."""
         self._admin = make_admin(self.kafka.client_config())
+        used = [t for t in self._admin.list_topics(timeout=30).topics if self.run_info.owns(t)]
+        if used:
+            raise ShadowError(
+                f"shadow run id {self.run_info.run_id!r} was used before ({len(used)} topics "
+                f"under {self.run_info.namespace}, e.g. {sorted(used)[0]}): its dedupe markers "
+                "would skip every input. Choose another --run-id, or delete those topics"
+            )
         object.__setattr__(self.run_info, "prepare", self._mirror)
         for topic in sorted(set(self.production.emits_to) | set(self.candidate.emits_to)):
             if topic != _UNKNOWN_TOPIC:
@@ -294,13 +301,11 @@ class ShadowReplay:
         finally:
             c.close()
 
-    def committed(self, window: Window) -> dict[TP, int]:
-        """The run's committed offset per partition of ``window`` (its start if none)."""
-        c = self._group_consumer()
-        try:
-            got = c.committed([TopicPartition(t, p) for t, p in window.starts], timeout=10)
-        finally:
-            c.close()
+    @staticmethod
+    def _committed(c: Any, window: Window) -> dict[TP, int]:
+        """The run's committed offset per partition of ``window`` (its start if none), asked
+        through ``c``, a consumer of the run's group that never joins it."""
+        got = c.committed([TopicPartition(t, p) for t, p in window.starts], timeout=10)
         return {(tp.topic, tp.partition): tp.offset if tp.offset >= 0
                 else window.starts[(tp.topic, tp.partition)] for tp in got}  # fmt: skip
 
@@ -333,9 +338,10 @@ class ShadowReplay:
         deadline = time.monotonic() + self.options.deadline.total_seconds()
         total = reading.total
         complete = False
+        probe = self._group_consumer()
         try:
             while not errors and time.monotonic() < deadline:
-                at = self.committed(reading)
+                at = self._committed(probe, reading)
                 done = sum(min(max(at[tp], s), reading.ends[tp]) - s
                            for tp, s in reading.starts.items())
                 if progress is not None:
@@ -345,6 +351,7 @@ class ShadowReplay:
                     break
                 time.sleep(0.3)
         finally:
+            probe.close()
             runner.stop()
             thread.join(self.settings.shutdown_timeout.total_seconds() + 30)
         if errors:
