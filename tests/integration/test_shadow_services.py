@@ -115,3 +115,48 @@ def test_a_shadowed_assistant_never_calls_slack_and_answers_as_production_did(
     assert report["types"] == {"agentstream.insights.AssistantAnswered": {
         "same": 1, "changed": 0, "only_production": 0, "only_shadow": 0}}, report["differences"]
     assert len(read_events(kafka, answers)) == 1
+
+
+def test_a_baseline_run_marks_the_noise_floor(
+    bootstrap_servers: str, topic_factory: Any
+) -> None:
+    from datetime import timedelta  # noqa: PLC0415
+
+    from agents.clocked import make  # noqa: PLC0415
+    from agents.harness import running, wait_for  # noqa: PLC0415
+    from test_shadow_basic import _pr, _publish  # noqa: PLC0415
+
+    from agentstream.serde import read_events  # noqa: PLC0415
+
+    src, out = topic_factory(partitions=2), topic_factory(partitions=1)
+    name = unique_name("clocked")
+    prs = [_pr(n, lines) for n, lines in enumerate([10, 150, 300, 600], start=1)]
+    _publish(bootstrap_servers, src, prs)
+    kafka = KafkaSettings(bootstrap_servers=bootstrap_servers)
+    with running(make(name, src, out, 200), bootstrap_servers):
+        wait_for(lambda: len(read_events(kafka, out)) == 2, timeout=timedelta(seconds=60),
+                 what="production's two risks")  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTSTREAM_")} | {
+        "AGENTSTREAM_BOOTSTRAP_SERVERS": bootstrap_servers, "PYTHONPATH": str(ROOT),
+        "AGENTSTREAM_AGENT_OPS_PORT": "-1",
+        "CLOCKED_NAME": name, "CLOCKED_SRC": src, "CLOCKED_OUT": out}
+    env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
+    run = subprocess.run(
+        [sys.executable, "-m", "agentstream.cli", "shadow",
+         "tests.integration.agents.clocked:agent",
+         "--candidate", "tests.integration.agents.clocked:candidate", "--baseline",
+         "--json", "--deadline", "90s", "--cleanup", "--fail-on-diff"],
+        cwd=ROOT, env=env, capture_output=True, timeout=240, check=False,
+    )  # fmt: skip
+    report = json.loads(run.stdout)
+    # The clock makes both of production's risks "changed" in the baseline already: noise. The
+    # risk of the 150-line pull request is the candidate's own doing: signal (exit code 1).
+    assert run.returncode == 1, run.stderr.decode()[-3000:]
+    assert report["baseline"]["types"][RISK_TYPE]["changed"] == 2
+    assert report["types"][RISK_TYPE] == {"same": 0, "changed": 2, "only_production": 0,
+                                          "only_shadow": 1, "noise": 2}  # fmt: skip
+    signal = [d for d in report["differences"] if not d["noise"]]
+    assert [(d["kind"], d["causation_id"]) for d in signal] == [("only-shadow", prs[1].meta.id)]
+
+
+RISK_TYPE = "agentstream.insights.RiskDetected"

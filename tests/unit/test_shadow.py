@@ -201,3 +201,22 @@ def test_the_report_prints_counts_and_pairs_side_by_side() -> None:
     assert "over 400" in text and "over 200" in text and "summary" in text
     assert "only-shadow: pr#2" in text
     assert RISK in text
+
+
+def test_noise_is_what_a_baseline_differed_in_too() -> None:
+    from agentstream.shadow.replay import mark_noise  # noqa: PLC0415
+
+    prod = [_out("a", "c1", "pr#1", kind="x", summary="at 1"),
+            _out("b", "c2", "pr#2", kind="x", summary="same")]  # fmt: skip
+    baseline = diff_outputs(prod, [_out("a", "c1", "pr#1", kind="x", summary="at 2"),
+                                   _out("b", "c2", "pr#2", kind="x", summary="same")])
+    candidate = diff_outputs(prod, [_out("a", "c1", "pr#1", kind="x", summary="at 3"),
+                                    _out("b", "c2", "pr#2", kind="x", summary="other"),
+                                    _out("n", "c3", "pr#3", kind="x")])  # fmt: skip
+    marked = mark_noise(candidate, baseline)
+    assert marked.counts[RISK].noise == 1 and marked.counts[RISK].changed == 2
+    assert [(d.causation_id, d.noise) for d in marked.differences] == [
+        ("c2", False), ("c3", False), ("c1", True)]  # the signal first
+    assert [d.causation_id for d in marked.signal] == ["c2", "c3"]
+    assert marked.to_json()["types"][RISK]["noise"] == 1
+    assert "noise" not in candidate.to_json()["types"][RISK]  # no baseline, no noise count

@@ -9,6 +9,7 @@ machines). See docs/shadow.md.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import sys
@@ -30,6 +31,9 @@ from agentstream.shadow.replay import (
     ShadowOptions,
     ShadowReplay,
     ShadowResult,
+    Start,
+    Stop,
+    mark_noise,
     parse_start,
     parse_stop,
 )
@@ -87,6 +91,18 @@ def _pair_table(d: Difference) -> Table:
     return table
 
 
+def _print_pairs(result: ShadowResult, console: Console, sample: int) -> None:
+    shown: dict[str, int] = {}
+    for d in result.report.signal:
+        n = shown.get(d.event_type, 0)
+        if n < sample:
+            console.print(_pair_table(d))
+        shown[d.event_type] = n + 1
+    for etype, n in shown.items():
+        if n > sample:
+            console.print(f"... {n - sample} more difference(s) of {etype} (--sample, --json)")
+
+
 def _print(result: ShadowResult, console: Console, sample: int) -> None:
     w = result.to_json(sample=sample)
     console.print(
@@ -96,24 +112,24 @@ def _print(result: ShadowResult, console: Console, sample: int) -> None:
         f"{'complete' if result.complete else '[red]INCOMPLETE (deadline)[/]'} in "
         f"{result.elapsed:.1f}s"
     )
+    noise = result.baseline is not None
     table = Table(title="outputs by event type", title_justify="left")
-    for col in ("event type", "same", "changed", "only production", "only shadow"):
+    cols = ["event type", "same", "changed", "only production", "only shadow"]
+    for col in [*cols, *(["of which noise"] if noise else [])]:
         table.add_column(col, justify="left" if col == "event type" else "right")
     for etype, c in sorted(result.report.counts.items()):
-        table.add_row(etype, str(c.same), str(c.changed), str(c.only_production),
-                      str(c.only_shadow))  # fmt: skip
+        row = [etype, str(c.same), str(c.changed), str(c.only_production), str(c.only_shadow)]
+        table.add_row(*row, *([str(c.noise or 0)] if noise else []))
     console.print(table)
-    shown: dict[str, int] = {}
-    for d in result.report.differences:
-        n = shown.get(d.event_type, 0)
-        if n < sample:
-            console.print(_pair_table(d))
-        shown[d.event_type] = n + 1
-    for etype, n in shown.items():
-        if n > sample:
-            console.print(f"... {n - sample} more difference(s) of {etype} (--sample, --json)")
+    _print_pairs(result, console, sample)
+    quiet = len(result.report.differences) - len(result.report.signal)
+    if quiet:
+        console.print(f"{quiet} difference(s) are noise: the baseline run of production's own "
+                      "version differed the same way (--json lists them)")
     if result.report.identical:
         console.print("[green]no differences[/]")
+    elif noise and not result.report.signal:
+        console.print("[green]no differences beyond the noise floor[/]")
     dl = w["dead_letters"]
     if dl.get("shadow") or dl.get("production"):
         console.print(f"dead letters of window inputs: production {dl.get('production', 0)}, "
@@ -175,7 +191,13 @@ def shadow(  # noqa: PLR0917 - one parameter per option of the command line
         bool, typer.Option("--cleanup", help="Delete the run's topics and group at the end.")
     ] = False,
     fail_on_diff: Annotated[
-        bool, typer.Option("--fail-on-diff", help="Exit 1 when any output differs.")
+        bool, typer.Option("--fail-on-diff", help="Exit 1 when any output differs (beyond the "
+                           "noise floor with --baseline).")
+    ] = False,
+    baseline: Annotated[
+        bool,
+        typer.Option("--baseline", help="First shadow production's own version over the same "
+                     "window: the candidate's differences it has too are marked as noise."),
     ] = False,
     log_level: Annotated[str, typer.Option("--log-level", help="Python log level.")] = "WARNING",
 ) -> None:
@@ -200,28 +222,53 @@ def shadow(  # noqa: PLR0917 - one parameter per option of the command line
         run = ShadowRun(options.run_id or "", topic_prefix=kafka.topic_prefix)
     except ShadowError as exc:
         raise typer.BadParameter(str(exc)) from None
+    if baseline and candidate is None:
+        raise typer.BadParameter("--baseline measures production's own noise to set a "
+                                 "candidate's differences against: give --candidate")
     # Before the candidate is imported: its module-level code sees agentstream.shadow.active().
     enter_process(run)
     cand_agent = load_agent(candidate) if candidate else prod_agent
     check_environment()
-    replay = ShadowReplay(prod_agent, cand_agent, options=options, kafka=kafka,
-                          settings=load(AgentSettings), candidate_label=candidate or production,
-                          run=run)  # fmt: skip
-    err = Console(stderr=True)
-    with Progress(TextColumn(f"shadow {run.run_id}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=err, transient=True,
-                  disable=not err.is_terminal) as bar:  # fmt: skip
-        task = bar.add_task("inputs", total=None)
-        result = replay.run(progress=lambda done, total: bar.update(task, completed=done,
-                                                                    total=total))
+    settings = load(AgentSettings)
+    base: ShadowResult | None = None
+    if baseline:
+        enter_process(None)
+        base = _run(ShadowReplay(
+            prod_agent, prod_agent, kafka=kafka, settings=settings, candidate_label="baseline",
+            options=dataclasses.replace(options, run_id=f"{run.run_id}-base"),
+        ), "baseline")
+        # The candidate reads exactly the baseline's window.
+        options = dataclasses.replace(
+            options, start=Start(offsets=dict(base.window.starts)),
+            stop=Stop(offsets=dict(base.window.ends)),
+        )
+        enter_process(run)
+    result = _run(ShadowReplay(prod_agent, cand_agent, options=options, kafka=kafka,
+                               settings=settings, candidate_label=candidate or production,
+                               run=run), run.run_id)  # fmt: skip
+    if base is not None:
+        result.report = mark_noise(result.report, base.report)
+        result.baseline = {"run_id": base.run.run_id, "complete": base.complete,
+                           "differences": len(base.report.differences),
+                           "types": {t: c.to_json() for t, c in base.report.counts.items()}}
     if as_json:
         typer.echo(json.dumps(result.to_json(sample=sample), default=str))
     else:
         _print(result, Console(), sample)
-    if not result.complete:
+    if not result.complete or (base is not None and not base.complete):
         raise typer.Exit(2)
-    if fail_on_diff and not result.report.identical:
+    if fail_on_diff and result.report.signal:
         raise typer.Exit(1)
+
+
+def _run(replay: ShadowReplay, label: str) -> ShadowResult:
+    err = Console(stderr=True)
+    with Progress(TextColumn(f"shadow {label}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err, transient=True,
+                  disable=not err.is_terminal) as bar:  # fmt: skip
+        task = bar.add_task("inputs", total=None)
+        return replay.run(progress=lambda done, total: bar.update(task, completed=done,
+                                                                  total=total))
 
 
 def register(app: typer.Typer) -> None:

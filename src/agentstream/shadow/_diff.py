@@ -10,6 +10,7 @@ ids derive from the emission's ordinal, so one extra output would shift every id
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ __all__ = [
     "Output",
     "TypeCounts",
     "diff_outputs",
+    "mark_noise",
 ]
 
 # Fields that differ between two runs of the same logic: the event id (derived from the emission
@@ -75,14 +77,18 @@ class TypeCounts:
     changed: int = 0
     only_production: int = 0
     only_shadow: int = 0
+    noise: int | None = None  # differences a baseline run had too (None: no baseline)
 
     @property
     def differing(self) -> int:
         return self.changed + self.only_production + self.only_shadow
 
     def to_json(self) -> dict[str, int]:
-        return {"same": self.same, "changed": self.changed,
-                "only_production": self.only_production, "only_shadow": self.only_shadow}
+        out = {"same": self.same, "changed": self.changed,
+               "only_production": self.only_production, "only_shadow": self.only_shadow}
+        if self.noise is not None:
+            out["noise"] = self.noise
+        return out
 
 
 @dataclass(frozen=True)
@@ -95,16 +101,24 @@ class Difference:
     production: Output | None
     shadow: Output | None
     changed_fields: tuple[str, ...] = ()
+    noise: bool = False  # a baseline run (production's version) differed the same way
 
     @property
     def subject(self) -> str:
         side = self.production or self.shadow
         return side.subject if side is not None else ""
 
+    @property
+    def signature(self) -> tuple[str, str, str, str]:
+        """What a baseline's difference must share with this one to make it noise: event type,
+        kind, cause and entity (ids and values may differ between runs)."""
+        return (self.event_type, self.kind, self.causation_id or "", self.subject)
+
     def to_json(self, *, with_fields: bool) -> dict[str, Any]:
         return {
             "kind": self.kind, "type": self.event_type, "causation_id": self.causation_id,
             "subject": self.subject, "changed_fields": list(self.changed_fields),
+            "noise": self.noise,
             "production": None if self.production is None
             else self.production.to_json(with_fields=with_fields),
             "shadow": None if self.shadow is None
@@ -124,6 +138,11 @@ class DiffReport:
     @property
     def identical(self) -> bool:
         return not self.differences
+
+    @property
+    def signal(self) -> list[Difference]:
+        """The differences that are not noise (all of them without a baseline)."""
+        return [d for d in self.differences if not d.noise]
 
     def by_kind(self, kind: DiffKind) -> list[Difference]:
         return [d for d in self.differences if d.kind == kind]
@@ -230,6 +249,27 @@ def _compare_group(
         counts.only_shadow += 1
         out.append(Difference("only-shadow", etype, causation, None, s.out))
     return out
+
+
+def mark_noise(report: DiffReport, baseline: DiffReport) -> DiffReport:
+    """``report`` with every difference a baseline run also had marked as noise.
+
+    The baseline is a shadow run of the production version itself over the same window: what it
+    reports is not the candidate's doing (inputs handled in another order, a model's sampling,
+    the wall clock). A candidate difference is noise when the baseline has one of the same event
+    type, kind, cause and entity. Noise differences are listed after the others; counts keep
+    them, with ``noise`` saying how many of them are.
+    """
+    seen = {d.signature for d in baseline.differences}
+    marked = [dataclasses.replace(d, noise=d.signature in seen) for d in report.differences]
+    counts = {t: dataclasses.replace(c, noise=0) for t, c in report.counts.items()}
+    for d in marked:
+        if d.noise:
+            n = counts[d.event_type].noise or 0
+            counts[d.event_type].noise = n + 1
+    marked.sort(key=lambda d: (d.noise, d.event_type, _KIND_ORDER[d.kind], d.subject,
+                               d.causation_id or ""))  # fmt: skip
+    return DiffReport(counts=counts, differences=marked, ignored=report.ignored)
 
 
 def diff_outputs(

@@ -105,6 +105,7 @@ class ShadowResult:
     dead_letters: dict[str, int] = field(default_factory=dict)
     production_behind: int = 0
     cleaned_up: bool = False
+    baseline: dict[str, Any] | None = None  # the baseline run's summary (``--baseline``)
 
     def to_json(self, *, sample: int = 5) -> dict[str, Any]:
         return {
@@ -123,6 +124,7 @@ class ShadowResult:
             "dead_letters": self.dead_letters,
             "production_behind": self.production_behind,
             "cleaned_up": self.cleaned_up,
+            "baseline": self.baseline,
             **self.report.to_json(sample=sample),
         }
 

@@ -4,7 +4,8 @@ compare its outputs with production's (``agentstream shadow``; docs/shadow.md).
 ``ShadowReplay(production, candidate, options=ShadowOptions(...)).run()`` returns a
 ``ShadowResult``; its ``report`` (``DiffReport``) has per event type counts (same, changed,
 only-production, only-shadow) and every ``Difference``. ``diff_outputs`` is the comparison on its
-own, over ``Output`` values. ``parse_start`` / ``parse_stop`` read the command line's
+own, over ``Output`` values; ``mark_noise`` marks what a baseline run (production's version
+against itself) differed in too. ``parse_start`` / ``parse_stop`` read the command line's
 ``--from`` / ``--to`` / ``--count``.
 """
 
@@ -18,6 +19,7 @@ from agentstream.shadow._diff import (
     Output,
     TypeCounts,
     diff_outputs,
+    mark_noise,
 )
 from agentstream.shadow._replay import Progress, ShadowOptions, ShadowReplay, ShadowResult
 from agentstream.shadow._window import Start, Stop, Window, parse_start, parse_stop
@@ -37,6 +39,7 @@ __all__ = [
     "TypeCounts",
     "Window",
     "diff_outputs",
+    "mark_noise",
     "parse_start",
     "parse_stop",
 ]
