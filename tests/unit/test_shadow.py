@@ -220,3 +220,12 @@ def test_noise_is_what_a_baseline_differed_in_too() -> None:
     assert [d.causation_id for d in marked.signal] == ["c2", "c3"]
     assert marked.to_json()["types"][RISK]["noise"] == 1
     assert "noise" not in candidate.to_json()["types"][RISK]  # no baseline, no noise count
+
+
+def test_long_texts_are_shown_from_where_they_differ() -> None:
+    from agentstream.cli._shadow import _cells  # noqa: PLC0415
+
+    head = "The team merged eleven pull requests this week. " * 6
+    p, s = _cells(head + "Ana is overloaded.", head + "Ben is overloaded.")
+    assert p.startswith("...") and "Ana is overloaded." in p and "Ben is overloaded." in s
+    assert _cells("short", "other") == ("short", "other")

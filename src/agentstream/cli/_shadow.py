@@ -58,6 +58,18 @@ def _cell(value: Any) -> str:
     return text if len(text) <= 160 else text[:157] + "..."
 
 
+def _cells(p: Any, s: Any) -> tuple[str, str]:
+    """Two differing values for side-by-side cells; long texts from shortly before where they
+    start to differ (a model's answer differs somewhere in its middle)."""
+    if not (isinstance(p, str) and isinstance(s, str)) or max(len(p), len(s)) <= 160:
+        return _cell(p), _cell(s)
+    i = next((n for n, (a, b) in enumerate(zip(p, s, strict=False)) if a != b),
+             min(len(p), len(s)))  # fmt: skip
+    start = max(0, i - 40)
+    lead = "..." if start else ""
+    return _cell(lead + p[start:]), _cell(lead + s[start:])
+
+
 def _leaf(fields: Any, path: str) -> Any:
     node = fields
     for part in path.split("."):
@@ -77,7 +89,7 @@ def _pair_table(d: Difference) -> Table:
     table.add_column("shadow", overflow="fold")
     if d.kind == "changed" and p is not None and s is not None:
         for path in d.changed_fields:
-            table.add_row(path, _cell(_leaf(p.fields, path)), _cell(_leaf(s.fields, path)))
+            table.add_row(path, *_cells(_leaf(p.fields, path), _leaf(s.fields, path)))
     else:
         side = p or s
         assert side is not None
