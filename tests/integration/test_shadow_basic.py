@@ -150,6 +150,13 @@ def test_window_by_time_and_by_count(bootstrap_servers: str, topic_factory: Any)
                                start=parse_start("2026-11-30T10:00Z"),
                                stop=parse_stop("2026-11-30T12:00Z", None)))  # fmt: skip
     assert by_time.run().inputs == 2  # 10:00 and 11:00
+    # Offsets per partition: an end of 0 is an end (the partition takes no part).
+    from agentstream.shadow.replay import resolve_window  # noqa: PLC0415
+
+    highs = _ends(bootstrap_servers, [src])
+    w = resolve_window(kafka.client_config(), [src], parse_start("0=0,1=0"),
+                       parse_stop(f"{src}:0=0", None))  # fmt: skip
+    assert w.ends == {(src, 0): 0, (src, 1): highs[(src, 1)]} and w.total == highs[(src, 1)]
     by_count = ShadowReplay(agent, agent, kafka=kafka, settings=AgentSettings(ops_port=None),
                             options=ShadowOptions(start=parse_start("2026-11-30T09:00Z"),
                                                   stop=parse_stop(None, 3)))  # fmt: skip

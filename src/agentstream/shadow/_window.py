@@ -186,7 +186,7 @@ def resolve_window(
         if stop.at is not None:
             ends = _at_time(c, tps, stop.at, t, highs)
         elif stop.offsets:
-            ends = {tp: _pick(stop.offsets, tp) or highs[tp] for tp in tps}
+            ends = {tp: highs[tp] if (e := _pick(stop.offsets, tp)) is None else e for tp in tps}
         else:
             ends = dict(highs)
         ends = {tp: max(starts[tp], min(e, highs[tp])) for tp, e in ends.items()}

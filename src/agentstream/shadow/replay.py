@@ -6,7 +6,7 @@ compare its outputs with production's (``agentstream shadow``; docs/shadow.md).
 only-production, only-shadow) and every ``Difference``. ``diff_outputs`` is the comparison on its
 own, over ``Output`` values; ``mark_noise`` marks what a baseline run (production's version
 against itself) differed in too. ``parse_start`` / ``parse_stop`` read the command line's
-``--from`` / ``--to`` / ``--count``.
+``--from`` / ``--to`` / ``--count``; ``resolve_window`` turns them into offsets.
 """
 
 from __future__ import annotations
@@ -22,7 +22,14 @@ from agentstream.shadow._diff import (
     mark_noise,
 )
 from agentstream.shadow._replay import Progress, ShadowOptions, ShadowReplay, ShadowResult
-from agentstream.shadow._window import Start, Stop, Window, parse_start, parse_stop
+from agentstream.shadow._window import (
+    Start,
+    Stop,
+    Window,
+    parse_start,
+    parse_stop,
+    resolve_window,
+)
 
 __all__ = [
     "DEFAULT_IGNORE",
@@ -42,4 +49,5 @@ __all__ = [
     "mark_noise",
     "parse_start",
     "parse_stop",
+    "resolve_window",
 ]
