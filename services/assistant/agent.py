@@ -22,6 +22,7 @@ from typing import Any
 
 from confluent_kafka import Producer
 
+from agentstream import shadow
 from agentstream.bus import make_producer
 from agentstream.config import KafkaSettings
 from agentstream.events import AssistantAnswered, MessagePosted
@@ -114,8 +115,12 @@ def _reply(ctx: StepContext) -> tuple[str, list[dict[str, Any]]]:
 
 @workflow.step(retry=RetryPolicy(maximum_attempts=6))
 async def post(ctx: StepContext, m: MessagePosted) -> dict[str, Any]:
-    slack = SlackClient(SETTINGS.slack_base_url, SETTINGS.slack_bot_token.get_secret_value())
     thread = m.thread_ts or m.ts
+    if shadow.active():
+        # A shadow run (agentstream shadow) never talks to Slack; its answer is compared on
+        # insights.answers (posted_ts is "shadow" there: compare with --ignore posted_ts).
+        return {"ts": "shadow", "thread_ts": thread}
+    slack = SlackClient(SETTINGS.slack_base_url, SETTINGS.slack_bot_token.get_secret_value())
     marker = f"_answer {answer_id(ctx.run_id)}_"
     ts = await slack.find_reply(m.channel, thread, marker)
     if ts is None:
@@ -167,7 +172,7 @@ async def publish(ctx: StepContext, m: MessagePosted) -> dict[str, Any]:
         posted_ts=posted["ts"],
         model=ctx.results["answer"]["model"],
     )
-    topic = SETTINGS.answers_topic
+    topic = shadow.output_topic(SETTINGS.answers_topic)  # its shadow topic in a shadow run
     value = make_serde(KafkaSettings()).encode(topic, event)
     await asyncio.to_thread(_publish_sync, topic, m.channel, value)
     return {"event_id": str(event.meta.id)}

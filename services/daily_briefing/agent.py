@@ -17,6 +17,7 @@ from typing import Any
 
 from confluent_kafka import Producer
 
+from agentstream import shadow
 from agentstream.bus import make_producer
 from agentstream.config import KafkaSettings
 from agentstream.events import BriefingReady, BriefingRequested
@@ -155,7 +156,7 @@ async def publish(ctx: StepContext, request: BriefingRequested) -> dict[str, Any
         went_well=tuple(doc["went_well"]),
         model=written["model"],
     )
-    topic = SETTINGS.briefings_topic
+    topic = shadow.output_topic(SETTINGS.briefings_topic)  # its shadow topic in a shadow run
     value = make_serde(KafkaSettings()).encode(topic, event)
     await asyncio.to_thread(_publish_sync, topic, request.team, value)
     log.info(

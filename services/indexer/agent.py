@@ -20,6 +20,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agentstream import events as ev
+from agentstream import shadow
 from agentstream.bus import make_consumer
 from agentstream.config import KafkaSettings, register_settings
 from agentstream.llm import LLM, EmbeddingError, EmbeddingSettings
@@ -235,6 +236,10 @@ def state() -> _State:
 
 
 async def _index(event: Any, ctx: Context) -> None:
+    if shadow.active():
+        # A shadow run (agentstream shadow) writes no vectors, opens no store, pays for no
+        # embedding: the indexer has no Kafka outputs to compare.
+        return
     await state().index([to_document(event)])
 
 

@@ -5,7 +5,8 @@ commits with the input), so a redelivered or replayed insight — or a second de
 re-derives the same deterministic ids — is not delivered again. The JSONL sink also skips ids
 already in its file, which covers a crash between writing a line and committing the input. A
 webhook delivery interrupted by a crash in that same window may be repeated (the receiver sees
-the insight id in the message).
+the insight id in the message). In a shadow run (``agentstream.shadow.active()``) nothing is
+delivered anywhere.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 import httpx
 from prometheus_client import Counter
 
+from agentstream import shadow
 from agentstream.events import ActivitySummary, BriefingReady, RiskDetected
 from agentstream.memory import StoreSpec
 from agentstream.runtime import Agent, Context, NonRetryableError, RetryPolicy
@@ -98,6 +100,13 @@ async def _deliver(insight: Insight, ctx: Context) -> None:
     sent = ctx.store("sent")
     if sent.get(insight.meta.id) is not None:
         DELIVERIES.labels("all", "duplicate").inc()
+        return
+    if shadow.active():
+        # A shadow run (agentstream shadow) posts nothing, writes no file and prints nothing:
+        # it is evaluated on its Kafka outputs only.
+        ctx.log.info("shadow run: not delivering %s %s", type(insight).__name__, insight.meta.id)
+        DELIVERIES.labels("all", "shadow").inc()
+        sent.put(insight.meta.id, {"type": type(insight).__name__, "subject": insight.meta.subject})
         return
     if "console" in settings.sinks:
         sys.stdout.write(as_text(insight) + "\n")

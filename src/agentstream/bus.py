@@ -27,6 +27,7 @@ from typing import Any, cast
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
+from agentstream import shadow
 from agentstream.errors import AgentStreamError
 
 __all__ = [
@@ -52,13 +53,22 @@ def is_memory(config: dict[str, Any]) -> bool:
     return str(config.get("bootstrap.servers", "")).startswith(MEMORY_SCHEME)
 
 
+# Inside a shadow run (``agentstream.shadow.current()``) every client built here is guarded: it
+# cannot write, commit or change anything outside the run's namespace (agentstream.shadow).
+
+
 def make_consumer(config: dict[str, Any]) -> Consumer:
     """A consumer for ``config`` (a librdkafka configuration; ``memory://`` → in-memory bus)."""
+    run = shadow.current()
+    if run is not None:
+        config = shadow.consumer_config(config, run)
     if is_memory(config):
         from agentstream._membus import MemoryConsumer  # noqa: PLC0415
 
-        return cast(Consumer, MemoryConsumer(config))
-    return Consumer(config)
+        consumer = cast(Consumer, MemoryConsumer(config))
+    else:
+        consumer = Consumer(config)
+    return consumer if run is None else shadow.guard_consumer(consumer, config, run)
 
 
 def make_producer(config: dict[str, Any]) -> Producer:
@@ -66,8 +76,11 @@ def make_producer(config: dict[str, Any]) -> Producer:
     if is_memory(config):
         from agentstream._membus import MemoryProducer  # noqa: PLC0415
 
-        return cast(Producer, MemoryProducer(config))
-    return Producer(config)
+        producer = cast(Producer, MemoryProducer(config))
+    else:
+        producer = Producer(config)
+    run = shadow.current()
+    return producer if run is None else shadow.guard_producer(producer, run)
 
 
 def make_admin(config: dict[str, Any]) -> AdminClient:
@@ -75,8 +88,11 @@ def make_admin(config: dict[str, Any]) -> AdminClient:
     if is_memory(config):
         from agentstream._membus import MemoryAdmin  # noqa: PLC0415
 
-        return cast(AdminClient, MemoryAdmin(config))
-    return AdminClient(config)
+        admin = cast(AdminClient, MemoryAdmin(config))
+    else:
+        admin = AdminClient(config)
+    run = shadow.current()
+    return admin if run is None else shadow.guard_admin(admin, run)
 
 
 # Errors a watermark lookup gets for a moment after a topic was created or a leader moved.

@@ -43,6 +43,7 @@ _COMMAND_MODULES = (
     "agentstream.cli._workflows",
     "agentstream.cli._console",
     "agentstream.cli._connectors",
+    "agentstream.cli._shadow",
 )
 
 

@@ -37,6 +37,7 @@ from confluent_kafka import (
 )
 from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]
 
+from agentstream import shadow
 from agentstream.bus import ensure_topic, make_admin, make_consumer, make_producer
 from agentstream.config import KafkaSettings
 
@@ -66,7 +67,8 @@ class MemoStore:
     ) -> None:
         self.agent = agent
         self.kafka = kafka
-        self.topic = memo_topic(agent, prefix=kafka.topic_prefix)
+        # A shadow run has a memo of its own: production's answers are for production's prompts.
+        self.topic = shadow.state_topic(memo_topic(agent, prefix=kafka.topic_prefix))
         self.partitions = partitions
         self.retention = retention
         self.entries: dict[str, dict[str, Any]] = {}

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from agentstream import shadow
 from agentstream.errors import UnknownStoreError
 from agentstream.schemas import new_meta
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from agentstream.memory import StoreManager
     from agentstream.runtime._durable import Durable
     from agentstream.runtime._memory import AgentMemory, BoundStore
+    from agentstream.shadow import ShadowRun
 
 __all__ = ["Context", "Sender"]
 
@@ -61,6 +63,9 @@ class Context:
     ``offset``, ``key``, ``attempt`` (1-based), ``log`` (a logger naming the agent and input).
     ``store(name)`` is a memory store of the agent, bound to the input's partition;
     ``schedule``/``cancel_timer`` use the agent's durable timers (``Agent(..., timers=True)``).
+    ``shadow`` is the shadow run the handler runs in (None in production): ``emit`` and
+    ``schedule`` then write to its shadow topics, and the handler must skip effects outside
+    Kafka (docs/shadow.md).
     """
 
     def __init__(
@@ -103,6 +108,11 @@ class Context:
             {"topic": self.topic, "partition": self.partition, "offset": self.offset},
         )
 
+    @property
+    def shadow(self) -> ShadowRun | None:
+        """The shadow run this handler runs in (``agentstream shadow``), None in production."""
+        return shadow.current()
+
     def store(self, name: str) -> BoundStore:
         """The agent's key-value store ``name`` on this input's partition: ``get``, ``put``,
         ``delete``. Writes go to its changelog and commit with this input (acknowledged before
@@ -139,7 +149,9 @@ class Context:
         record = self._filled(event)
         k = key if key is not None else record.meta.subject
         ks = k.decode() if isinstance(k, bytes) else k
-        return await self._durable.schedule(record, topic=topic, key=ks, at=at, after=after)
+        return await self._durable.schedule(
+            record, topic=shadow.output_topic(topic), key=ks, at=at, after=after
+        )
 
     async def cancel_timer(self, timer_id: str) -> bool:
         """Cancel a timer made by ``schedule``; False if it is unknown (fired or cancelled)."""
@@ -209,8 +221,10 @@ class Context:
 
         Meta is filled from the input: causation_id = input id, correlation_id and traceparent
         carried, a deterministic id. Returns once queued; acknowledgement is awaited by the
-        runtime before the input's offset may be committed.
+        runtime before the input's offset may be committed. Inside a shadow run the record goes
+        to ``agentstream.shadow.output_topic(topic)`` instead.
         """
+        topic = shadow.output_topic(topic)
         record = self._filled(event)
         k = key if key is not None else record.meta.subject
         kb = k.encode() if isinstance(k, str) else k
