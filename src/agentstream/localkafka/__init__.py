@@ -291,7 +291,7 @@ class LocalBroker:
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
         proc = subprocess.run(
             [java, "-cp", classpath, "kafka.tools.StorageTool", "format",
-             "-t", cluster_id, "-c", str(config)],
+             f"--cluster-id={cluster_id}", "-c", str(config)],
             capture_output=True, text=True, timeout=120, check=False,
         )  # fmt: skip
         if proc.returncode != 0:

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from agentstream.clock import clock
 from agentstream.errors import EncodeError
@@ -34,6 +34,7 @@ from agentstream.runtime._durable import Durable
 from agentstream.runtime._memory import _SINK, AgentMemory
 from agentstream.runtime._producer import Acks, DeliveryError, OutputProducer
 from agentstream.runtime._scheduler import KeyOrderedScheduler, TopicPartition, WorkItem
+from agentstream.serde import Serde, decode_off_loop
 
 __all__ = ["Codec", "Engine", "EngineStats"]
 
@@ -141,6 +142,7 @@ class Engine:
         self._acked: list[_Attempt] = []  # inputs whose writes were acknowledged, to finish
         self._routes: dict[tuple[str, type], tuple[HandlerSpec | None, str, tuple[Any, ...]]] = {}
         self._acked_queued = False
+        self._needs_lookup = getattr(codec, "needs_lookup", None)
         # Inputs waiting for a retry, and when it is due (tests on a virtual clock read it).
         self.retry_waits: dict[WorkItem, datetime] = {}
 
@@ -341,10 +343,19 @@ class Engine:
         raw_headers = msg.headers()
         replay = replay_marker(raw_headers) if raw_headers else None
         suffix = f"#replay-{replay}" if replay is not None else ""
+        value = msg.value()
         try:
-            record = self.codec.decode(
-                item.topic, msg.value(), partition=item.partition, offset=item.offset
-            )
+            if self._needs_lookup is not None and self._needs_lookup(value):
+                # A writer schema not seen yet: looked up on a worker thread (with a deadline),
+                # so other keys keep running meanwhile.
+                record = await decode_off_loop(
+                    cast(Serde, self.codec), item.topic, value, partition=item.partition,
+                    offset=item.offset,
+                )
+            else:
+                record = self.codec.decode(
+                    item.topic, value, partition=item.partition, offset=item.offset
+                )
         except Exception as exc:
             dkey = f"@{item.topic}/{item.partition}/{item.offset}{suffix}"
             if not self._seen(dkey):

@@ -227,7 +227,8 @@ class AgentRunner:
         )
         await asyncio.to_thread(self._ensure_topics, make_admin(client), dedupe, memory)
         durable = await self._open_durable(codec)
-        consumer = self._make_consumer(instance)
+        # Off the loop: with group_protocol "auto" this asks the brokers what they support.
+        consumer = await asyncio.to_thread(self._make_consumer, instance)
         announcer = Announcer(self.agent, instance=instance, kafka=self.kafka, serde=codec)
         await asyncio.to_thread(announcer.publish)
         if exactly_once:
