@@ -226,6 +226,8 @@ class Pump:
             log.info("restored %d dedupe markers for %d partition(s)", n, len(parts))
         if self.memory is not None and parts:
             self.memory.assign(_tps(parts))
+        if self.engine.durable is not None and parts:  # workflow runs and timers: _durable.py
+            self.engine.durable.assign(_tps(parts))
         self.stats.assigned = tuple(sorted({*self.stats.assigned, *_tps(parts)}))
         log.info("assigned %s", ", ".join(f"{t}[{p}]" for t, p in _tps(parts)) or "nothing")
         self.ready.set()
@@ -260,6 +262,8 @@ class Pump:
     def _release(self, tps: list[tuple[str, int]]) -> None:
         if self.memory is not None:
             self.memory.revoke(tps)
+        if self.engine.durable is not None:  # workflow runs and timers: _durable.py
+            self.engine.durable.revoke(tps)
         self.scheduler.forget(tps)
         self.committer.forget(tps)
         self.stats.assigned = tuple(tp for tp in self.stats.assigned if tp not in set(tps))

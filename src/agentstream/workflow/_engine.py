@@ -307,6 +307,7 @@ class WorkflowEngine:
         parts = [self._parts.pop(p) for p in list(partitions) if p in self._parts]
         tasks: list[asyncio.Task[Any]] = []
         for part in parts:
+            part.ready.set()  # wakes whoever waits for it; they find it revoked
             if part.loader is not None and not part.loader.done():
                 part.loader.cancel()
                 tasks.append(part.loader)
@@ -348,15 +349,17 @@ class WorkflowEngine:
         while True:
             try:
                 if self._shared is None and part.producer is None:
-                    producer = AckedProducer(
+                    # Set before it opens: revoke closes it, which waits for the open to end
+                    # (an init_transactions finishing after the next owner's would fence it).
+                    part.producer = AckedProducer(
                         self.settings.client_config(),
                         transactional_id=f"{self._tx_prefix}.{self.runs_topic}.{part.partition}",
                         ack_timeout=self._ack_timeout,
                     )
+                if part.producer is not None and not part.producer.opened:
                     # init_transactions aborts what a killed owner left open, so the read
-                    # below is not held back by it.
-                    await producer.open()
-                    part.producer = producer
+                    # below is not held back by it; it also fences that owner.
+                    await part.producer.open()
                 stored = await asyncio.to_thread(
                     read_partition, self.settings.client_config(), self.runs_topic,
                     part.partition, timeout=self._read_timeout,

@@ -99,6 +99,7 @@ class AckedProducer:
         self.ack_timeout = ack_timeout
         self._producer = make_producer(conf)
         self._tx_lock = asyncio.Lock()
+        self.opened = False
         self._unfinished = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -108,14 +109,26 @@ class AckedProducer:
         if self.transactional:
             # init_transactions also aborts a transaction a killed predecessor left open, so
             # read_committed readers are not held back by it.
-            await asyncio.to_thread(
-                self._producer.init_transactions, self.ack_timeout.total_seconds()
-            )
+            timeout = self.ack_timeout.total_seconds()
+            await self._in_thread(self._producer.init_transactions, timeout)
         else:
             self._thread = threading.Thread(
                 target=self._poll, name="agentstream-workflow-producer", daemon=True
             )
             self._thread.start()
+        self.opened = True
+
+    async def _in_thread(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run a blocking transactional call in a worker thread, one at a time. A cancelled
+        caller does not end the call: the lock stays held until the thread returns, so the
+        next call (or ``close``) never overlaps it (librdkafka refuses overlapping transaction
+        calls, and a producer closed or replaced mid-call would fence its successor later)."""
+
+        async def locked() -> None:
+            async with self._tx_lock:
+                await asyncio.to_thread(fn, *args)
+
+        await asyncio.shield(asyncio.ensure_future(locked()))
 
     def _poll(self) -> None:
         while not self._stop.is_set():
@@ -127,8 +140,7 @@ class AckedProducer:
         Raises ``CheckpointError`` when the broker refuses them or the deadline passes.
         """
         if self.transactional:
-            async with self._tx_lock:
-                await asyncio.to_thread(self._write_transaction, records)
+            await self._in_thread(self._write_transaction, records)
             return
         loop = asyncio.get_running_loop()
         futures = [self._send(loop, r) for r in records]
