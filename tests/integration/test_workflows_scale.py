@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka import Consumer, KafkaError, TopicPartition
-from tests.integration.agents.harness import pr, produce_events, serde_for, spawn_agent
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from tests.integration.agents.harness import pr, serde_for, spawn_agent
 
 from agentstream.testing import WaitTimeoutError, unique_name
 
@@ -52,6 +52,16 @@ class Tail:
 
     def close(self) -> None:
         self.c.close()
+
+
+def _produce_spread(bootstrap: str, topic: str, events: list[Any]) -> None:
+    """Every partition gets its share (whichever process is killed had runs in flight)."""
+    serde = serde_for(bootstrap)
+    p = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
+    for n, e in enumerate(events):
+        p.produce(topic, key=e.meta.subject.encode(), value=serde.encode(topic, e),
+                  partition=n % PARTITIONS)
+    assert p.flush(30) == 0
 
 
 def _wait(tails: list[Tail], done: Any, *, timeout: float, what: str,
@@ -94,8 +104,8 @@ def _scenario(bootstrap: str, topic_factory: Any, tmp_path: Path, *, runs: int, 
     tails = [Tail(bootstrap, done), Tail(bootstrap, fired), Tail(bootstrap, effects)]
     done_t, fired_t, effects_t = tails
     try:
-        produce_events(bootstrap, timers_in, reminders)
-        produce_events(bootstrap, runs_in, triggers)
+        _produce_spread(bootstrap, timers_in, reminders)
+        _produce_spread(bootstrap, runs_in, triggers)
         _wait(tails, lambda: len(done_t.records) >= runs // 20, timeout=timeout,
               what="the first runs", procs=procs, stderr=stderr)
         procs[0].send_signal(signal.SIGKILL)  # mid-run: steps in flight, timers pending

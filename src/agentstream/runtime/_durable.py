@@ -16,12 +16,18 @@
 p of a workflow iff it is assigned partition p of the workflow's trigger topic, and the timers
 of partition p iff it is assigned partition p of any input topic (input topics are then
 co-partitioned, as for memory stores: equal partition counts, assigned together, which the
-default range assignor does). ``assign`` is a hand-off: it returns at once and the loop loads
-the partitions in the background (never stalling the group; handlers of a partition that is
-still loading wait for it). ``revoke`` hands off and waits (bounded by ``revoke_timeout``) until
-the partitions' runs and timers are stopped and their writes flushed: stopped, not cancelled,
-so the next owner resumes the runs at their first unfinished step and arms the timers. Any
-number of processes of one agent may run.
+default range assignor does). Both calls hand the work to the event loop (thread-safe) and
+wait for it with a deadline. ``assign`` waits (``assign_timeout``) until the partitions are
+loaded: their runs resumed, their timers armed, so that no input of a partition is handled
+before (as memory stores restore in the callback; should the deadline pass, handlers of a
+partition still loading wait for it). Loading a partition first waits for the transactions
+left open on it: after a process was killed, its open transaction is aborted by the broker
+after ``transaction.timeout.ms`` (librdkafka's default 60 s; lower it through
+``AGENTSTREAM_LIBRDKAFKA``), or at once when the process restarts with the same
+``AGENTSTREAM_AGENT_INSTANCE_ID`` (its transactional id). ``revoke`` waits
+(``revoke_timeout``) until the partitions' runs and timers are stopped and their writes
+flushed: stopped, not cancelled, so the next owner resumes the runs at their first unfinished
+step and arms the timers. Any number of processes of one agent may run.
 
 **Exactly-once.** Writes made while handling an input go through the agent's own transactional
 producer, into the open transaction that also holds the input's offset and outputs: a run's
@@ -127,6 +133,7 @@ class Durable:
         producer: OutputProducer | None = None,
         inputs: Iterable[str] = (),
         read_timeout: timedelta = timedelta(minutes=2),
+        assign_timeout: timedelta = timedelta(minutes=2),
         revoke_timeout: timedelta = timedelta(seconds=60),
     ) -> None:
         self.agent = agent
@@ -137,6 +144,7 @@ class Durable:
         self.codec = codec
         self.producer = producer if mode == "exactly-once" else None
         self.read_timeout = read_timeout
+        self.assign_timeout = assign_timeout
         self.revoke_timeout = revoke_timeout
         self.inputs = list(inputs)
         self.timers: TimerService | None = None
@@ -209,11 +217,32 @@ class Durable:
 
     # -- partitions (called from the consumer thread) -------------------------------------------
     def assign(self, tps: Iterable[TP]) -> None:
-        """Own the runs and timers of newly assigned input partitions: hands off to the loop and
-        returns at once (they load in the background; their handlers wait for them)."""
+        """Own the runs and timers of newly assigned input partitions. From the consumer thread
+        this hands off to the loop and waits until they are loaded (runs resumed, timers
+        armed), at most ``assign_timeout``, so that no input of a partition is handled before
+        its runs and timers are back (as memory stores do); on the loop it only starts that."""
         tps = list(tps)
-        if tps:
-            self._on_loop(lambda: self._assign_now(tps))
+        if not tps:
+            return
+        done: concurrent.futures.Future[None] = concurrent.futures.Future()
+
+        def now() -> None:
+            try:
+                loading = self._assign_now(tps)
+            except BaseException as exc:
+                done.set_exception(exc)
+                return
+            task = asyncio.ensure_future(_gather(loading))
+            task.add_done_callback(lambda t: _settle(done, t))
+
+        self._on_loop(now)
+        if threading.get_ident() == self._loop_thread:
+            return
+        try:
+            done.result(self.assign_timeout.total_seconds())
+        except concurrent.futures.TimeoutError:
+            log.warning("runs and timers of %s not loaded within %s; their inputs wait for them",
+                        tps, self.assign_timeout)
 
     def revoke(self, tps: Iterable[TP]) -> None:
         """Stop the runs and timers of revoked input partitions (not cancelled: the next owner
@@ -250,16 +279,20 @@ class Durable:
         else:
             self._loop.call_soon_threadsafe(fn)
 
-    def _assign_now(self, tps: list[TP]) -> None:
+    def _assign_now(self, tps: list[TP]) -> list[Awaitable[None]]:
+        loading: list[Awaitable[None]] = []
         for b in self.bindings:
             ps = [p for t, p in tps if t == b.topic]
             if b.engine is not None and ps:
                 b.engine.assign(ps)
+                loading.append(b.engine.ready(ps))
         if self.timers is not None:
             new = [p for p in {p for _, p in tps} if self._held[p] == 0]
             self._held.update(p for _, p in tps)
             if new:
                 self.timers.assign(sorted(new))
+                loading.append(self.timers.ready(new))
+        return loading
 
     def _revoke_now(self, tps: list[TP]) -> list[Awaitable[None]]:
         stopping = []
