@@ -229,7 +229,7 @@ def test_timers_and_step_retries_follow_the_virtual_clock(
     wf = Workflow(name)
     attempts: list[int] = []
 
-    @wf.step(retry=RetryPolicy(initial_interval=timedelta(hours=1), maximum_attempts=2))
+    @wf.step(retry=RetryPolicy(initial_interval=timedelta(hours=1), maximum_attempts=2, jitter=0))
     async def flaky(ctx: StepContext, inputs: Any) -> str:
         attempts.append(ctx.attempt)
         if ctx.attempt == 1:

@@ -99,6 +99,8 @@ class AckedProducer:
         self.ack_timeout = ack_timeout
         self._producer = make_producer(conf)
         self._tx_lock = asyncio.Lock()
+        self._queued: list[tuple[Sequence[OutRecord], asyncio.Future[None]]] = []
+        self._committer: asyncio.Future[None] | None = None
         self.opened = False
         self._unfinished = False
         self._stop = threading.Event()
@@ -140,7 +142,7 @@ class AckedProducer:
         Raises ``CheckpointError`` when the broker refuses them or the deadline passes.
         """
         if self.transactional:
-            await self._in_thread(self._write_transaction, records)
+            await self._group_commit(records)
             return
         loop = asyncio.get_running_loop()
         futures = [self._send(loop, r) for r in records]
@@ -152,6 +154,36 @@ class AckedProducer:
                 f"{len(records)} record(s) to {records[0].topic!r} not acknowledged within "
                 f"{self.ack_timeout}; is the broker reachable?"
             ) from None
+
+    async def _group_commit(self, records: Sequence[OutRecord]) -> None:
+        """Transactional writes queued while a transaction commits go together in the next
+        one (group commit): one commit round trip for every run of the partition that
+        checkpointed meanwhile, instead of one each in turn. Each caller's records stay in
+        one transaction; a failed transaction fails every write in it (each is written again
+        by its caller)."""
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queued.append((records, fut))
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.ensure_future(self._commit_queued())
+        await asyncio.shield(fut)  # (a cancelled caller's records are written all the same)
+
+    async def _commit_queued(self) -> None:
+        while self._queued:
+            batch, self._queued = self._queued, []
+            records = [r for rs, _ in batch for r in rs]
+            try:
+                await self._in_thread(self._write_transaction, records)
+            except Exception as exc:  # every writer hears of it (none may wait forever)
+                failure = exc if isinstance(exc, CheckpointError) else CheckpointError(
+                    f"transaction writing {len(records)} record(s) failed: {exc!r}"
+                )
+                for _, fut in batch:
+                    if not fut.done():
+                        fut.set_exception(failure)
+            else:
+                for _, fut in batch:
+                    if not fut.done():
+                        fut.set_result(None)
 
     def _send(self, loop: asyncio.AbstractEventLoop, r: OutRecord) -> asyncio.Future[None]:
         fut: asyncio.Future[None] = loop.create_future()
@@ -187,7 +219,12 @@ class AckedProducer:
             p.begin_transaction()
             began = True
             for r in records:
-                p.produce(r.topic, **r.produce_args())
+                while True:
+                    try:
+                        p.produce(r.topic, **r.produce_args())
+                        break
+                    except BufferError:  # a large group commit: let deliveries drain
+                        p.poll(0.05)
             self._commit(timeout)
         except KafkaException as exc:
             err = exc.args[0] if exc.args else None
@@ -229,7 +266,10 @@ class AckedProducer:
         self._producer.flush(self.ack_timeout.total_seconds())
 
     async def close(self) -> None:
-        """Stop; a transaction in progress (its caller may have been cancelled) finishes first."""
+        """Stop; transactions queued or in progress (their callers may have been cancelled)
+        finish first."""
+        if self._committer is not None:
+            await asyncio.gather(self._committer, return_exceptions=True)
         async with self._tx_lock:
             self._stop.set()
             if self._thread is not None:
