@@ -23,6 +23,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from datetime import UTC, datetime
@@ -131,7 +132,7 @@ def measure(bootstrap: str, admin: AdminClient, processes: int, args: argparse.N
     agent, workflow = unique_name("bench-wfs"), unique_name("bench-wfs")
     env = _agent_env(bootstrap, args,
                      {"agent": agent, "workflow": workflow, "in": trig, "done": done})
-    log_path = BENCH_DIR / f".bench_workflows_scale.{processes}.log"
+    log_path = Path(tempfile.gettempdir()) / f"bench_workflows_scale.{processes}.log"
     log = log_path.open("wb")
     procs = [subprocess.Popen([sys.executable, __file__, "--child"], env=env, cwd=ROOT,
                               stdout=log, stderr=log) for _ in range(processes)]
