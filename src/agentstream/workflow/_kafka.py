@@ -267,11 +267,11 @@ class AckedProducer:
 
     async def close(self) -> None:
         """Stop; transactions queued or in progress (their callers may have been cancelled)
-        finish first."""
+        finish first (a commit the broker does not answer is not waited for again)."""
+        self._stop.set()
         if self._committer is not None:
             await asyncio.gather(self._committer, return_exceptions=True)
         async with self._tx_lock:
-            self._stop.set()
             if self._thread is not None:
                 await asyncio.to_thread(self._thread.join, 5)
             await asyncio.to_thread(self.flush)
