@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -134,6 +135,7 @@ def measure(bootstrap: str, admin: AdminClient, processes: int, args: argparse.N
                      {"agent": agent, "workflow": workflow, "in": trig, "done": done})
     log_path = Path(tempfile.gettempdir()) / f"bench_workflows_scale.{processes}.log"
     log = log_path.open("wb")
+    usage0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     procs = [subprocess.Popen([sys.executable, __file__, "--child"], env=env, cwd=ROOT,
                               stdout=log, stderr=log) for _ in range(processes)]
     reader = Consumer({"bootstrap.servers": bootstrap, "group.id": unique_name("bench-read"),
@@ -162,12 +164,15 @@ def measure(bootstrap: str, admin: AdminClient, processes: int, args: argparse.N
     finally:
         reader.close()
         _stop(procs)
+        usage1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         log.close()
         drop_topics(admin, [trig, done, runs_topic(workflow), f"workflows.{workflow}.events"])
     return {
         "processes": processes, "runs": args.runs, "seconds": elapsed,
         "runs_per_s": args.runs / elapsed, "steps_per_s": 3 * args.runs / elapsed,
         "duplicates": sum(c - 1 for c in seen.values()),
+        # CPU of the agent processes over their whole life (start, runs, stop).
+        "agent_cpu_s": (usage1.ru_utime - usage0.ru_utime) + (usage1.ru_stime - usage0.ru_stime),
     }
 
 
@@ -200,7 +205,8 @@ def main() -> None:
         ratio = r["runs_per_s"] / base
         print(f"  {r['processes']} process(es): {r['runs_per_s']:8.1f} runs/s "
               f"{r['steps_per_s']:8.1f} steps/s  ({r['seconds']:.1f} s, x{ratio:.2f} vs "
-              f"{rows[0]['processes']}; duplicate completions: {r['duplicates']})")
+              f"{rows[0]['processes']}; agents' CPU {r['agent_cpu_s']:.1f} s; duplicate "
+              f"completions: {r['duplicates']})")
     print(f"command: KAFKA_BOOTSTRAP_SERVERS={os.environ.get('KAFKA_BOOTSTRAP_SERVERS', '')} "
           f"{command}")
 
