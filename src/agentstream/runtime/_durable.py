@@ -235,8 +235,7 @@ class Durable:
             task = asyncio.ensure_future(_gather(loading))
             task.add_done_callback(lambda t: _settle(done, t))
 
-        self._on_loop(now)
-        if threading.get_ident() == self._loop_thread:
+        if not self._on_loop(now) or threading.get_ident() == self._loop_thread:
             return
         try:
             done.result(self.assign_timeout.total_seconds())
@@ -262,8 +261,7 @@ class Durable:
             task = asyncio.ensure_future(_gather(stopping))
             task.add_done_callback(lambda t: _settle(done, t))
 
-        self._on_loop(now)
-        if threading.get_ident() == self._loop_thread:
+        if not self._on_loop(now) or threading.get_ident() == self._loop_thread:
             return
         try:
             done.result(self.revoke_timeout.total_seconds())
@@ -271,13 +269,19 @@ class Durable:
             log.warning("runs and timers of %s not stopped within %s; their next owner fences "
                         "them (exactly-once)", tps, self.revoke_timeout)
 
-    def _on_loop(self, fn: Any) -> None:
+    def _on_loop(self, fn: Any) -> bool:
+        """Run ``fn`` on the loop (now, when called there); False if the loop is gone (the
+        process is stopping: its runs and timers stop with it)."""
         if self._loop is None:
             raise RuntimeError("Durable is not open")
         if threading.get_ident() == self._loop_thread:
             fn()
-        else:
+            return True
+        try:
             self._loop.call_soon_threadsafe(fn)
+        except RuntimeError:  # the loop is closed
+            return False
+        return True
 
     def _assign_now(self, tps: list[TP]) -> list[Awaitable[None]]:
         loading: list[Awaitable[None]] = []
