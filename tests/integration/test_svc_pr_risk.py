@@ -71,7 +71,8 @@ def test_stale_review_timer_fires_after_restart_and_a_review_cancels_it(
                              until=alive(child, log, lambda rs: bool(_kinds(rs, "build-failing"))))
         # Timers of #1, #3 and #4 are stored; #2's was cancelled by dave's review.
         def armed() -> bool:
-            pending = [t for t in read_timers(timers_settings) if t.service == name]
+            pending = [t for t in read_timers(timers_settings, topic=f"workflows.{name}.timers")
+                       if t.service == name]  # (an agent's timers are in its own topic)
             return len(pending) == 3
 
         wait_for(armed, timeout=timedelta(seconds=30), what="three pending stale-review timers")

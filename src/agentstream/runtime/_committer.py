@@ -62,6 +62,7 @@ class Committer:
         barrier: Barrier,
         dedupe: DedupeStore | None = None,
         timeout: float = 30.0,
+        broker_up: Callable[[], bool] | None = None,
     ) -> None:
         self.agent = agent
         self.consumer = consumer
@@ -73,6 +74,9 @@ class Committer:
         self.timeout = timeout
         self.committed: dict[TP, int] = {}
         self.commits = 0
+        # Exactly-once: while the broker is unreachable the transaction stays open (librdkafka's
+        # send_offsets_to_transaction can wait past its timeout for a coordinator that is down).
+        self.broker_up = broker_up
 
     def _due(self, tps: Iterable[TP] | None) -> dict[TP, int]:
         marks = self.scheduler.watermarks(tps)
@@ -103,6 +107,8 @@ class Committer:
         return "committed"
 
     def _commit_transaction(self, barrier_timeout: float) -> CommitOutcome:
+        if self.broker_up is not None and not self.broker_up():
+            return "nothing"  # committed once the broker is back (or aborted by its timeout)
         if not self.barrier(barrier_timeout):
             log.warning(
                 "inputs did not finish within %.1fs: aborting the transaction", barrier_timeout

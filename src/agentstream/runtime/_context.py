@@ -150,14 +150,15 @@ class Context:
         k = key if key is not None else record.meta.subject
         ks = k.decode() if isinstance(k, bytes) else k
         return await self._durable.schedule(
-            record, topic=shadow.output_topic(topic), key=ks, at=at, after=after
+            record, topic=shadow.output_topic(topic), key=ks, at=at, after=after,
+            partition=self.partition,
         )
 
     async def cancel_timer(self, timer_id: str) -> bool:
         """Cancel a timer made by ``schedule``; False if it is unknown (fired or cancelled)."""
         if self._durable is None:
             raise RuntimeError("ctx.cancel_timer needs the agent runner (Agent(..., timers=True))")
-        return await self._durable.cancel(timer_id)
+        return await self._durable.cancel(timer_id, partition=self.partition)
 
     def _require_memory(self, name: str) -> AgentMemory:
         if self._memory is None:

@@ -303,6 +303,8 @@ class Pump:
             log.info("restored %d dedupe markers for %d partition(s)", n, len(parts))
         if self.memory is not None and parts:
             self._start_restores(parts)
+        if self.engine.durable is not None and parts:  # workflow runs and timers: _durable.py
+            self.engine.durable.assign(_tps(parts))
         self.stats.assigned = tuple(sorted({*self.stats.assigned, *_tps(parts)}))
         log.info("assigned %s", ", ".join(f"{t}[{p}]" for t, p in _tps(parts)) or "nothing")
         if not self._restoring:  # else once the memory of every partition is restored
@@ -341,6 +343,8 @@ class Pump:
             self._restore_futures.pop(tp, None)
         if self.memory is not None:
             self.memory.revoke(tps)
+        if self.engine.durable is not None:  # workflow runs and timers: _durable.py
+            self.engine.durable.revoke(tps)
         self.scheduler.forget(tps)
         self.committer.forget(tps)
         self.stats.assigned = tuple(tp for tp in self.stats.assigned if tp not in set(tps))

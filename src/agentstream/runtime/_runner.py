@@ -226,7 +226,7 @@ class AgentRunner:
             else None
         )
         await asyncio.to_thread(self._ensure_topics, make_admin(client), dedupe, memory)
-        durable = await self._open_durable(codec)
+        durable = await self._open_durable(codec, producer)
         # Off the loop: with group_protocol "auto" this asks the brokers what they support.
         consumer = await asyncio.to_thread(self._make_consumer, instance)
         announcer = Announcer(self.agent, instance=instance, kafka=self.kafka, serde=codec)
@@ -255,6 +255,7 @@ class AgentRunner:
             mode=s.mode,
             barrier=lambda _timeout: True,  # replaced by the pump's below
             dedupe=dedupe,
+            broker_up=lambda: health.up,
         )
         pump = self._pump = Pump(
             consumer=consumer,
@@ -308,13 +309,15 @@ class AgentRunner:
         if durable is not None:
             await durable.close()
 
-    async def _open_durable(self, codec: Codec) -> Durable | None:
-        """Workflow engines (unfinished runs resumed) and timers, before any input is read."""
+    async def _open_durable(self, codec: Codec, producer: OutputProducer) -> Durable | None:
+        """Workflow engines and timers, before any input is read (runs resume and timers arm as
+        the consumer group assigns their partitions)."""
         if not (self.agent.workflows or self.agent.timers):
             return None
         durable = Durable(
             agent=self.agent.name, bindings=self.agent.workflows, timers=self.agent.timers,
             kafka=self.kafka, mode=self.settings.mode, codec=codec,
+            producer=producer, inputs=self.agent.topics,
         )
         await durable.open()
         return durable

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from agentstream.clock import clock
 from agentstream.errors import StepResultError
 from agentstream.schemas import Record, from_json, record_class, to_json
 
@@ -71,8 +72,9 @@ def _parse_ts(text: str | None) -> datetime | None:
 
 
 def now() -> datetime:
-    """UTC now at millisecond precision (what a checkpoint keeps), so a read-back copy is equal."""
-    t = datetime.now(UTC)
+    """UTC now (``agentstream.clock``) at millisecond precision (what a checkpoint keeps), so a
+    read-back copy is equal."""
+    t = clock().now().astimezone(UTC)
     return t.replace(microsecond=t.microsecond - t.microsecond % 1000)
 
 

@@ -16,8 +16,16 @@ The order of writes is the whole guarantee, and it lives here only:
    consumer that deduplicates by event id sees it once.
 
 A step interrupted after its side effect but before its checkpoint runs again: that is what
-``StepContext.idempotency_key`` is for. One engine instance per workflow name is expected to
-run at a time (in exactly-once mode a second one fences the first).
+``StepContext.idempotency_key`` is for.
+
+Runs are partitioned: a run lives in one partition of the runs topic (an agent puts it in the
+partition of the trigger that started it) and only the process that owns that partition runs
+it. ``assign``/``revoke`` move ownership (the agent runtime calls them from its consumer
+group's rebalances); a revoked run is stopped, not cancelled, and its next owner resumes it at
+its first unfinished step. A partition is read only after every transaction left open on it is
+decided, so the read sees every step that finished. In exactly-once mode the owner of a
+partition writes through a transactional id of that partition: a new owner fences the old one,
+whose later checkpoint writes fail (its runs stop) instead of overwriting newer progress.
 """
 
 from __future__ import annotations
@@ -27,11 +35,14 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable, Mapping
+import zlib
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from types import MappingProxyType, TracebackType
 from typing import Any, Literal
+
+from confluent_kafka import KafkaException
 
 from agentstream.config import KafkaSettings
 from agentstream.errors import CheckpointError
@@ -43,12 +54,21 @@ from agentstream.workflow._checkpoint import (
     encode_value,
     now,
 )
-from agentstream.workflow._kafka import AckedProducer, OutRecord, ensure_topic, read_compacted
+from agentstream.workflow._kafka import (
+    AckedProducer,
+    OutRecord,
+    RecordWriter,
+    ensure_topic,
+    partition_count,
+    read_compacted,
+    read_partition,
+)
 from agentstream.workflow._workflow import Workflow, execute_step
 
 __all__ = [
     "CompletionEncoder",
     "DeliveryMode",
+    "RecordWriter",
     "RunOutcome",
     "WorkflowEngine",
     "read_runs",
@@ -137,6 +157,21 @@ def default_completion_event(outcome: RunOutcome) -> bytes:
     return json.dumps(doc, separators=(",", ":")).encode()
 
 
+# How long a partition whose load failed waits before the next try (the broker is away).
+_LOAD_RETRY = (1.0, 30.0)
+
+
+class _Part:
+    """One partition of the runs topic this engine owns: its producer, runs and load state."""
+
+    def __init__(self, partition: int) -> None:
+        self.partition = partition
+        self.producer: AckedProducer | None = None
+        self.ready = asyncio.Event()
+        self.loader: asyncio.Task[None] | None = None
+        self.run_ids: set[str] = set()
+
+
 class WorkflowEngine:
     """Runs one ``Workflow``: starts runs, checkpoints steps, resumes unfinished runs.
 
@@ -144,11 +179,23 @@ class WorkflowEngine:
     ``open`` provisions the runs topic if missing (``create_topics``, default on; ``partitions``
     default 3) and reads it to the end; ``resume_all`` then continues every unfinished run.
 
+    **Partitions.** A run lives in one partition of the runs topic (``start(...,
+    partition=p)``; by default the run id's hash). With ``partitioned=True`` the engine owns no
+    partition after ``open``: ``assign(ps)`` loads partitions ``ps`` (in the background;
+    ``await ready()``) and resumes their unfinished runs, ``revoke(ps)`` stops them where they
+    are (not cancelled: the next owner resumes them at their first unfinished step). Without it
+    ``open`` owns every partition (one process per workflow).
+
     ``mode`` (default ``"at-least-once"``) decides how the completion event is made unique (see
-    the module docstring). ``completion_topic`` defaults to ``<prefix>workflows.<name>.events``;
-    ``encode_completion`` replaces the default JSON event (e.g. with an Avro record whose
-    ``meta.id`` is ``outcome.event_id``). ``ack_timeout`` (default 30 s) bounds every write,
-    ``read_timeout`` (default 60 s) the read of the runs topic.
+    the module docstring). Under ``exactly-once`` each owned partition has its own
+    transactional producer, id ``<transactional_prefix>.<runs topic>.<partition>``: the next
+    owner of a partition fences the previous one (a zombie's writes fail), and its transaction
+    left open by a crash is aborted when the next owner takes over. ``completion_topic``
+    defaults to ``<prefix>workflows.<name>.events``; ``encode_completion`` replaces the default
+    JSON event (e.g. with an Avro record whose ``meta.id`` is ``outcome.event_id``).
+    ``ack_timeout`` (default 30 s) bounds every write, ``read_timeout`` (default 60 s) the read
+    of a partition (which first waits for transactions a killed owner left open: keep it above
+    ``transaction.timeout.ms``).
     """
 
     def __init__(
@@ -163,6 +210,8 @@ class WorkflowEngine:
         partitions: int = 3,
         ack_timeout: timedelta = timedelta(seconds=30),
         read_timeout: timedelta = timedelta(seconds=60),
+        partitioned: bool = False,
+        transactional_prefix: str = "agentstream.workflow",
     ) -> None:
         workflow.order()  # fail fast on a bad declaration
         self.workflow = workflow
@@ -171,18 +220,22 @@ class WorkflowEngine:
         self.mode: DeliveryMode = mode
         self.runs_topic = runs_topic(workflow.name, prefix=prefix)
         self.completion_topic = completion_topic or f"{prefix}workflows.{workflow.name}.events"
+        self.partitioned = partitioned
+        self.partition_count = partitions
         self._encode = encode_completion or default_completion_event
         self._create_topics = create_topics
-        self._partitions = partitions
         self._read_timeout = read_timeout
-        self._producer = AckedProducer(
-            self.settings.client_config(),
-            transactional_id=(
-                f"agentstream.workflow.{self.runs_topic}" if mode == "exactly-once" else None
-            ),
-            ack_timeout=ack_timeout,
+        self._ack_timeout = ack_timeout
+        self._tx_prefix = transactional_prefix
+        # at-least-once: one idempotent producer for every partition; exactly-once: one
+        # transactional producer per owned partition (made by ``assign``).
+        self._shared = (
+            None if mode == "exactly-once"
+            else AckedProducer(self.settings.client_config(), ack_timeout=ack_timeout)
         )
+        self._parts: dict[int, _Part] = {}
         self._runs: dict[str, RunCheckpoint] = {}
+        self._part_of: dict[str, int] = {}
         self._tasks: dict[str, asyncio.Task[RunOutcome]] = {}
         self._opened = False
 
@@ -196,48 +249,186 @@ class WorkflowEngine:
         await self.close()
 
     async def open(self) -> None:
-        """Provision topics, connect, and load every run's last checkpoint."""
+        """Provision topics, connect, and (unless ``partitioned``) load every partition."""
         if self._opened:
             return
         config = self.settings.client_config()
         if self._create_topics:
             for topic, compacted in ((self.runs_topic, True), (self.completion_topic, False)):
                 await asyncio.to_thread(
-                    ensure_topic, config, topic, partitions=self._partitions,
+                    ensure_topic, config, topic, partitions=self.partition_count,
                     timeout=self._read_timeout, compacted=compacted,
                 )
-        await self._producer.open()
-        stored = await asyncio.to_thread(
-            read_compacted, config, self.runs_topic, timeout=self._read_timeout
+        count = await asyncio.to_thread(
+            partition_count, config, self.runs_topic, timeout=self._read_timeout
         )
-        for key, value in stored.items():
-            try:
-                self._runs[key] = RunCheckpoint.from_bytes(value)
-            except (ValueError, KeyError) as exc:
-                log.warning(
-                    "skipping unreadable checkpoint %r on %s: %s", key, self.runs_topic, exc
-                )
+        if count is None:
+            raise CheckpointError(
+                f"the runs topic {self.runs_topic!r} does not exist; create it (agentstream "
+                "topics apply) or let the engine create it (create_topics=True)"
+            )
+        self.partition_count = count
+        if self._shared is not None:
+            await self._shared.open()
         self._opened = True
+        if not self.partitioned:
+            self.assign(range(count), resume=False)
+            await self.ready()
 
     async def close(self) -> None:
         """Stop running runs where they are (they resume on the next start) and disconnect."""
-        tasks = list(self._tasks.values())
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await self._producer.close()
+        await self.revoke(list(self._parts))
+        if self._shared is not None:
+            await self._shared.close()
         self._opened = False
+
+    # -- partitions -------------------------------------------------------------------------------
+    def assign(self, partitions: Iterable[int], *, resume: bool = True) -> None:
+        """Own ``partitions`` from now on: each is loaded in the background (``ready``), then its
+        unfinished runs are resumed (``resume``). Call on the event loop."""
+        self._need_open()
+        for p in partitions:
+            if p in self._parts:
+                continue
+            if not 0 <= p < self.partition_count:
+                raise CheckpointError(
+                    f"{self.runs_topic!r} has {self.partition_count} partition(s), not "
+                    f"{p + 1}: create it with the partition count of the workflow's trigger topic"
+                )
+            part = self._parts[p] = _Part(p)
+            part.loader = asyncio.create_task(
+                self._load(part, resume), name=f"workflow-load-{self.workflow.name}-{p}"
+            )
+
+    def revoke(self, partitions: Iterable[int]) -> Awaitable[None]:
+        """Stop owning ``partitions``: their runs stop where they are (not cancelled: the next
+        owner resumes them) and are forgotten here. The ownership ends at once (call on the
+        loop); await the result for the runs to have stopped and the writes to be flushed."""
+        parts = [self._parts.pop(p) for p in list(partitions) if p in self._parts]
+        tasks: list[asyncio.Task[Any]] = []
+        for part in parts:
+            part.ready.set()  # wakes whoever waits for it; they find it revoked
+            if part.loader is not None and not part.loader.done():
+                part.loader.cancel()
+                tasks.append(part.loader)
+            for run_id in part.run_ids:
+                task = self._tasks.pop(run_id, None)
+                if task is not None:
+                    task.cancel()
+                    tasks.append(task)
+                self._runs.pop(run_id, None)
+                self._part_of.pop(run_id, None)
+        return self._stopped(parts, tasks)
+
+    async def _stopped(self, parts: list[_Part], tasks: list[asyncio.Task[Any]]) -> None:
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for part in parts:
+            if part.producer is not None:
+                await part.producer.close()
+        if parts and self._shared is not None:
+            # Checkpoints in flight land before the next owner reads the partition.
+            await asyncio.to_thread(self._shared.flush)
+        if parts:
+            log.info("workflow %s: released partition(s) %s", self.workflow.name,
+                     sorted(p.partition for p in parts))
+
+    async def ready(self, partitions: Iterable[int] | None = None) -> None:
+        """Wait until the owned ``partitions`` (default all owned) are loaded."""
+        wanted = self._parts if partitions is None else {p: self._parts[p] for p in partitions}
+        await asyncio.gather(*(part.ready.wait() for part in list(wanted.values())))
+
+    @property
+    def owned(self) -> list[int]:
+        """The partitions this engine owns (loaded or loading)."""
+        return sorted(self._parts)
+
+    async def _load(self, part: _Part, resume: bool) -> None:
+        """Fence the partition's previous owner (exactly-once), read it, resume its runs; tried
+        again while the broker is away, until it works or the partition is revoked."""
+        delay = _LOAD_RETRY[0]
+        while True:
+            try:
+                if self._shared is None and part.producer is None:
+                    # Set before it opens: revoke closes it, which waits for the open to end
+                    # (an init_transactions finishing after the next owner's would fence it).
+                    part.producer = AckedProducer(
+                        self.settings.client_config(),
+                        transactional_id=f"{self._tx_prefix}.{self.runs_topic}.{part.partition}",
+                        ack_timeout=self._ack_timeout,
+                    )
+                if part.producer is not None and not part.producer.opened:
+                    # init_transactions aborts what a killed owner left open, so the read
+                    # below is not held back by it; it also fences that owner.
+                    await part.producer.open()
+                stored = await asyncio.to_thread(
+                    read_partition, self.settings.client_config(), self.runs_topic,
+                    part.partition, timeout=self._read_timeout,
+                )
+                break
+            except (CheckpointError, KafkaException) as exc:
+                log.warning("workflow %s: loading partition %d failed (%s); again in %.0fs",
+                            self.workflow.name, part.partition, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, _LOAD_RETRY[1])
+        for key, value in stored.items():
+            try:
+                cp = RunCheckpoint.from_bytes(value)
+            except (ValueError, KeyError) as exc:
+                log.warning("skipping unreadable checkpoint %r on %s[%d]: %s",
+                            key, self.runs_topic, part.partition, exc)
+                continue
+            self._runs[key] = cp
+            self._part_of[key] = part.partition
+            part.run_ids.add(key)
+        part.ready.set()
+        if resume:
+            resumed = self._resume(part.run_ids)
+            log.info("workflow %s: partition %d loaded, %d run(s) resumed",
+                     self.workflow.name, part.partition, len(resumed))
+
+    def _part(self, partition: int) -> _Part:
+        part = self._parts.get(partition)
+        if part is None:
+            raise CheckpointError(
+                f"partition {partition} of {self.runs_topic!r} is not owned by this process "
+                f"(owned: {self.owned}); the run belongs to whoever owns it"
+            )
+        return part
+
+    def _partition_of(self, run_id: str) -> int:
+        p = self._part_of.get(run_id)
+        if p is None:
+            raise CheckpointError(f"run {run_id!r} is not in a partition this process owns")
+        return p
+
+    def _producer_of(self, partition: int) -> AckedProducer:
+        if self._shared is not None:
+            return self._shared
+        producer = self._part(partition).producer
+        if producer is None:
+            raise CheckpointError(f"partition {partition} of {self.runs_topic!r} is not loaded")
+        return producer
 
     def _need_open(self) -> None:
         if not self._opened:
             raise RuntimeError("WorkflowEngine is not open: use `async with` or await open()")
 
     def runs(self) -> dict[str, RunCheckpoint]:
-        """The last known checkpoint of every run (read at ``open``, updated as runs go)."""
+        """The last known checkpoint of every run of the owned partitions (updated as runs go)."""
         return dict(self._runs)
 
+    def partition_for(self, run_id: str) -> int:
+        """The partition of a run started without one: the run id's hash."""
+        return zlib.crc32(run_id.encode()) % self.partition_count
+
     async def start(
-        self, trigger: Any, *, run_id: str | None = None, trigger_id: str | None = None
+        self,
+        trigger: Any,
+        *,
+        run_id: str | None = None,
+        trigger_id: str | None = None,
+        partition: int | None = None,
+        write: RecordWriter | None = None,
     ) -> str:
         """Start a run for ``trigger`` and return its run id once the run is durable.
 
@@ -246,6 +437,10 @@ class WorkflowEngine:
         ``trigger_id``), so a redelivered trigger finds the existing run instead of starting a
         second one; with neither, a random id is used. Starting a known run id starts nothing
         (a known unfinished run is resumed if it is not running in this process).
+        ``partition``: where the run lives (the trigger's partition when co-partitioned; default
+        the run id's hash); it must be owned, and is waited for while it loads. ``write``: who
+        writes the first checkpoint (the agent's transactional producer, so that it commits
+        with the trigger's offset); default the engine.
         """
         self._need_open()
         meta = getattr(trigger, "meta", None)
@@ -254,6 +449,11 @@ class WorkflowEngine:
             run_id = (
                 derived_id(self.workflow.name, trigger_id) if trigger_id else str(uuid.uuid4())
             )
+        p = self.partition_for(run_id) if partition is None else partition
+        part = self._part(p)
+        await part.ready.wait()
+        if self._parts.get(p) is not part:
+            raise CheckpointError(f"partition {p} of {self.runs_topic!r} was revoked meanwhile")
         known = self._runs.get(run_id)
         if known is not None:
             if known.status == "running" and run_id not in self._tasks:
@@ -268,16 +468,35 @@ class WorkflowEngine:
             trigger_id=trigger_id,
             trigger_type=getattr(meta, "type", None),
         )
-        await self._checkpoint(cp)
-        self._spawn(cp)
+        if write is None:
+            await self._checkpoint(cp, partition=p)
+        else:
+            cp.updated_at = now()
+            await write(OutRecord(self.runs_topic, run_id, cp.to_bytes(), partition=p))
+            self._remember(cp, p)
+        if self._parts.get(p) is part:  # (still owned: else the next owner resumes it)
+            self._spawn(cp)
         return run_id
+
+    def _remember(self, cp: RunCheckpoint, partition: int) -> None:
+        part = self._parts.get(partition)
+        if part is None:
+            return  # revoked while the write was on its way: the next owner reads it
+        self._runs[cp.run_id] = cp
+        self._part_of[cp.run_id] = partition
+        part.run_ids.add(cp.run_id)
 
     async def resume_all(self) -> list[str]:
         """Continue every run recorded as running (not already running here); returns their ids."""
         self._need_open()
+        await self.ready()
+        return self._resume(list(self._runs))
+
+    def _resume(self, run_ids: Iterable[str]) -> list[str]:
         resumed = []
-        for run_id, cp in self._runs.items():
-            if cp.status == "running" and run_id not in self._tasks:
+        for run_id in list(run_ids):
+            cp = self._runs.get(run_id)
+            if cp is not None and cp.status == "running" and run_id not in self._tasks:
                 log.info("resuming run %s of %s at step %s", run_id, cp.workflow,
                          cp.first_unfinished())
                 self._spawn(cp)
@@ -314,25 +533,28 @@ class WorkflowEngine:
 
         task.add_done_callback(forget)
 
-    async def _checkpoint(self, cp: RunCheckpoint, *extra: OutRecord) -> None:
+    async def _checkpoint(
+        self, cp: RunCheckpoint, *extra: OutRecord, partition: int | None = None
+    ) -> None:
+        p = self._partition_of(cp.run_id) if partition is None else partition
         cp.updated_at = now()
-        record = OutRecord(self.runs_topic, cp.run_id, cp.to_bytes())
+        record = OutRecord(self.runs_topic, cp.run_id, cp.to_bytes(), partition=p)
         t0 = time.perf_counter()
-        await self._producer.write([*extra, record])
+        await self._producer_of(p).write([*extra, record])
         WORKFLOW_CHECKPOINT_LATENCY.labels(self.workflow.name).observe(time.perf_counter() - t0)
-        self._runs[cp.run_id] = cp
+        self._remember(cp, p)
 
     async def _persist(self, cp: RunCheckpoint, *extra: OutRecord) -> None:
         """``_checkpoint`` for a run in flight: a write the broker did not acknowledge in time
         (the broker is away) is written again, 1 s, 2 s, ... 30 s apart, until it is or the
         engine closes — a run never stops because the broker restarted. A fenced engine (a
-        newer instance took over) stops the run."""
+        newer owner of the partition took over) stops the run."""
         delay, warned = 1.0, False
         while True:
             try:
                 await self._checkpoint(cp, *extra)
             except CheckpointError as exc:
-                if exc.fatal or not self._opened:
+                if exc.fatal or not self._opened or cp.run_id not in self._part_of:
                     raise
                 if not warned:
                     log.warning("run %s of %s: checkpoint not acknowledged (%s); writing it "
@@ -401,7 +623,7 @@ class WorkflowEngine:
                 ("agentstream.run_id", cp.run_id.encode()),
             ],
         )
-        if self._producer.transactional:
+        if self._shared is None:  # exactly-once: the event and the final status in one transaction
             await self._persist(cp, event)
         else:
             await self._persist_event(event, cp)
@@ -413,10 +635,10 @@ class WorkflowEngine:
         delay = 1.0
         while True:
             try:
-                await self._producer.write([event])
+                await self._producer_of(self._partition_of(cp.run_id)).write([event])
                 return
             except CheckpointError as exc:
-                if exc.fatal or not self._opened:
+                if exc.fatal or not self._opened or cp.run_id not in self._part_of:
                     raise
                 log.warning("run %s of %s: completion not acknowledged (%s); again in %.0fs",
                             cp.run_id, cp.workflow, exc, delay)

@@ -20,32 +20,52 @@ writes fires the timer again on restart (at-least-once, with the same ``fire_id`
 so a consumer that deduplicates by either sees it once). Schedules that missed several
 occurrences while down fire once on start (not once per missed occurrence), then continue.
 
-One ``TimerService`` instance per service name is expected to run at a time.
+Timers are partitioned like workflow runs: a timer lives in one partition of the topic (an
+agent's ``ctx.schedule`` puts it in the partition of the input being handled) and only the
+owner of that partition arms it (``assign``/``revoke``, driven by the agent's consumer group);
+a revoked partition's timers are disarmed, not cancelled, and armed by the next owner. Due
+times are read and slept through ``agentstream.clock`` (a ``VirtualClock`` moves them in tests).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+import zlib
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Literal
+from typing import Any, Literal
 
+from confluent_kafka import KafkaException
+
+from agentstream.clock import clock
 from agentstream.config import KafkaSettings
-from agentstream.errors import ScheduleError
+from agentstream.errors import CheckpointError, ScheduleError
 from agentstream.ops.metrics import TIMERS_FIRED
 from agentstream.policy import RetryPolicy
 from agentstream.workflow._cron import CronSchedule
-from agentstream.workflow._kafka import AckedProducer, OutRecord, ensure_topic, read_compacted
+from agentstream.workflow._kafka import (
+    AckedProducer,
+    OutRecord,
+    RecordWriter,
+    ensure_topic,
+    partition_count,
+    read_compacted,
+    read_partition,
+)
 
 __all__ = ["FiredTimer", "Timer", "TimerService", "read_timers"]
 
 log = logging.getLogger("agentstream.workflow.timers")
+
+# How long a partition whose load failed waits before the next try (the broker is away).
+_LOAD_RETRY = (1.0, 30.0)
 
 _NS = uuid.UUID("0d8e1f6a-77b4-4b7b-8f0e-2b3c9f5e4a20")
 # A failing delivery is retried (it must not be lost): 1 s, 2 s, ... capped at one minute.
@@ -184,6 +204,17 @@ def read_timers(
     return sorted(timers, key=lambda t: t.due)
 
 
+class _Part:
+    """One partition of the timers topic this service owns: its producer, timers, load state."""
+
+    def __init__(self, partition: int) -> None:
+        self.partition = partition
+        self.producer: AckedProducer | None = None
+        self.ready = asyncio.Event()
+        self.loader: asyncio.Task[None] | None = None
+        self.timer_ids: set[str] = set()
+
+
 class TimerService:
     """Durable one-shot timers and recurring schedules for one service.
 
@@ -191,10 +222,18 @@ class TimerService:
     produced there (key = the timer's ``key`` or id, value = its payload). ``topic`` is the
     compacted store, default ``workflows.timers`` (prefixed by ``settings.topic_prefix``; created
     with ``partitions`` partitions if missing and ``create_topics``). ``ack_timeout`` (30 s)
-    bounds every write, ``read_timeout`` (60 s) the read at ``open``. ``exactly_once``: every
-    write is a transaction (transactional id ``agentstream.timers.<name>``, which also fences a
-    second instance). ``done_retention``: how long fired and cancelled one-shot timers are
-    remembered.
+    bounds every write, ``read_timeout`` (60 s) the read of a partition.
+    ``done_retention``: how long fired and cancelled one-shot timers are remembered.
+
+    **Partitions.** A timer lives in one partition of the topic (``schedule(...,
+    partition=p)``; default the timer id's hash). With ``partitioned=True`` the service owns no
+    partition after ``open``: ``assign(ps)`` loads and arms the timers of ``ps`` (in the
+    background; ``await ready()``), ``revoke(ps)`` disarms them (not cancelled: they stay
+    stored and the next owner arms them). Without it ``open`` owns every partition.
+    ``exactly_once``: every write of a partition is a transaction of its own transactional id,
+    ``<transactional_prefix>.<topic>.<partition>`` (default prefix
+    ``agentstream.timers.<name>``), so a firing and its done record commit together and the next
+    owner of a partition fences the previous one.
     """
 
     def __init__(
@@ -210,24 +249,30 @@ class TimerService:
         read_timeout: timedelta = timedelta(seconds=60),
         exactly_once: bool = False,
         done_retention: timedelta = timedelta(days=7),
+        partitioned: bool = False,
+        transactional_prefix: str | None = None,
     ) -> None:
         if not name or "/" in name:
             raise ScheduleError(f"timer service name {name!r} must be non-empty without '/'")
         self.name = name
         self.settings = settings or KafkaSettings()
         self.topic = self.settings.topic_prefix + topic
+        self.partitioned = partitioned
+        self.partition_count = partitions
         self._on_fire = on_fire
         self._create_topics = create_topics
-        self._partitions = partitions
         self._read_timeout = read_timeout
+        self._ack_timeout = ack_timeout
         self._done_retention = done_retention
-        self._producer = AckedProducer(
-            self.settings.client_config(),
-            ack_timeout=ack_timeout,
-            transactional_id=(
-                f"{self.settings.topic_prefix}agentstream.timers.{name}" if exactly_once else None
-            ),
+        self._tx_prefix = transactional_prefix or (
+            f"{self.settings.topic_prefix}agentstream.timers.{name}"
         )
+        self._shared = (
+            None if exactly_once
+            else AckedProducer(self.settings.client_config(), ack_timeout=ack_timeout)
+        )
+        self._parts: dict[int, _Part] = {}
+        self._part_of: dict[str, int] = {}
         self._timers: dict[str, Timer] = {}
         self._done: dict[str, _Done] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -243,22 +288,120 @@ class TimerService:
         await self.close()
 
     async def open(self) -> None:
-        """Read the timers topic to the end and arm this service's timers (overdue fire now)."""
+        """Provision the topic, connect, and (unless ``partitioned``) load and arm every
+        partition's timers (overdue ones fire now)."""
         if self._opened:
             return
         config = self.settings.client_config()
         if self._create_topics:
             await asyncio.to_thread(
-                ensure_topic, config, self.topic, partitions=self._partitions,
+                ensure_topic, config, self.topic, partitions=self.partition_count,
                 timeout=self._read_timeout,
             )
-        await self._producer.open()
-        stored = await asyncio.to_thread(
-            read_compacted, config, self.topic, timeout=self._read_timeout
+        count = await asyncio.to_thread(
+            partition_count, config, self.topic, timeout=self._read_timeout
         )
+        if count is None:
+            raise ScheduleError(
+                f"the timers topic {self.topic!r} does not exist; create it (agentstream topics "
+                "apply) or let the service create it (create_topics=True)"
+            )
+        self.partition_count = count
+        if self._shared is not None:
+            await self._shared.open()
         self._opened = True
+        if not self.partitioned:
+            self.assign(range(count))
+            await self.ready()
+
+    async def close(self) -> None:
+        """Disarm (not cancel) every timer; they stay stored and fire after the next ``open``."""
+        await self.revoke(list(self._parts))
+        if self._shared is not None:
+            await self._shared.close()
+        self._opened = False
+
+    # -- partitions -------------------------------------------------------------------------------
+    def assign(self, partitions: Iterable[int]) -> None:
+        """Own ``partitions``: each is loaded in the background (``ready``) and its timers
+        armed. Call on the event loop."""
+        self._need_open()
+        for p in partitions:
+            if p in self._parts:
+                continue
+            if not 0 <= p < self.partition_count:
+                raise ScheduleError(
+                    f"{self.topic!r} has {self.partition_count} partition(s), not {p + 1}: "
+                    "create it with the partition count of the inputs"
+                )
+            part = self._parts[p] = _Part(p)
+            part.loader = asyncio.create_task(self._load(part), name=f"timers-load-{p}")
+
+    def revoke(self, partitions: Iterable[int]) -> Awaitable[None]:
+        """Stop owning ``partitions``: their timers are disarmed (not cancelled) and forgotten
+        here at once (call on the loop); await the result for firings in progress to end."""
+        parts = [self._parts.pop(p) for p in list(partitions) if p in self._parts]
+        tasks: list[asyncio.Task[Any]] = []
+        for part in parts:
+            part.ready.set()  # wakes whoever waits for it; they find it revoked
+            if part.loader is not None and not part.loader.done():
+                part.loader.cancel()
+                tasks.append(part.loader)
+            for tid in part.timer_ids:
+                task = self._tasks.pop(tid, None)
+                if task is not None:
+                    task.cancel()
+                    tasks.append(task)
+                self._timers.pop(tid, None)
+                self._done.pop(tid, None)
+                self._part_of.pop(tid, None)
+        return self._stopped(parts, tasks)
+
+    async def _stopped(self, parts: list[_Part], tasks: list[asyncio.Task[Any]]) -> None:
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for part in parts:
+            if part.producer is not None:
+                await part.producer.close()
+        if parts and self._shared is not None:
+            await asyncio.to_thread(self._shared.flush)
+
+    async def ready(self, partitions: Iterable[int] | None = None) -> None:
+        """Wait until the owned ``partitions`` (default all owned) are loaded and armed."""
+        wanted = self._parts if partitions is None else {p: self._parts[p] for p in partitions}
+        await asyncio.gather(*(part.ready.wait() for part in list(wanted.values())))
+
+    @property
+    def owned(self) -> list[int]:
+        return sorted(self._parts)
+
+    async def _load(self, part: _Part) -> None:
+        delay = _LOAD_RETRY[0]
+        while True:
+            try:
+                if self._shared is None and part.producer is None:
+                    # Set before it opens: revoke closes it, which waits for the open to end
+                    # (an init_transactions finishing after the next owner's would fence it).
+                    part.producer = AckedProducer(
+                        self.settings.client_config(),
+                        transactional_id=f"{self._tx_prefix}.{self.topic}.{part.partition}",
+                        ack_timeout=self._ack_timeout,
+                    )
+                if part.producer is not None and not part.producer.opened:
+                    # init_transactions aborts what a killed owner left open, so the read
+                    # below is not held back by it; it also fences that owner.
+                    await part.producer.open()
+                stored = await asyncio.to_thread(
+                    read_partition, self.settings.client_config(), self.topic, part.partition,
+                    timeout=self._read_timeout,
+                )
+                break
+            except (CheckpointError, KafkaException) as exc:
+                log.warning("timers of %s: loading partition %d failed (%s); again in %.0fs",
+                            self.name, part.partition, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, _LOAD_RETRY[1])
         prefix = f"{self.name}/"
-        horizon = datetime.now(UTC) - self._done_retention
+        horizon = clock().now() - self._done_retention
         expired: list[OutRecord] = []
         for key, value in stored.items():
             if not key.startswith(prefix):
@@ -269,26 +412,46 @@ class TimerService:
                 log.warning("skipping unreadable timer %r on %s: %s", key, self.topic, exc)
                 continue
             if isinstance(parsed, Timer):
-                self._arm(parsed)
+                self._arm(parsed, part.partition)
             elif parsed.at < horizon:
-                expired.append(OutRecord(self.topic, key, None))
+                expired.append(OutRecord(self.topic, key, None, partition=part.partition))
             else:
-                self._done[parsed.timer_id] = parsed
+                self._remember_done(parsed, part.partition)
+        part.ready.set()
         if expired:  # fired or cancelled long enough ago: forget them for good
-            await self._producer.write(expired)
+            with contextlib.suppress(CheckpointError):
+                await self._producer_of(part.partition).write(expired)
 
-    async def close(self) -> None:
-        """Disarm (not cancel) every timer; they stay stored and fire after the next ``open``."""
-        tasks = list(self._tasks.values())
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        self._tasks.clear()
-        await self._producer.close()
-        self._opened = False
+    def _part(self, partition: int) -> _Part:
+        part = self._parts.get(partition)
+        if part is None:
+            raise ScheduleError(
+                f"partition {partition} of {self.topic!r} is not owned by this process "
+                f"(owned: {self.owned})"
+            )
+        return part
+
+    async def _owned_ready(self, partition: int) -> _Part:
+        part = self._part(partition)
+        await part.ready.wait()
+        if self._parts.get(partition) is not part:
+            raise ScheduleError(f"partition {partition} of {self.topic!r} was revoked meanwhile")
+        return part
+
+    def _producer_of(self, partition: int) -> AckedProducer:
+        if self._shared is not None:
+            return self._shared
+        producer = self._part(partition).producer
+        if producer is None:
+            raise ScheduleError(f"partition {partition} of {self.topic!r} is not loaded")
+        return producer
+
+    def partition_for(self, timer_id: str) -> int:
+        """The partition of a timer scheduled without one: the timer id's hash."""
+        return zlib.crc32(timer_id.encode()) % self.partition_count
 
     def pending(self) -> list[Timer]:
-        """This service's armed timers, by due time."""
+        """This service's armed timers (of the owned partitions), by due time."""
         return sorted(self._timers.values(), key=lambda t: t.due)
 
     async def schedule(
@@ -301,26 +464,33 @@ class TimerService:
         topic: str | None = None,
         key: str | None = None,
         if_exists: Literal["replace", "keep"] = "replace",
+        partition: int | None = None,
+        write: RecordWriter | None = None,
     ) -> str:
         """Fire once at ``at`` (aware datetime) or ``after`` from now; returns the timer id.
 
         Returns once the timer is stored (acknowledged). Scheduling an existing ``timer_id``
         replaces that timer (``if_exists="replace"``), or, with ``if_exists="keep"``, leaves a
         timer of that id that is pending, fired or cancelled as it is (its due time and firing
-        are decided once). ``timer_id`` defaults to a random id.
+        are decided once). ``timer_id`` defaults to a random id. ``partition``: where the timer
+        lives (owned; default the id's hash); ``write``: who writes the record (the agent's
+        transactional producer, so that it commits with the input that scheduled it).
         """
         if (at is None) == (after is None):
             raise ScheduleError("schedule() needs exactly one of at= (a datetime) or after=")
         if at is not None and at.tzinfo is None:
             raise ScheduleError("at= must be time-zone aware, e.g. datetime(..., tzinfo=UTC)")
+        self._need_open()
+        tid = timer_id or str(uuid.uuid4())
+        p = self.partition_for(tid) if partition is None else partition
+        await self._owned_ready(p)
         if if_exists == "keep" and timer_id is not None and (
             timer_id in self._timers or timer_id in self._done
         ):
-            self._need_open()
             return timer_id
-        due = at.astimezone(UTC) if at is not None else datetime.now(UTC) + (after or timedelta())
-        timer = Timer(self.name, timer_id or str(uuid.uuid4()), due, payload, topic, key)
-        await self._store(timer)
+        due = at.astimezone(UTC) if at is not None else clock().now() + (after or timedelta())
+        timer = Timer(self.name, tid, due, payload, topic, key)
+        await self._store(timer, p, write)
         return timer.timer_id
 
     async def schedule_cron(
@@ -332,6 +502,7 @@ class TimerService:
         timer_id: str | None = None,
         topic: str | None = None,
         key: str | None = None,
+        partition: int | None = None,
     ) -> str:
         """Fire at every occurrence of ``spec`` ('weekdays 09:00 Europe/Berlin', '0 9 * * 1-5').
 
@@ -339,70 +510,108 @@ class TimerService:
         the same schedule on every start is idempotent: an occurrence that came due while the
         service was down is kept (and fires) rather than pushed to the next one.
         """
+        self._need_open()
         cron = CronSchedule.parse(spec, tz=tz)
         tid = timer_id or str(
             uuid.uuid5(_NS, f"{cron}|{topic}|{key}|{base64.b64encode(payload).decode()}")
         )
+        p = self.partition_for(tid) if partition is None else partition
+        await self._owned_ready(p)
         existing = self._timers.get(tid)
         if existing and (existing.cron, existing.tz, existing.payload, existing.topic,
                          existing.key) == (cron.expression, cron.tz, payload, topic, key):
             return tid
-        due = cron.next_after(datetime.now(UTC))
-        await self._store(Timer(self.name, tid, due, payload, topic, key, cron.expression, cron.tz))
+        due = cron.next_after(clock().now())
+        timer = Timer(self.name, tid, due, payload, topic, key, cron.expression, cron.tz)
+        await self._store(timer, p, None)
         return tid
 
-    async def cancel(self, timer_id: str) -> bool:
+    async def cancel(
+        self, timer_id: str, *, partition: int | None = None, write: RecordWriter | None = None
+    ) -> bool:
         """Cancel a timer (a one-shot one is then remembered as cancelled, a schedule
-        tombstoned); False if this service had no such timer."""
+        tombstoned); False if this service had no such timer. The timer is looked up in the
+        owned partitions; one not found there is recorded as cancelled in ``partition`` (default
+        the id's hash), so that scheduling it later with ``if_exists="keep"`` does nothing."""
         self._need_open()
+        p = self._part_of.get(timer_id)
+        if p is None:
+            p = self.partition_for(timer_id) if partition is None else partition
+        await self._owned_ready(p)
         timer = self._timers.pop(timer_id, None)
         task = self._tasks.pop(timer_id, None)
         if task is not None:
             task.cancel()
         if timer is not None and timer.cron is not None:
             value = None
+            self._forget(timer_id)
         else:
-            done = self._done[timer_id] = _Done(self.name, timer_id, "cancelled", datetime.now(UTC))
+            done = _Done(self.name, timer_id, "cancelled", clock().now())
+            self._remember_done(done, p)
             value = done.to_bytes()
-        await self._producer.write([OutRecord(self.topic, f"{self.name}/{timer_id}", value)])
+        record = OutRecord(self.topic, f"{self.name}/{timer_id}", value, partition=p)
+        await (write or self._producer_of(p).write_one)(record)
         return timer is not None
 
     def _need_open(self) -> None:
         if not self._opened:
             raise RuntimeError("TimerService is not open: use `async with` or await open()")
 
-    async def _store(self, timer: Timer) -> None:
-        self._need_open()
-        await self._producer.write([OutRecord(self.topic, timer.record_key, timer.to_bytes())])
-        self._arm(timer)
+    def _forget(self, timer_id: str) -> None:
+        p = self._part_of.pop(timer_id, None)
+        part = self._parts.get(p) if p is not None else None
+        if part is not None:
+            part.timer_ids.discard(timer_id)
 
-    def _arm(self, timer: Timer) -> None:
+    def _remember_done(self, done: _Done, partition: int) -> None:
+        part = self._parts.get(partition)
+        if part is None:
+            return
+        self._done[done.timer_id] = done
+        self._part_of[done.timer_id] = partition
+        part.timer_ids.add(done.timer_id)
+
+    async def _store(self, timer: Timer, partition: int, write: RecordWriter | None) -> None:
+        record = OutRecord(self.topic, timer.record_key, timer.to_bytes(), partition=partition)
+        await (write or self._producer_of(partition).write_one)(record)
+        if partition in self._parts:  # (revoked meanwhile: the next owner arms it)
+            self._arm(timer, partition)
+
+    def _arm(self, timer: Timer, partition: int) -> None:
         old = self._tasks.pop(timer.timer_id, None)
         if old is not None and old is not asyncio.current_task():
             old.cancel()
         self._timers[timer.timer_id] = timer
         self._done.pop(timer.timer_id, None)
+        self._part_of[timer.timer_id] = partition
+        self._parts[partition].timer_ids.add(timer.timer_id)
         self._tasks[timer.timer_id] = asyncio.create_task(
-            self._wait_and_fire(timer), name=f"timer-{timer.record_key}"
+            self._wait_and_fire(timer, partition), name=f"timer-{timer.record_key}"
         )
 
-    async def _wait_and_fire(self, timer: Timer) -> None:
-        delay = (timer.due - datetime.now(UTC)).total_seconds()
+    async def _wait_and_fire(self, timer: Timer, partition: int) -> None:
+        # Slept through the process's clock (agentstream.clock), so tests can move time.
+        delay = (timer.due - clock().now()).total_seconds()
         if delay > 0:
-            await asyncio.sleep(delay)
+            await clock().sleep(delay)
         attempt = 0
         while True:
             attempt += 1
             try:
-                await self._fire(timer)
+                await self._fire(timer, partition)
                 return
             except Exception as exc:  # a firing must not be lost: retry it
+                if isinstance(exc, CheckpointError) and exc.fatal:
+                    log.error("timer %s: %s; its partition's next owner fires it",
+                              timer.record_key, exc)
+                    return
                 wait = _FIRE_RETRY.next_delay(exc, attempt)
                 log.warning("timer %s failed to fire (%s); retrying in %s",
                             timer.record_key, exc, wait)
                 await asyncio.sleep(wait.total_seconds())
 
-    async def _fire(self, timer: Timer) -> None:
+    async def _fire(self, timer: Timer, partition: int) -> None:
+        producer = self._producer_of(partition)
         delivery: list[OutRecord] = []
         if timer.topic is not None:
             headers = [
@@ -415,7 +624,7 @@ class TimerService:
             )
         if self._on_fire is not None:
             if delivery:
-                await self._producer.write(delivery)
+                await producer.write(delivery)
                 delivery = []
             await self._on_fire(FiredTimer(
                 timer.timer_id, timer.fire_id, timer.due, timer.payload, timer.key,
@@ -424,25 +633,26 @@ class TimerService:
         if self._timers.get(timer.timer_id) is not timer:
             # Cancelled or replaced while firing: its record was already rewritten.
             if delivery:
-                await self._producer.write(delivery)
+                await producer.write(delivery)
             TIMERS_FIRED.labels(self.name).inc()
             return
         if timer.cron is None:
-            done = _Done(self.name, timer.timer_id, "fired", datetime.now(UTC))
+            done = _Done(self.name, timer.timer_id, "fired", clock().now())
             # The delivery and the done record in one write (one transaction, exactly-once).
-            await self._producer.write(
-                [*delivery, OutRecord(self.topic, timer.record_key, done.to_bytes())]
-            )
+            await producer.write([
+                *delivery,
+                OutRecord(self.topic, timer.record_key, done.to_bytes(), partition=partition),
+            ])
             self._timers.pop(timer.timer_id, None)
             self._tasks.pop(timer.timer_id, None)
-            self._done[timer.timer_id] = done
+            self._remember_done(done, partition)
             TIMERS_FIRED.labels(self.name).inc()
             return
         cron = CronSchedule(timer.cron, timer.tz or "UTC")
-        nxt = replace(timer, due=cron.next_after(max(datetime.now(UTC), timer.due)))
-        await self._producer.write(
-            [*delivery, OutRecord(self.topic, nxt.record_key, nxt.to_bytes())]
+        nxt = replace(timer, due=cron.next_after(max(clock().now(), timer.due)))
+        await producer.write(
+            [*delivery, OutRecord(self.topic, nxt.record_key, nxt.to_bytes(), partition=partition)]
         )
         TIMERS_FIRED.labels(self.name).inc()
-        self._arm(nxt)
-
+        if partition in self._parts:
+            self._arm(nxt, partition)

@@ -16,6 +16,7 @@ from datetime import timedelta
 from types import MappingProxyType
 from typing import Any, TypeVar
 
+from agentstream.clock import clock
 from agentstream.errors import WorkflowDefinitionError
 from agentstream.policy import RetryPolicy
 from agentstream.workflow._checkpoint import StepState, encode_value, now
@@ -214,7 +215,7 @@ async def execute_step(
                 "run %s step %s attempt %d failed (%s); retrying in %s",
                 run_id, name, attempt, error, delay,
             )
-            await asyncio.sleep(delay.total_seconds())
+            await clock().sleep(delay.total_seconds())
 
 
 def _describe(exc: BaseException, timeout: timedelta | None) -> str:
