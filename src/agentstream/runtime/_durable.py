@@ -70,8 +70,13 @@ if TYPE_CHECKING:
     from agentstream.runtime._context import Context
     from agentstream.runtime._engine import Codec
     from agentstream.runtime._producer import OutputProducer
-    from agentstream.workflow import TimerService, Workflow, WorkflowEngine
-    from agentstream.workflow._kafka import OutRecord, RecordWriter
+    from agentstream.workflow import (
+        OutRecord,
+        RecordWriter,
+        TimerService,
+        Workflow,
+        WorkflowEngine,
+    )
 
 __all__ = ["Durable", "WorkflowBinding", "timers_topic"]
 

@@ -36,6 +36,7 @@ from agentstream.workflow._engine import (
     read_runs,
     runs_topic,
 )
+from agentstream.workflow._kafka import OutRecord, RecordWriter
 from agentstream.workflow._timers import FiredTimer, Timer, TimerService, read_timers
 from agentstream.workflow._workflow import Step, StepContext, StepFn, Workflow
 
@@ -44,6 +45,8 @@ __all__ = [
     "CronSchedule",
     "DeliveryMode",
     "FiredTimer",
+    "OutRecord",
+    "RecordWriter",
     "RetryPolicy",
     "RunCheckpoint",
     "RunOutcome",
