@@ -59,6 +59,11 @@ class GatewaySettings(BaseSettings):
         description="How long a request waits for Kafka's acknowledgement before answering 503 "
         "(below Slack's 3 s answer deadline; GitHub waits 10 s).",
     )
+    linger: timedelta = Field(
+        default=timedelta(milliseconds=2),
+        description="How long the producer waits to batch records before sending them to Kafka "
+        "(librdkafka linger.ms): longer batches cost the broker less, shorter ones answer sooner.",
+    )
     retry_after: timedelta = Field(
         default=timedelta(seconds=10), description="Retry-After sent with a 503."
     )
