@@ -49,6 +49,13 @@ class GatewaySettings(BaseSettings):
     slack_signing_secrets: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list, description="Slack signing secrets accepted (rotation: several)."
     )
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Worker processes sharing the port, each with its own event loop and Kafka "
+        "producer (one loop handles a few thousand deliveries/s; add workers to use more cores).",
+    )
     max_body_bytes: int = Field(
         default=25 * 1024 * 1024,
         ge=1,
