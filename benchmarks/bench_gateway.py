@@ -79,14 +79,26 @@ def ceiling_app() -> Any:
 
 
 def serve(kind: str, port: int, bootstrap: str, prefix: str, workers: int) -> None:
+    import socket  # noqa: PLC0415
+
     import uvicorn  # noqa: PLC0415
+    from uvicorn.supervisors import Multiprocess  # noqa: PLC0415
 
     from agentstream.config import KafkaSettings  # noqa: PLC0415
     from agentstream.connectors import GatewaySettings, run_gateway  # noqa: PLC0415
 
     if kind == "ceiling":
-        uvicorn.run("bench_gateway:ceiling_app", factory=True, workers=workers, app_dir=str(BENCH),
-                    host="127.0.0.1", port=port, log_level="warning", access_log=False)  # fmt: skip
+        config = uvicorn.Config(ceiling_app, factory=True, workers=workers, host="127.0.0.1",
+                                port=port, log_level="warning", access_log=False)  # fmt: skip
+        if workers == 1:
+            uvicorn.Server(config).run()
+            return
+        # As the gateway does: uvicorn's bound socket says proto 0, and connections accepted on
+        # it would then keep Nagle's algorithm (~40 ms per keep-alive answer).
+        bound = config.bind_socket()
+        sock = socket.socket(bound.family, bound.type, socket.IPPROTO_TCP, fileno=bound.detach())
+        sock.set_inheritable(True)
+        Multiprocess(config, sockets=[sock]).run()
         return
     kafka = KafkaSettings(bootstrap_servers=bootstrap, topic_prefix=prefix)
     settings = GatewaySettings(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import uuid
 from collections.abc import MutableMapping
 from datetime import timedelta
@@ -24,6 +25,7 @@ from agentstream.connectors._asgi import (
     send_answer,
     text_answer,
 )
+from agentstream.connectors._gateway import _tcp_listener
 from agentstream.connectors._raw import RAW_NAMESPACE, raw_id
 
 
@@ -117,3 +119,35 @@ def test_workers_and_linger_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     assert s.workers == 3 and s.linger == timedelta(milliseconds=5)
     with pytest.raises(ValidationError, match="workers"):
         GatewaySettings(workers=0)
+
+
+def _nodelay_of_accepted(listener: socket.socket) -> int:
+    """TCP_NODELAY of a connection asyncio accepts on ``listener`` (as uvicorn's workers do)."""
+
+    async def main() -> int:
+        accepted: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            sock = writer.get_extra_info("socket")
+            accepted.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        server = await asyncio.start_server(on_connect, sock=listener)
+        port = listener.getsockname()[1]
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            return await asyncio.wait_for(accepted, 10)
+        finally:
+            writer.close()
+            server.close()
+
+    return asyncio.run(main())
+
+
+def test_worker_sockets_accept_connections_without_nagle() -> None:
+    import uvicorn  # noqa: PLC0415
+
+    config = uvicorn.Config(lambda: None, host="127.0.0.1", port=0, log_level="warning")
+    plain = config.bind_socket()
+    assert _nodelay_of_accepted(plain) == 0  # uvicorn's socket as it is: Nagle stays on
+    assert _nodelay_of_accepted(_tcp_listener(config.bind_socket())) != 0

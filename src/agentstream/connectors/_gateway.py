@@ -17,6 +17,7 @@ import contextlib
 import gc
 import json
 import logging
+import socket
 import threading
 import time
 import urllib.parse
@@ -444,7 +445,23 @@ def run_gateway(
     config = uvicorn.Config(
         _WorkerApp(settings, kafka), factory=True, workers=settings.workers, **common
     )
-    Multiprocess(config, sockets=[config.bind_socket()]).run()
+    Multiprocess(config, sockets=[_tcp_listener(config.bind_socket())]).run()
+
+
+def _tcp_listener(sock: socket.socket) -> socket.socket:
+    """``sock`` (a bound listening socket) marked as TCP, so connections accepted on it get
+    ``TCP_NODELAY``.
+
+    uvicorn's ``bind_socket`` leaves ``proto`` at 0; accepted sockets inherit it and asyncio
+    only disables Nagle's algorithm when it reads ``IPPROTO_TCP``, so every keep-alive answer
+    after the first would wait ~40 ms for the client's delayed ACK (workers > 1 only: a single
+    process binds through asyncio, which sets it).
+    """
+    if sock.family not in (socket.AF_INET, socket.AF_INET6) or sock.proto == socket.IPPROTO_TCP:
+        return sock
+    tcp = socket.socket(sock.family, sock.type, socket.IPPROTO_TCP, fileno=sock.detach())
+    tcp.set_inheritable(True)
+    return tcp
 
 
 @contextlib.contextmanager
