@@ -523,3 +523,25 @@ def _spawned_children(pid: int) -> list[int]:
             if b"spawn_main" in cmdline:
                 found.append(int(child))
     return found
+
+
+def test_publisher_acknowledges_concurrent_records_on_successive_loops(gw: Running) -> None:
+    """Acknowledgements are handed to the loop that waits for them, in batches: many records
+    in flight at once, then a second event loop on the same publisher (the first one closed)."""
+    from agentstream.connectors import RawPublisher  # noqa: PLC0415
+    from agentstream.connectors._raw import make_raw  # noqa: PLC0415
+
+    publisher = RawPublisher(gw.kafka, timeout=timedelta(seconds=10))
+    topic = gw.topic("github")
+
+    async def burst(tag: str, n: int) -> list[float]:
+        raws = [make_raw("github", "issues", b"{}", delivery_id=f"{tag}-{i}") for i in range(n)]
+        return await asyncio.gather(*(publisher.publish(topic, "o/r", r) for r in raws))
+
+    try:
+        first = asyncio.run(burst("a", 200))
+        second = asyncio.run(burst("b", 20))
+    finally:
+        publisher.close()
+    assert len(first) == 200 and len(second) == 20
+    assert gw.count("github") == 220
