@@ -348,7 +348,8 @@ def main() -> int:
                         f"p99 {r.p99:6.1f} ms  CPU us/request: server {r.server_us:3.0f} "
                         f"(python {r.us['python']:.0f} + librdkafka {r.us['librdkafka']:.0f}), "
                         f"broker {r.us['broker']:.0f}, client {r.us['client']:.0f}  "
-                        f"answers {dict(sorted(r.codes.items()))}",
+                        f"answers {dict(sorted(r.codes.items()))}  "
+                        f"load average {os.getloadavg()[0]:.1f}",
                         flush=True,
                     )
             stored = _records(bootstrap, topic)
