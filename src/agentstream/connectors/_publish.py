@@ -9,8 +9,6 @@ flight, and the source's retry then carries the same raw id).
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -26,13 +24,8 @@ from agentstream.serde import Serde, make_serde
 
 __all__ = ["PublishError", "RawPublisher"]
 
-# How long the acknowledgement thread's poll blocks (it also re-checks "closing" this often).
-_POLL_BLOCK = 0.05
-# How often a loop with records in flight checks for ones overdue (a backstop: librdkafka's
-# message timeout, equal to the deadline, normally reports them first).
-_SWEEP_INTERVAL = 0.1
-
-_Report = tuple[asyncio.Future[None], KafkaError | None]
+# How often delivery reports are polled while records are in flight.
+_PUMP_INTERVAL = 0.0005
 
 
 class PublishError(AgentStreamError):
@@ -44,9 +37,7 @@ class RawPublisher:
     """Produces raw records and reports each acknowledgement (async or in batches).
 
     ``timeout`` (default 5 s) bounds every wait for an acknowledgement. ``serde`` defaults to
-    ``make_serde(kafka)``. Call ``start()`` before use and ``close()`` after. Use either
-    ``publish`` (async, the gateway) or ``publish_all`` (blocking, the importers) on one
-    publisher, not both.
+    ``make_serde(kafka)``. Call ``start()`` before use and ``close()`` after.
     """
 
     def __init__(
@@ -72,47 +63,39 @@ class RawPublisher:
         conf.update({"acks": "all", "enable.idempotence": True, "message.timeout.ms": ms})
         self._producer = Producer(conf)
         self._warm: set[str] = set()
-        # Delivery reports served by the acknowledgement thread, not yet handed to their loops.
-        self._reports: list[_Report] = []
-        self._acks: threading.Thread | None = None
-        self._closing = threading.Event()
-        # Per event loop: (give-up time, future) of records in flight, oldest first. The
-        # deadline is the same for every record, so overdue ones are found at the front.
-        self._waiting: dict[asyncio.AbstractEventLoop, deque[tuple[float, asyncio.Future[None]]]]
-        self._waiting = {}
+        self._pumping: asyncio.AbstractEventLoop | None = None
+        # (give-up time, future) of records in flight, oldest first: the deadline is the same for
+        # every record, so the pump expires them from the front (no timer handle per record).
+        self._waiting: deque[tuple[float, asyncio.Future[None]]] = deque()
 
     def start(self) -> RawPublisher:
-        """Nothing to start up front: the acknowledgement thread starts with the first
-        ``publish``."""
+        """Nothing to start: delivery reports are polled on the event loop while records are in
+        flight (no thread, so no GIL hand-offs or cross-thread wake-ups per record)."""
         return self
 
-    def _serve_acks(self) -> None:
-        """The acknowledgement thread: waits in librdkafka (GIL released) for delivery reports
-        and hands each poll's batch to the event loop in one call, so a loop with records in
-        flight sleeps until they are acknowledged instead of polling for them."""
-        producer = self._producer
-        while not self._closing.is_set():
-            producer.poll(_POLL_BLOCK)
-            if self._reports:
-                batch, self._reports = self._reports, []
-                _hand_over(batch)
-
-    def _sweep(self, loop: asyncio.AbstractEventLoop) -> None:
-        waiting = self._waiting.get(loop)
-        now = time.monotonic()
-        while waiting:
-            give_up, fut = waiting[0]
-            if not fut.done():
-                if give_up > now:
-                    break
-                fut.set_exception(
-                    PublishError(f"no acknowledgement from Kafka within {self.timeout}")
-                )
-            waiting.popleft()
+    def _pump(self) -> None:
+        # Runs on the event loop: every delivery report librdkafka has queued is served by this
+        # one poll, so the futures of a whole batch settle in one hand-over. (A thread blocking
+        # in poll and handing batches over with call_soon_threadsafe measured no better here and
+        # cost more CPU per request when the cores were contended: GIL hand-offs.)
+        self._producer.poll(0)
+        waiting = self._waiting
         if waiting:
-            loop.call_later(_SWEEP_INTERVAL, self._sweep, loop)
+            now = time.monotonic()
+            while waiting:
+                give_up, fut = waiting[0]
+                if not fut.done():
+                    if give_up > now:
+                        break
+                    fut.set_exception(
+                        PublishError(f"no acknowledgement from Kafka within {self.timeout}")
+                    )
+                waiting.popleft()
+        loop = self._pumping
+        if loop is not None and (len(self._producer) > 0 or waiting):
+            loop.call_later(_PUMP_INTERVAL, self._pump)
         else:
-            self._waiting.pop(loop, None)
+            self._pumping = None
 
     def encode(self, topic: str, raw: RawRecord) -> bytes:
         """The message value of ``raw`` (the first call per topic may register its schema)."""
@@ -143,24 +126,17 @@ class RawPublisher:
         fut: asyncio.Future[None] = loop.create_future()
 
         def settle(err: KafkaError | None, _msg: Any) -> None:
-            # Runs in whichever thread polls (the acknowledgement thread, or close()'s flush).
-            self._reports.append((fut, err))
+            _resolve(fut, err)
 
         try:
             self._producer.produce(topic, key=key.encode(), value=value, on_delivery=settle)
         except BufferError:
             raise PublishError("the producer queue is full; the broker is not keeping up") from None
-        waiting = self._waiting.get(loop)
-        if waiting is None:
-            waiting = self._waiting[loop] = deque()
-            loop.call_later(_SWEEP_INTERVAL, self._sweep, loop)
         # A little beyond the deadline: librdkafka's own message timeout normally fires first.
-        waiting.append((started + deadline + 1.0, fut))
-        if self._acks is None:
-            self._acks = threading.Thread(
-                target=self._serve_acks, name="agentstream-acks", daemon=True
-            )
-            self._acks.start()
+        self._waiting.append((started + deadline + 1.0, fut))
+        if self._pumping is None or self._pumping.is_closed():  # (a new loop, the old one gone)
+            self._pumping = loop
+            loop.call_soon(self._pump)
         await fut
         return time.monotonic() - started
 
@@ -196,30 +172,9 @@ class RawPublisher:
         return counts[0], counts[1]
 
     def close(self) -> None:
-        """Stop the acknowledgement thread and flush: every record produced is acknowledged
-        (its ``publish`` answers) or given up before this returns."""
-        self._closing.set()
-        if self._acks is not None:
-            self._acks.join(_POLL_BLOCK * 20)
+        self._pumping = None
+        self._waiting.clear()
         self._producer.flush(self.timeout.total_seconds())
-        if self._reports:
-            batch, self._reports = self._reports, []
-            _hand_over(batch)
-
-
-def _hand_over(batch: list[_Report]) -> None:
-    """Settle each future of ``batch`` on its own loop: one wake-up per loop per batch."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[_Report]] = {}
-    for report in batch:
-        by_loop.setdefault(report[0].get_loop(), []).append(report)
-    for loop, reports in by_loop.items():
-        with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits for these
-            loop.call_soon_threadsafe(_settle_all, reports)
-
-
-def _settle_all(batch: list[_Report]) -> None:
-    for fut, err in batch:
-        _resolve(fut, err)
 
 
 def _resolve(fut: asyncio.Future[None], err: KafkaError | None) -> None:
