@@ -147,7 +147,9 @@ def _nodelay_of_accepted(listener: socket.socket) -> int:
 def test_worker_sockets_accept_connections_without_nagle() -> None:
     import uvicorn  # noqa: PLC0415
 
+    # uvicorn's bound socket says proto 0 (asyncio then leaves Nagle on for accepted sockets).
     config = uvicorn.Config(lambda: None, host="127.0.0.1", port=0, log_level="warning")
-    plain = config.bind_socket()
-    assert _nodelay_of_accepted(plain) == 0  # uvicorn's socket as it is: Nagle stays on
-    assert _nodelay_of_accepted(_tcp_listener(config.bind_socket())) != 0
+    listener = _tcp_listener(config.bind_socket())
+    assert listener.proto == socket.IPPROTO_TCP and listener.get_inheritable()
+    assert _tcp_listener(listener) is listener  # already TCP: left as it is
+    assert _nodelay_of_accepted(listener) != 0
