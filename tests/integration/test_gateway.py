@@ -6,9 +6,11 @@ acknowledged, and nothing at all for a rejected request.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
+import urllib.parse
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -389,3 +391,157 @@ def test_agentstream_gateway_runs_as_a_process(
         if proc.poll() is None:
             proc.kill()
         delete_topics(kafka_admin, [f"{prefix}ingest.github"])
+
+
+def test_webhook_fast_path_decides_like_the_full_parse(gw: Running) -> None:
+    """The webhook routes bypass Starlette and read only the repository of a GitHub payload;
+    unusual bodies still get exactly the full parse's answer, and other routes stay Starlette's."""
+    not_utf8 = b'{"action": "opened", "title": "caf\xe9"}'
+    array = b'[{"repository": {"full_name": "o/r"}}]'
+    odd_repo = b'{"action": "opened", "repository": "o/r"}'
+    payload = (DATA / "github" / "pull_request" / "opened.json").read_text()
+    form = ("payload=" + urllib.parse.quote(payload)).encode()
+    with httpx.Client(base_url=gw.url, timeout=10) as http:
+        post = lambda body, headers: http.post("/webhooks/github", content=body, headers=headers)  # noqa: E731
+        r = post(not_utf8, _github_headers(not_utf8, "pull_request"))
+        assert r.status_code == 400 and "UTF-8" in r.text, r.text
+        r = post(array, _github_headers(array, "pull_request"))
+        assert r.status_code == 400 and r.text == "body is not a JSON object"
+        r = post(odd_repo, _github_headers(odd_repo, "pull_request"))
+        assert r.status_code == 200 and r.json()["status"] == "stored", r.text
+        headers = _github_headers(form, "pull_request")
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+        r = post(form, headers)
+        assert r.status_code == 200 and r.json()["status"] == "stored", r.text
+        assert r.headers["content-type"] == "application/json"
+        assert http.get("/webhooks/github").status_code == 405
+        assert http.post("/webhooks/gitlab", content=b"{}").status_code == 404
+        assert http.get("/healthz").json() == {"status": "ok"}
+    got = gw.records("github")
+    assert sorted(r.body for r in got) == sorted([odd_repo, payload.encode()])
+
+
+def test_webhook_routes_work_below_a_mount_point(gw: Running) -> None:
+    """Mounted in another ASGI app (``root_path``), the webhook routes still answer and store."""
+    gateway = Gateway(
+        GatewaySettings(github_secrets=[GITHUB_SECRET]),  # type: ignore[list-item]
+        gw.kafka,
+    )
+    body = (DATA / "github" / "pull_request" / "opened.json").read_bytes()
+
+    async def post() -> tuple[httpx.Response, httpx.Response]:
+        transport = httpx.ASGITransport(app=gateway.app, root_path="/hooks")
+        async with httpx.AsyncClient(transport=transport, base_url="http://gw") as http:
+            stored = await http.post(
+                "/hooks/webhooks/github",
+                content=body,
+                headers=_github_headers(body, "pull_request"),
+            )
+            health = await http.get("/hooks/healthz")
+        return stored, health
+
+    try:
+        stored, health = asyncio.run(post())
+    finally:
+        gateway.publisher.close()
+    assert stored.status_code == 200 and stored.json()["status"] == "stored", stored.text
+    assert health.status_code == 200
+    assert [r.id for r in gw.records("github")] == [stored.json()["id"]]
+
+
+def test_agentstream_gateway_serves_with_several_workers(
+    bootstrap_servers: str, kafka_admin: AdminClient
+) -> None:
+    import os  # noqa: PLC0415
+    import signal  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    from agentstream.localkafka import free_port  # noqa: PLC0415
+
+    prefix = unique_name("gww") + "."
+    topic = f"{prefix}ingest.github"
+    create_topic(kafka_admin, topic, partitions=3)
+    port = free_port()
+    env = {
+        **os.environ,
+        "AGENTSTREAM_BOOTSTRAP_SERVERS": bootstrap_servers,
+        "AGENTSTREAM_TOPIC_PREFIX": prefix,
+        "AGENTSTREAM_GATEWAY_GITHUB_SECRETS": GITHUB_SECRET,
+    }
+    cmd = [sys.executable, "-m", "agentstream.cli", "gateway", "--host", "127.0.0.1",
+           "--port", str(port), "--workers", "2"]  # fmt: skip
+    proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE)
+    body = (DATA / "github" / "pull_request" / "opened.json").read_bytes()
+    try:
+        deadline = time.monotonic() + 60
+        while len(workers := _spawned_children(proc.pid)) < 2:
+            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+            assert time.monotonic() < deadline, "two workers did not start in 60 s"
+            time.sleep(0.1)
+        ids = set()
+        for _ in range(8):  # a new connection each time: the kernel spreads them over workers
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    r = httpx.post(
+                        f"http://127.0.0.1:{port}/webhooks/github",
+                        content=body,
+                        headers=_github_headers(body, "pull_request"),
+                        timeout=10,
+                    )
+                    break
+                except httpx.TransportError:
+                    assert time.monotonic() < deadline, "the gateway did not answer in 60 s"
+                    time.sleep(0.1)
+            assert r.status_code == 200 and r.json()["status"] == "stored", r.text
+            ids.add(r.json()["id"])
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+        assert not any(Path(f"/proc/{w}").exists() for w in workers), "a worker outlived it"
+        c = Consumer({"bootstrap.servers": bootstrap_servers, "group.id": unique_name("wm")})
+        try:
+            total = 0
+            for p in range(3):
+                low, high = c.get_watermark_offsets(TopicPartition(topic, p), 10)
+                total += high - low
+        finally:
+            c.close()
+        assert len(ids) == 8 and total == 8
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        delete_topics(kafka_admin, [topic])
+
+
+def _spawned_children(pid: int) -> list[int]:
+    """Worker processes of a uvicorn supervisor (multiprocessing spawn children)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        for child in task.read_text().split():
+            cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+            if b"spawn_main" in cmdline:
+                found.append(int(child))
+    return found
+
+
+def test_publisher_acknowledges_concurrent_records_on_successive_loops(gw: Running) -> None:
+    """Acknowledgements are handed to the loop that waits for them, in batches: many records
+    in flight at once, then a second event loop on the same publisher (the first one closed)."""
+    from agentstream.connectors import RawPublisher  # noqa: PLC0415
+    from agentstream.connectors._raw import make_raw  # noqa: PLC0415
+
+    publisher = RawPublisher(gw.kafka, timeout=timedelta(seconds=10))
+    topic = gw.topic("github")
+
+    async def burst(tag: str, n: int) -> list[float]:
+        raws = [make_raw("github", "issues", b"{}", delivery_id=f"{tag}-{i}") for i in range(n)]
+        return await asyncio.gather(*(publisher.publish(topic, "o/r", r) for r in raws))
+
+    try:
+        first = asyncio.run(burst("a", 200))
+        second = asyncio.run(burst("b", 20))
+    finally:
+        publisher.close()
+    assert len(first) == 200 and len(second) == 20
+    assert gw.count("github") == 220

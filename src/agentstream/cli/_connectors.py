@@ -155,6 +155,12 @@ def gateway(
     port: Annotated[
         int | None, typer.Option("--port", help="Port (default AGENTSTREAM_GATEWAY_PORT, 8080).")
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers", help="Worker processes sharing the port (AGENTSTREAM_GATEWAY_WORKERS, 1)."
+        ),
+    ] = None,
 ) -> None:
     """Serve the webhook gateway: POST /webhooks/github and /webhooks/slack → ingest.*.
 
@@ -166,7 +172,8 @@ def gateway(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     check_environment()
-    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    given = {"host": host, "port": port, "workers": workers}
+    overrides = {k: v for k, v in given.items() if v is not None}
     settings: GatewaySettings = load(GatewaySettings, **overrides)
     run_gateway(settings, load(KafkaSettings))
 

@@ -36,9 +36,21 @@ def ingest_topic(source: str, *, prefix: str = "") -> str:
     return prefix + _TOPICS.get(source, f"ingest.{source}")
 
 
+_RAW_NS = RAW_NAMESPACE.bytes
+
+
 def raw_id(source: str, delivery_key: str) -> str:
-    """The deterministic id of the raw record of one delivery of ``source``."""
-    return str(uuid.uuid5(RAW_NAMESPACE, f"{source}\0{delivery_key}"))
+    """The deterministic id of the raw record of one delivery of ``source``.
+
+    ``str(uuid.uuid5(RAW_NAMESPACE, f"{source}\\0{delivery_key}"))``, computed without the
+    ``UUID`` object (the gateway makes one per request).
+    """
+    name = _RAW_NS + f"{source}\0{delivery_key}".encode()
+    digest = bytearray(hashlib.sha1(name, usedforsecurity=False).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    x = digest.hex()
+    return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
 
 
 def event_id(raw: str, *parts: object) -> str:

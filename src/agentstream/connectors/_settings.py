@@ -49,6 +49,13 @@ class GatewaySettings(BaseSettings):
     slack_signing_secrets: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list, description="Slack signing secrets accepted (rotation: several)."
     )
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Worker processes sharing the port, each with its own event loop and Kafka "
+        "producer (one loop handles a few thousand deliveries/s; add workers to use more cores).",
+    )
     max_body_bytes: int = Field(
         default=25 * 1024 * 1024,
         ge=1,
@@ -58,6 +65,11 @@ class GatewaySettings(BaseSettings):
         default=timedelta(seconds=2.5),
         description="How long a request waits for Kafka's acknowledgement before answering 503 "
         "(below Slack's 3 s answer deadline; GitHub waits 10 s).",
+    )
+    linger: timedelta = Field(
+        default=timedelta(milliseconds=2),
+        description="How long the producer waits to batch records before sending them to Kafka "
+        "(librdkafka linger.ms): longer batches cost the broker less, shorter ones answer sooner.",
     )
     retry_after: timedelta = Field(
         default=timedelta(seconds=10), description="Retry-After sent with a 503."
