@@ -78,10 +78,20 @@ def timers_list_cmd(
     service: Annotated[
         str | None, typer.Option("--service", help="Only timers of this service.")
     ] = None,
-    topic: Annotated[str, typer.Option("--topic", help="The timers topic.")] = "workflows.timers",
+    agent: Annotated[
+        str | None,
+        typer.Option("--agent", help="An agent's timers (topic workflows.<agent>.timers)."),
+    ] = None,
+    topic: Annotated[
+        str | None,
+        typer.Option("--topic", help="The timers topic (default workflows.timers, the "
+                     "standalone TimerService's; with --agent that agent's)."),
+    ] = None,
     timeout: TimeoutOpt = 30.0,
 ) -> None:
     """List pending timers and schedules, soonest first."""
+    if topic is None:
+        topic = f"workflows.{agent}.timers" if agent else "workflows.timers"
     pending = read_timers(_settings(), topic=topic, timeout=timedelta(seconds=timeout))
     if service is not None:
         pending = [t for t in pending if t.service == service]
