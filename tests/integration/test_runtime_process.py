@@ -211,8 +211,11 @@ def test_exactly_once_zombie_is_fenced_and_exits_cleanly(
     name = f"fence-{src}"
     log = tmp_path / "handled.log"
     produce_events(bootstrap_servers, src, [pr(f"k{i % 10}", i) for i in range(3000)])
+    # Two handlers at a time: the first process must still be writing when the second one
+    # (same instance id) starts; an idle producer learns of its fencing only when it writes.
     env = _env(name, src, out, log, ECHO_DELAY_MS="5", AGENTSTREAM_AGENT_MODE="exactly-once",
-               AGENTSTREAM_AGENT_INSTANCE_ID="same", AGENTSTREAM_AGENT_COMMIT_INTERVAL="0.2")
+               AGENTSTREAM_AGENT_INSTANCE_ID="same", AGENTSTREAM_AGENT_COMMIT_INTERVAL="0.2",
+               AGENTSTREAM_AGENT_MAX_IN_FLIGHT="2")
     zombie = spawn_agent(TARGET, bootstrap_servers, env)
     successor = None
     try:

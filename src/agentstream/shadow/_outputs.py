@@ -31,7 +31,9 @@ __all__ = ["SideOutputs", "read_outputs", "read_timer_outputs", "to_output"]
 
 log = logging.getLogger("agentstream.shadow")
 
-TIMERS_TOPIC = "workflows.timers"
+def timers_topic(agent: str) -> str:
+    """An agent's timers topic (co-partitioned with its inputs), without the topic prefix."""
+    return f"workflows.{agent}.timers"
 
 
 def to_output(record: Any, *, topic: str, partition: int, offset: int,
@@ -129,7 +131,7 @@ def read_timer_outputs(
 ) -> tuple[list[Output], set[str]]:
     """The pending timers of ``service`` scheduled by an input in ``causes``, as outputs, and
     the ids of its cancelled timers."""
-    stored = read_compacted(kafka.client_config(), kafka.topic_prefix + TIMERS_TOPIC,
+    stored = read_compacted(kafka.client_config(), kafka.topic_prefix + timers_topic(service),
                             timeout=timeout)  # fmt: skip
     pending: list[Output] = []
     cancelled: set[str] = set()
