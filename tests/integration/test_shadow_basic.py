@@ -139,6 +139,7 @@ def test_a_write_outside_the_namespace_is_refused_and_dead_lettered(
         make_admin({"bootstrap.servers": bootstrap_servers}).delete_topics([victim])
 
 
+@pytest.mark.slow
 def test_window_by_time_and_by_count(bootstrap_servers: str, topic_factory: Any) -> None:
     src, out = topic_factory(partitions=2), topic_factory(partitions=1)
     kafka = KafkaSettings(bootstrap_servers=bootstrap_servers, topic_prefix=unique_name("p") + ".")

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from agents.harness import ROOT
 from svc.events import publish, risk
 from svc.webhook_stub import webhook_stub
@@ -18,6 +19,10 @@ from svc.webhook_stub import webhook_stub
 from agentstream.config import KafkaSettings
 from agentstream.serde import make_serde
 from agentstream.testing import unique_name
+
+# Service-level shadow checks (notifier, assistant, baseline) run with `make test-slow`; the
+# acceptance replay of a day (test_shadow_pr_risk.py) runs by default.
+pytestmark = pytest.mark.slow
 
 
 def test_a_shadowed_notifier_posts_nothing_and_writes_no_file(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import faulthandler
 import gc
 import importlib
 import logging
@@ -431,4 +432,9 @@ def _dump_tasks() -> None:
 
 def _on_signal(runner: AgentRunner, sig: signal.Signals) -> None:
     log.info("%s received: stopping (drain up to %s)", sig.name, runner.settings.shutdown_timeout)
+    # No shutdown hangs for ever: past the drain, the close and a margin, every thread's stack
+    # goes to stderr and the process exits (1), for the orchestrator to restart it.
+    faulthandler.dump_traceback_later(
+        runner.settings.shutdown_timeout.total_seconds() + _CLOSE_SLACK + 30, exit=True
+    )
     runner.stop()
