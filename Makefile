@@ -6,6 +6,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+# Test processes for `make test` (pytest-xdist, one file per process at a time, each with its own
+# broker); TEST_WORKERS=0 runs everything in this process.
+TEST_WORKERS ?= 2
 # The published contract that schemas/ must stay compatible with (CI: the previous commit of main).
 SCHEMAS_REF ?= HEAD~1
 
@@ -37,7 +40,7 @@ kafka-jars: venv
 	$(BIN)/agentstream dev fetch
 
 test: venv kafka-jars
-	$(BIN)/python -m pytest -m "not slow and not e2e" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not slow and not e2e" -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 schemas-check: venv
 	$(BIN)/agentstream schemas check --against $(SCHEMAS_REF)

@@ -110,6 +110,22 @@ def spawn_agent(
     )
 
 
+def committed_to_end(bootstrap: str, group: str, topic: str, partitions: int) -> bool:
+    """True once ``group`` has committed every partition of ``topic`` up to its end offset."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
+                  "enable.auto.commit": False})
+    try:
+        tps = [TopicPartition(topic, p) for p in range(partitions)]
+        committed = {tp.partition: tp.offset for tp in c.committed(tps, timeout=10)}
+        ends = {p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+                for p in range(partitions)}
+    finally:
+        c.close()
+    return all(committed[p] == ends[p] for p in range(partitions))
+
+
 def wait_for(predicate: Any, *, timeout: timedelta, what: str, poll: float = 0.1) -> None:
     """Poll ``predicate()`` until true; raise ``WaitTimeoutError`` naming ``what``."""
     deadline = time.monotonic() + timeout.total_seconds()
