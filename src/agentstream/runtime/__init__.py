@@ -11,7 +11,8 @@ Declare an agent and its typed handlers, then run it as a process
         await ctx.emit(RiskDetected(meta=ctx.meta(RiskDetected), ...), topic="insights.risks")
 
 Delivery is at-least-once with dedupe on event id (default) or exactly-once (Kafka transactions);
-see ``docs/runtime.md`` and the docstrings of ``Committer`` (commit order) and ``DedupeStore``.
+see ``docs/runtime.md`` and the docstrings of ``Ledger`` (an input from accepted to committed)
+and ``DedupeStore``.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 redelivery, an upstream duplicate (the same event written twice) or a repeated dead-letter replay.
 
 A transaction protects one delivery; the event id protects the fact. Under exactly-once the
-markers are written by the committer into the open transaction, just before it commits, and keys
+markers are written by the ledger into the open transaction, just before it commits, and keys
 remembered since the last commit stay *provisional*: a commit makes them permanent, an abort
 forgets them (their inputs are processed again), see ``commit_pending`` / ``abort_pending``.
 

@@ -1,10 +1,8 @@
 """The event-loop side of an agent: worker tasks run records (decode, dedupe, handle, acks).
 
-A record is *finished* (and may be covered by a commit) only after every record it caused is
-acknowledged: its outputs and its dead letter. Its dedupe marker is queued then, and every
-commit first waits for the markers queued before it (``OutputProducer.wait_markers``), so no
-committed offset passes an input without its marker. An attempt's writes are counted into one
-``Acks`` rather than awaited one future each.
+An attempt's writes are counted into one ``Acks`` (not awaited one future each); once they are
+acknowledged the input goes to the ledger (``Ledger.finish``, ``_ledger.py``), which queues its
+dedupe marker and lets its offset be committed; nothing here commits.
 Failures follow the handler's ``RetryPolicy``; a waiting retry blocks only its own key (the
 scheduler keeps the key busy).
 """
@@ -31,6 +29,7 @@ from agentstream.runtime._context import Context
 from agentstream.runtime._dedupe import DedupeStore
 from agentstream.runtime._dlq import FailureInfo, Stage, build_dead_letter, replay_marker
 from agentstream.runtime._durable import Durable
+from agentstream.runtime._ledger import Ledger
 from agentstream.runtime._memory import _SINK, AgentMemory
 from agentstream.runtime._producer import Acks, DeliveryError, OutputProducer
 from agentstream.runtime._scheduler import KeyOrderedScheduler, TopicPartition, WorkItem
@@ -112,6 +111,7 @@ class Engine:
         codec: Codec,
         producer: OutputProducer,
         scheduler: KeyOrderedScheduler,
+        ledger: Ledger,
         dedupe: DedupeStore | None,
         dlq_topic: str,
         loop: asyncio.AbstractEventLoop,
@@ -124,6 +124,7 @@ class Engine:
         self.codec = codec
         self.producer = producer
         self.scheduler = scheduler
+        self.ledger = ledger
         self.dedupe = dedupe if dedupe is not None and dedupe.enabled else None
         self.dlq_topic = dlq_topic
         self.loop = loop
@@ -242,8 +243,10 @@ class Engine:
         self.fatal = self.fatal or exc
         self._progress.set()
 
-    def _finish(self, item: WorkItem) -> None:
-        self.scheduler.finish(item)
+    def _finish(self, item: WorkItem, dkey: str | None = None) -> None:
+        """To the ledger: ``dkey`` for an input handled or dead-lettered (its marker is queued),
+        None for one skipped or recognised as a duplicate."""
+        self.ledger.finish(item, dkey)
         self._progress.set()
         self._request_dispatch()
 
@@ -260,20 +263,12 @@ class Engine:
             self.loop.call_soon(self._finish_acked)
 
     def _finish_acked(self) -> None:
-        """Finish every input whose writes were acknowledged since the last call, together:
-        markers queued and dedupe keys remembered in one go, one scheduler lock."""
+        """Finish every input whose writes were acknowledged since the last call, together."""
         self._acked_queued = False
         batch, self._acked = self._acked, []
-        dedupe = self.dedupe
-        if dedupe is not None:
-            topic, partition = dedupe.topic, dedupe.marker_partition
-            self.producer.queue_markers(
-                [(topic, p.dkey.encode(), partition(p.item.partition)) for p in batch]
-            )
-            dedupe.remember_many([p.dkey for p in batch])
         for pending in batch:
             self._succeeded(pending)
-        self.scheduler.finish_many([p.item for p in batch])
+        self.ledger.finish_many([(p.item, p.dkey) for p in batch])
         self._progress.set()
         self.dispatch()
 
@@ -295,14 +290,13 @@ class Engine:
                     error = exc
             else:
                 self._succeeded(pending)
-            self._mark(item, pending.dkey)
         except asyncio.CancelledError:
             self._abandoned(item)
             raise
         except Exception as exc:
             self._failed(item, exc)
         else:
-            self._finish(item)
+            self._finish(item, pending.dkey)
         finally:
             self._tasks.pop(item, None)
 
@@ -358,10 +352,11 @@ class Engine:
                 )
         except Exception as exc:
             dkey = f"@{item.topic}/{item.partition}/{item.offset}{suffix}"
-            if not self._seen(dkey):
+            if self._seen(dkey):
+                self._finish(item)
+            else:
                 await self._dead_letter(item, FailureInfo.first("decode", exc), None)
-                self._mark(item, dkey)
-            self._finish(item)
+                self._finish(item, dkey)
             return
         meta = getattr(record, "meta", None)
         route = self._routes.get((item.topic, type(record)))
@@ -382,12 +377,10 @@ class Engine:
             return
         pending = _Attempt(item, spec, record, dkey, type_name)
         if self.producer.write_failures and await self._after_failed_writes(pending):
-            self._mark(item, dkey)  # dead-lettered
-            self._finish(item)
+            self._finish(item, dkey)  # dead-lettered
             return
         if await self._attempts(pending, fast=True) is None:
-            self._mark(item, dkey)  # dead-lettered
-            self._finish(item)
+            self._finish(item, dkey)  # dead-lettered
 
     async def _after_failed_writes(self, pending: _Attempt) -> bool:
         """Exactly-once: an input whose writes failed after it finished (so its transaction
@@ -457,16 +450,6 @@ class Engine:
             self.stats.deduplicated += 1
             return True
         return False
-
-    def _mark(self, item: WorkItem, dkey: str) -> None:
-        """Queue the dedupe marker of a finished input; commits wait for its acknowledgement."""
-        dedupe = self.dedupe
-        if dedupe is None:
-            return
-        self.producer.queue_marker(
-            dedupe.topic, dkey.encode(), dedupe.marker_partition(item.partition)
-        )
-        dedupe.remember(dkey)
 
     async def _attempt(self, pending: _Attempt, *, fast: bool) -> None:
         """One handler attempt, up to its return: writes queued and the acks sealed."""

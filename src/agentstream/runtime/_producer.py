@@ -110,7 +110,7 @@ class OutputProducer:
                     self.fatal = _fenced(exc) if is_fenced(exc) else exc
                     log.error("producer failed: %s", exc)
             finally:
-                if not self.transactional:  # exactly-once: the committer writes them
+                if not self.transactional:  # exactly-once: the ledger writes them
                     self._flush_markers()
                 self._hand_over()
 
@@ -297,7 +297,7 @@ class OutputProducer:
                 self._marker_failed(batch, f"not enqueued: {exc}")
 
     def write_markers(self) -> bool:
-        """Exactly-once: produce the queued markers into the open transaction (the committer
+        """Exactly-once: produce the queued markers into the open transaction (the ledger
         calls this just before it commits); False if some could not be enqueued."""
         self._flush_markers()
         with self._marker_lock:

@@ -32,9 +32,9 @@ from typing import Any, TypeVar
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
 from agentstream.ops.metrics import observe_commit
-from agentstream.runtime._committer import Committer
 from agentstream.runtime._dedupe import DedupeStore
 from agentstream.runtime._engine import Engine
+from agentstream.runtime._ledger import Ledger
 from agentstream.runtime._memory import AgentMemory
 from agentstream.runtime._scheduler import KeyOrderedScheduler, WorkItem
 from agentstream.runtime._settings import AgentSettings
@@ -69,7 +69,7 @@ class Pump:
         topics: list[str],
         scheduler: KeyOrderedScheduler,
         engine: Engine,
-        committer: Committer,
+        ledger: Ledger,
         dedupe: DedupeStore | None,
         dedupe_client_config: dict[str, Any],
         settings: AgentSettings,
@@ -81,7 +81,7 @@ class Pump:
         self.topics = topics
         self.scheduler = scheduler
         self.engine = engine
-        self.committer = committer
+        self.ledger = ledger
         self.dedupe = dedupe if dedupe is not None and dedupe.enabled else None
         self._dedupe_conf = dedupe_client_config
         self.settings = settings
@@ -126,17 +126,17 @@ class Pump:
             next_commit = time.monotonic() + self.settings.commit_interval.total_seconds()
             next_lag = time.monotonic() + _LAG_INTERVAL
             while not self._stop.is_set() and self.engine.fatal is None:
-                if self.committer.producer.fatal is not None:
-                    raise self.committer.producer.fatal
+                if self.ledger.producer.fatal is not None:
+                    raise self.ledger.producer.fatal
                 if self._restoring:
                     self._resume_restored()
                 self._fetch()
                 now = time.monotonic()
                 if now >= next_commit:
-                    self._commit_all(barrier_timeout=None)
+                    self._commit_all()
                     next_commit = now + self.settings.commit_interval.total_seconds()
                 if now >= next_lag:
-                    self.committer.update_lag()
+                    self.ledger.update_lag()
                     next_lag = now + _LAG_INTERVAL
             self._shutdown()
         except BaseException as exc:
@@ -187,7 +187,7 @@ class Pump:
                 self._hold_back(topic, partition, offset)
                 continue
             items.append(WorkItem(topic, partition, offset, msg.key(), msg))
-        if items and self.scheduler.add_many(items):
+        if items and self.ledger.accept(items):
             self._call_on_loop(self.engine.dispatch)
 
     # -- memory restores off the rebalance callback ------------------------------------------
@@ -260,14 +260,26 @@ class Pump:
             self.consumer.resume(parts)
         self.stats.paused = paused
 
-    def _commit_all(self, *, barrier_timeout: float | None) -> None:
+    def _commit_all(self) -> None:
         t0 = time.perf_counter()
-        outcome = self.committer.commit(
-            barrier_timeout=barrier_timeout if barrier_timeout is not None else self._drain_timeout
-        )
-        observe_commit(self.committer.agent, outcome, time.perf_counter() - t0)
+        outcome = self.ledger.commit(barrier_timeout=self._drain_timeout)
+        observe_commit(self.ledger.agent, outcome, time.perf_counter() - t0)
         if outcome == "aborted":
             self._rewind()
+
+    def _settle(self, tps: list[tuple[str, int]] | None) -> None:
+        """Revocation (``tps``) or shutdown (None): the ledger commits what they finished."""
+        t0 = time.perf_counter()
+        outcome = self.ledger.settle(tps, drain=self._drain, timeout=self._drain_timeout)
+        observe_commit(self.ledger.agent, outcome, time.perf_counter() - t0)
+        if outcome == "aborted":
+            self._rewind()
+
+    def _drain(self, tps: list[tuple[str, int]] | None, timeout: float) -> bool:
+        """Wait (on the loop) for the running inputs of ``tps``; queued ones are dropped."""
+        return self._on_loop(
+            self.engine.drain(tps, timeout=timeout, drop_queued=True), timeout + _CALLBACK_SLACK
+        )
 
     def barrier(self, timeout: float) -> bool:
         """Exactly-once: wait (on the loop) until every accepted input is finished."""
@@ -316,26 +328,19 @@ class Pump:
         if self._no_commit:
             self._release(tps)
             return
-        if self.committer.mode == "exactly-once":
-            self._commit_all(barrier_timeout=self._drain_timeout)
-        else:
-            self._on_loop(
-                self.engine.drain(tps, timeout=self._drain_timeout, drop_queued=True),
-                self._drain_timeout + _CALLBACK_SLACK,
-            )
-            self.committer.commit(tps, barrier_timeout=self._drain_timeout)
+        self._settle(tps)
         self._release(tps)
 
     def _on_lost(self, consumer: Consumer, parts: list[TopicPartition]) -> None:
         tps = _tps(parts)
         log.warning("partitions lost (no commit possible): %s", tps)
         self._on_loop(self.engine.drain(tps, timeout=0, drop_queued=True), _CALLBACK_SLACK)
-        if self.committer.mode == "exactly-once":
+        if self.ledger.mode == "exactly-once":
             self.producer_abort()
         self._release(tps)
 
     def producer_abort(self) -> None:
-        self.committer.abort()
+        self.ledger.abort()
 
     def _release(self, tps: list[tuple[str, int]]) -> None:
         for tp in tps:
@@ -345,8 +350,7 @@ class Pump:
             self.memory.revoke(tps)
         if self.engine.durable is not None:  # workflow runs and timers: _durable.py
             self.engine.durable.revoke(tps)
-        self.scheduler.forget(tps)
-        self.committer.forget(tps)
+        self.ledger.forget(tps)
         self.stats.assigned = tuple(tp for tp in self.stats.assigned if tp not in set(tps))
         self._sync_pause = True  # librdkafka keeps a kept partition's pause: re-apply ours
         log.info("released %s", ", ".join(f"{t}[{p}]" for t, p in tps) or "nothing")
@@ -363,16 +367,7 @@ class Pump:
         parts = self.consumer.assignment()
         if parts:
             self.consumer.pause(parts)
-        if self.committer.mode == "exactly-once":
-            self._commit_all(barrier_timeout=self._drain_timeout)
-        else:
-            drained = self._on_loop(
-                self.engine.drain(None, timeout=self._drain_timeout, drop_queued=True),
-                self._drain_timeout + _CALLBACK_SLACK,
-            )
-            if not drained:
-                log.warning("shutdown timeout: abandoned running handlers without commit")
-            self.committer.commit(barrier_timeout=self._drain_timeout)
+        self._settle(None)
         self.consumer.close()  # leaves the group; on_revoke finds nothing left to do
 
     def _close_quietly(self) -> None:

@@ -1,9 +1,10 @@
 """``AgentRunner``: wires one agent process together and runs it until stopped.
 
-Parts: settings → serde → producer (idempotent or transactional) → scheduler → engine (loop) →
-committer → pump (consumer thread) → ops server. ``run_agent`` adds process hygiene: checks the
-environment, installs SIGTERM/SIGINT handlers that stop fetching, drain (bounded by
-``shutdown_timeout``), commit and close, then returns so the process exits 0.
+Parts: settings → serde → producer (idempotent or transactional) → scheduler → ledger
+(accept, finish, commit) → engine (loop) → pump (consumer thread) → ops server. ``run_agent``
+adds process hygiene: checks the environment, installs SIGTERM/SIGINT handlers that stop
+fetching, drain (bounded by ``shutdown_timeout``), commit and close, then returns so the process
+exits 0.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ from agentstream.errors import AgentLoadError, ProducerFencedError
 from agentstream.memory import memory_route
 from agentstream.ops import OpsServer
 from agentstream.runtime._agent import Agent
-from agentstream.runtime._committer import Committer
 from agentstream.runtime._dedupe import DedupeStore, dedupe_topic
 from agentstream.runtime._descriptor import Announcer
 from agentstream.runtime._dlq import dlq_topic
@@ -41,6 +41,7 @@ from agentstream.runtime._durable import Durable
 from agentstream.runtime._engine import Codec, Engine, EngineStats
 from agentstream.runtime._group import group_consumer_config
 from agentstream.runtime._health import BrokerHealth
+from agentstream.runtime._ledger import Ledger
 from agentstream.runtime._memory import AgentMemory
 from agentstream.runtime._producer import OutputProducer
 from agentstream.runtime._pump import Pump, PumpStats
@@ -131,7 +132,7 @@ class AgentRunner:
         self._pump: Pump | None = None
         self._engine: Engine | None = None
         self._scheduler: KeyOrderedScheduler | None = None
-        self._committer: Committer | None = None
+        self._ledger: Ledger | None = None
         self._memory: AgentMemory | None = None
         self._health: BrokerHealth | None = None
         self._stop_requested = threading.Event()
@@ -162,7 +163,7 @@ class AgentRunner:
             pump=self._pump.stats,
             running=self._scheduler.running_count,
             pending=self._scheduler.pending_count,
-            commits=self._committer.commits if self._committer else 0,
+            commits=self._ledger.commits if self._ledger else 0,
             waiting_retry=len(self._engine.retry_waits),
             next_retry_at=min(self._engine.retry_waits.values(), default=None),
         )
@@ -237,18 +238,7 @@ class AgentRunner:
         scheduler = self._scheduler = KeyOrderedScheduler(
             max_in_flight=s.max_in_flight, max_pending=s.max_pending
         )
-        engine = self._engine = Engine(
-            self.agent,
-            codec=codec,
-            producer=producer,
-            scheduler=scheduler,
-            dedupe=dedupe,
-            dlq_topic=dlq_topic(self.agent.name, prefix=self.kafka.topic_prefix),
-            loop=loop,
-            memory=memory,
-            durable=durable,
-        )
-        committer = self._committer = Committer(
+        ledger = self._ledger = Ledger(
             agent=self.agent.name,
             consumer=consumer,
             producer=producer,
@@ -258,19 +248,31 @@ class AgentRunner:
             dedupe=dedupe,
             broker_up=lambda: health.up,
         )
+        engine = self._engine = Engine(
+            self.agent,
+            codec=codec,
+            producer=producer,
+            scheduler=scheduler,
+            ledger=ledger,
+            dedupe=dedupe,
+            dlq_topic=dlq_topic(self.agent.name, prefix=self.kafka.topic_prefix),
+            loop=loop,
+            memory=memory,
+            durable=durable,
+        )
         pump = self._pump = Pump(
             consumer=consumer,
             topics=self.agent.topics,
             scheduler=scheduler,
             engine=engine,
-            committer=committer,
+            ledger=ledger,
             dedupe=dedupe,
             dedupe_client_config=client,
             settings=s,
             loop=loop,
             memory=memory,
         )
-        committer.barrier = pump.barrier
+        ledger.barrier = pump.barrier
         ops = self._start_ops(pump)
         pump.start()
         self.started.set()

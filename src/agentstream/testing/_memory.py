@@ -1,6 +1,6 @@
 """Test an agent without a broker: the in-memory bus and a test bed around the real runtime.
 
-``AgentTestbed`` runs the agent's real ``AgentRunner`` (scheduler, engine, committer, memory
+``AgentTestbed`` runs the agent's real ``AgentRunner`` (scheduler, engine, ledger, memory
 stores, workflows, timers, dead letters) on a ``MemoryBus``, with a ``VirtualClock`` as the
 process clock, so retry delays and timers move only when the test says::
 

@@ -14,6 +14,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from confluent_kafka import Consumer, TopicPartition
+
 from agentstream.config import KafkaSettings
 from agentstream.events import PullRequestOpened
 from agentstream.runtime import Agent, AgentRunner, AgentSettings
@@ -112,8 +114,6 @@ def spawn_agent(
 
 def committed_to_end(bootstrap: str, group: str, topic: str, partitions: int) -> bool:
     """True once ``group`` has committed every partition of ``topic`` up to its end offset."""
-    from confluent_kafka import Consumer, TopicPartition
-
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
                   "enable.auto.commit": False})
     try:

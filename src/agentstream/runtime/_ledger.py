@@ -1,12 +1,24 @@
-"""``Committer``: the one place that decides when and what an agent process commits.
+"""``Ledger``: an input's life from accepted to committed, in one place, for both delivery modes.
 
-Commit order (the only one in the runtime; nothing else commits offsets or transactions):
+    accepted ─▶ running ─▶ settling ─▶ finished ─▶ (marker queued) ─▶ committed
+    (consumer    (a handler  (returned;    (every write   (at-least-once:   (offsets, or
+     thread)      holds a     writes       acknowledged)   written by the    one transaction)
+                  slot)       queued)                      producer's poll)
+
+Who moves an input along: the consumer thread accepts fetched records (``accept``); the engine
+starts them in key order (the scheduler, ``_scheduler.py``), seals each attempt's writes into one
+``Acks`` and calls ``finish`` once they are acknowledged (or ``finish`` at once for an input with
+nothing to write: a skip, a duplicate, a dead letter after its write); the consumer thread commits
+(``commit``: periodically, before a revocation, at shutdown). Nothing else finishes an input or
+commits an offset or a transaction.
+
+Commit order (the only one in the runtime):
 
 1. An input counts as *finished* only after every record it caused is acknowledged by the
    broker: its emitted events, its dead letter, ``ctx.produce_raw`` writes, its memory
-   changelog writes (``ctx.store`` and reducers, see ``_memory.py``). The engine enforces this
-   before it calls ``scheduler.finish`` (and queues the input's dedupe marker, at-least-once);
-   a handler that has not run never finishes.
+   changelog writes (``ctx.store`` and reducers, see ``_memory.py``). A handler that has not run
+   never finishes. ``finish`` queues the input's dedupe marker *before* its offset can count
+   as finished, so every input a watermark covers has queued its marker.
 2. The offset to commit per partition is the scheduler's watermark: the lowest unfinished offset
    (or last seen + 1), so a finished input above an unfinished one is never committed.
 3. at-least-once: wait until the dedupe markers queued so far are acknowledged (every input
@@ -19,16 +31,21 @@ Commit order (the only one in the runtime; nothing else commits offsets or trans
    older generation); (d) ``commit_transaction`` and open the next one; the dedupe keys of the
    transaction become permanent. A barrier that times out, or a commit that fails, aborts the
    transaction: outputs and markers vanish, the provisional dedupe keys are forgotten, offsets
-   stay, the inputs are processed again (``abort``).
+   stay, the inputs are processed again (``abort``; the pump rewinds the consumer).
+4. Revocation and shutdown (``settle``): at-least-once drains the partitions' running inputs
+   (queued ones are dropped, fetched again by the next owner) and commits what finished;
+   exactly-once commits the whole transaction behind its barrier. Lost partitions are not
+   committed (``abort`` under exactly-once).
 
-Runs on the consumer thread (also inside rebalance callbacks, where committing is allowed).
+Commits run on the consumer thread (also inside rebalance callbacks, where committing is
+allowed); ``finish`` runs on the event loop.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Literal
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
@@ -36,20 +53,22 @@ from confluent_kafka import Consumer, KafkaException, TopicPartition
 from agentstream.ops import metrics
 from agentstream.runtime._dedupe import DedupeStore
 from agentstream.runtime._producer import OutputProducer
-from agentstream.runtime._scheduler import KeyOrderedScheduler
+from agentstream.runtime._scheduler import KeyOrderedScheduler, WorkItem
 from agentstream.runtime._scheduler import TopicPartition as TP
 from agentstream.runtime._settings import DeliveryMode
 
-__all__ = ["CommitOutcome", "Committer"]
+__all__ = ["CommitOutcome", "Ledger"]
 
 log = logging.getLogger("agentstream.runtime")
 
 CommitOutcome = Literal["committed", "nothing", "failed", "aborted"]
 Barrier = Callable[[float], bool]
+# Drains the given partitions (None: all) on the loop within a timeout; True if nothing is left.
+Drain = Callable[[list[TP] | None, float], bool]
 
 
-class Committer:
-    """Commits the scheduler's watermarks in the order stated in the module docstring."""
+class Ledger:
+    """Finishes inputs and commits them in the order stated in the module docstring."""
 
     def __init__(
         self,
@@ -78,6 +97,34 @@ class Committer:
         # send_offsets_to_transaction can wait past its timeout for a coordinator that is down).
         self.broker_up = broker_up
 
+    # -- accepted (consumer thread) ----------------------------------------------------------------
+    def accept(self, items: Iterable[WorkItem]) -> int:
+        """Queue fetched records in key order; how many were new (a refetched offset is not)."""
+        return self.scheduler.add_many(items)
+
+    # -- finished (event loop) --------------------------------------------------------------------
+    def finish(self, item: WorkItem, dkey: str | None = None) -> None:
+        """``item`` is finished; ``dkey`` its dedupe key when it was handled (or dead-lettered),
+        None for an input that was skipped or recognised as a duplicate."""
+        if dkey is not None and self.dedupe is not None:
+            self.producer.queue_marker(
+                self.dedupe.topic, dkey.encode(), self.dedupe.marker_partition(item.partition)
+            )
+            self.dedupe.remember(dkey)
+        self.scheduler.finish(item)
+
+    def finish_many(self, finished: Sequence[tuple[WorkItem, str]]) -> None:
+        """``finish`` for a batch of handled inputs: one marker lock, one scheduler lock."""
+        dedupe = self.dedupe
+        if dedupe is not None:
+            topic, partition = dedupe.topic, dedupe.marker_partition
+            self.producer.queue_markers(
+                [(topic, dkey.encode(), partition(item.partition)) for item, dkey in finished]
+            )
+            dedupe.remember_many([dkey for _, dkey in finished])
+        self.scheduler.finish_many([item for item, _ in finished])
+
+    # -- committed (consumer thread) --------------------------------------------------------------
     def _due(self, tps: Iterable[TP] | None) -> dict[TP, int]:
         marks = self.scheduler.watermarks(tps)
         return {tp: off for tp, off in marks.items() if off > self.committed.get(tp, -1)}
@@ -142,6 +189,14 @@ class Committer:
         self._committed(due)
         return "committed" if due else "nothing"
 
+    def settle(self, tps: list[TP] | None, *, drain: Drain, timeout: float) -> CommitOutcome:
+        """Before partitions are revoked (``tps``) or the process stops (None): commit what they
+        finished. ``drain`` waits on the loop for their running inputs (at-least-once)."""
+        if self.mode == "exactly-once":
+            return self.commit(barrier_timeout=timeout)
+        drain(tps, timeout)  # what it abandons stays uncommitted (the engine says how many)
+        return self.commit(tps, barrier_timeout=timeout)
+
     def abort(self) -> None:
         """Exactly-once: abort the open transaction (and open the next): its outputs, markers and
         provisional dedupe keys are gone; the caller rewinds the inputs."""
@@ -157,6 +212,9 @@ class Committer:
         self.commits += 1
 
     def forget(self, tps: Iterable[TP]) -> None:
+        """Released partitions: their unfinished inputs and commit positions are forgotten."""
+        tps = list(tps)
+        self.scheduler.forget(tps)
         for topic, partition in tps:
             self.committed.pop((topic, partition), None)
             with contextlib.suppress(KeyError):

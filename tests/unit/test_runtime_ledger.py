@@ -1,5 +1,6 @@
-"""Commits wait for the dedupe markers of the inputs they cover (at-least-once) or write them
-into the transaction (exactly-once)."""
+"""The ledger: finishing an input queues its dedupe marker before its offset can be committed;
+commits wait for the markers of the inputs they cover (at-least-once) or write them into the
+transaction (exactly-once); revocation drains, then commits only what the partitions finished."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from typing import Any
 from confluent_kafka import KafkaError, KafkaException
 
 from agentstream.runtime import KeyOrderedScheduler, WorkItem
-from agentstream.runtime._committer import Committer
 from agentstream.runtime._dedupe import DedupeStore
+from agentstream.runtime._ledger import Ledger
 
 
 class _Consumer:
@@ -24,15 +25,24 @@ class _Consumer:
 
 
 class _Markers:
-    """The marker side of ``OutputProducer``: queued markers, acknowledged by the test."""
+    """The marker side of ``OutputProducer``: queued markers, acknowledged by the test.
+    ``sched`` is asserted on: a marker is queued while its input is still unfinished."""
 
     def __init__(self) -> None:
         self.markers_queued = 0
+        self.keys: list[bytes] = []
         self.acked = 0
         self.cond = threading.Condition()
+        self.sched: KeyOrderedScheduler | None = None
 
-    def queue(self) -> None:
-        self.markers_queued += 1
+    def queue_marker(self, topic: str, key: bytes, partition: int) -> None:
+        self.queue_markers([(topic, key, partition)])
+
+    def queue_markers(self, markers: list[tuple[str, bytes, int]]) -> None:
+        if self.sched is not None:
+            assert self.sched.watermarks() == {("t", 0): 0}, "marker queued after the finish"
+        self.markers_queued += len(markers)
+        self.keys += [key for _, key, _ in markers]
 
     def ack_all(self) -> None:
         with self.cond:
@@ -44,27 +54,65 @@ class _Markers:
             return self.cond.wait_for(lambda: self.acked >= seq, timeout)
 
 
-def _committer(timeout: float) -> tuple[Committer, KeyOrderedScheduler, _Consumer, _Markers]:
+def _ledger(timeout: float) -> tuple[Ledger, KeyOrderedScheduler, _Consumer, _Markers]:
     sched = KeyOrderedScheduler(max_in_flight=4)
     consumer, markers = _Consumer(), _Markers()
-    committer = Committer(
+    ledger = Ledger(
         agent="a", consumer=consumer, producer=markers,  # type: ignore[arg-type]
         scheduler=sched, mode="at-least-once", barrier=lambda _t: True, timeout=timeout,
+        dedupe=DedupeStore("d", window=timedelta(minutes=1)),
     )
-    return committer, sched, consumer, markers
+    return ledger, sched, consumer, markers
 
 
-def _finish_one(sched: KeyOrderedScheduler, markers: _Markers, offset: int) -> None:
-    item = WorkItem("t", 0, offset, b"k")
-    sched.add(item)
-    [started] = sched.take_ready()
-    markers.queue()  # the engine queues the marker, then finishes the input
-    sched.finish(started)
+def _finish_one(ledger: Ledger, offset: int, partition: int = 0) -> None:
+    item = WorkItem("t", partition, offset, b"k")
+    ledger.accept([item])
+    [started] = ledger.scheduler.take_ready()
+    ledger.finish(started, f"event-{partition}-{offset}")
+
+
+def test_finishing_queues_the_marker_before_the_offset_counts_as_finished() -> None:
+    ledger, sched, _, markers = _ledger(timeout=1)
+    markers.sched = sched  # asserts the watermark has not moved when the marker is queued
+    _finish_one(ledger, 0)
+    assert markers.keys == [b"event-0-0"]
+    assert sched.watermarks() == {("t", 0): 1}
+    assert ledger.dedupe is not None and ledger.dedupe.seen("event-0-0")
+
+
+def test_a_batch_finishes_with_its_markers_and_a_skip_without_one() -> None:
+    ledger, sched, consumer, markers = _ledger(timeout=1)
+    items = [WorkItem("t", 0, off, f"k{off}".encode()) for off in range(3)]
+    ledger.accept(items)
+    started = sched.take_ready()
+    ledger.finish(started[2])  # a skipped input: no dedupe key, no marker
+    assert sched.watermarks() == {("t", 0): 0}, "offset 2 is finished above unfinished 0 and 1"
+    ledger.finish_many([(started[0], "e0"), (started[1], "e1")])
+    assert markers.keys == [b"e0", b"e1"]
+    markers.ack_all()
+    assert ledger.commit(barrier_timeout=1) == "committed"
+    assert consumer.commits == [[("t", 0, 3)]]
+
+
+def test_revocation_drains_then_commits_only_the_revoked_partitions() -> None:
+    ledger, _, consumer, markers = _ledger(timeout=1)
+    _finish_one(ledger, 0, partition=0)
+    _finish_one(ledger, 0, partition=1)
+    markers.ack_all()
+    drained: list[Any] = []
+    outcome = ledger.settle([("t", 1)], drain=lambda tps, t: drained.append(tps) or True,
+                            timeout=5)
+    assert outcome == "committed"
+    assert drained == [[("t", 1)]], "running inputs of the revoked partition are drained first"
+    assert consumer.commits == [[("t", 1, 1)]]
+    ledger.forget([("t", 1)])
+    assert ledger.scheduler.watermarks() == {("t", 0): 1}
 
 
 def test_commit_is_postponed_until_the_markers_are_acknowledged() -> None:
-    committer, sched, consumer, markers = _committer(timeout=0.05)
-    _finish_one(sched, markers, 0)
+    committer, _, consumer, markers = _ledger(timeout=0.05)
+    _finish_one(committer, 0)
     assert committer.commit(barrier_timeout=1) == "failed"
     assert consumer.commits == [], "no offset may pass an input whose marker is unacknowledged"
     markers.ack_all()
@@ -73,8 +121,8 @@ def test_commit_is_postponed_until_the_markers_are_acknowledged() -> None:
 
 
 def test_commit_waits_for_a_marker_acknowledged_meanwhile() -> None:
-    committer, sched, consumer, markers = _committer(timeout=10)
-    _finish_one(sched, markers, 0)
+    committer, _, consumer, markers = _ledger(timeout=10)
+    _finish_one(committer, 0)
     timer = threading.Timer(0.05, markers.ack_all)
     timer.start()
     try:
@@ -91,6 +139,9 @@ class _TxProducer:
     def __init__(self, *, fail_commit: bool = False) -> None:
         self.calls: list[str] = []
         self.fail_commit = fail_commit
+
+    def queue_marker(self, topic: str, key: bytes, partition: int) -> None:
+        self.queued = [*getattr(self, "queued", []), key]
 
     def txn_failure(self) -> str | None:
         return None  # no write of the open transaction failed
@@ -117,11 +168,11 @@ class _GroupConsumer(_Consumer):
         return object()
 
 
-def _eos(producer: _TxProducer) -> tuple[Committer, KeyOrderedScheduler, DedupeStore]:
+def _eos(producer: _TxProducer) -> tuple[Ledger, KeyOrderedScheduler, DedupeStore]:
     sched = KeyOrderedScheduler(max_in_flight=4)
     dedupe = DedupeStore("d", window=timedelta(minutes=1))
     dedupe.transactional()
-    committer = Committer(
+    committer = Ledger(
         agent="a", consumer=_GroupConsumer(), producer=producer,  # type: ignore[arg-type]
         scheduler=sched, mode="exactly-once", barrier=lambda _t: True, dedupe=dedupe,
     )
@@ -130,25 +181,23 @@ def _eos(producer: _TxProducer) -> tuple[Committer, KeyOrderedScheduler, DedupeS
 
 def test_exactly_once_writes_markers_into_the_transaction_then_makes_keys_permanent() -> None:
     producer = _TxProducer()
-    committer, sched, dedupe = _eos(producer)
-    _finish_one(sched, _Markers(), 0)
-    dedupe.remember("event-1")
+    committer, _, dedupe = _eos(producer)
+    _finish_one(committer, 0)
     assert committer.commit(barrier_timeout=1) == "committed"
     assert producer.calls == ["markers", "commit [('t', 0, 1)]"]
-    assert dedupe.seen("event-1")
+    assert dedupe.seen("event-0-0")
     assert dedupe.abort_pending() == 0, "committed keys are no longer provisional"
-    assert dedupe.seen("event-1")
+    assert dedupe.seen("event-0-0")
 
 
 def test_an_aborted_transaction_forgets_its_dedupe_keys_and_markers() -> None:
     producer = _TxProducer(fail_commit=True)
-    committer, sched, dedupe = _eos(producer)
+    committer, _, dedupe = _eos(producer)
     dedupe.remember("committed-before")
     dedupe.commit_pending()
-    _finish_one(sched, _Markers(), 0)
-    dedupe.remember("event-2")
-    assert dedupe.seen("event-2"), "a duplicate inside the open transaction is recognised"
+    _finish_one(committer, 0)
+    assert dedupe.seen("event-0-0"), "a duplicate inside the open transaction is recognised"
     assert committer.commit(barrier_timeout=1) == "aborted"
     assert producer.calls == ["markers", "abort", "discard"]
-    assert not dedupe.seen("event-2"), "its input runs again after the abort"
+    assert not dedupe.seen("event-0-0"), "its input runs again after the abort"
     assert dedupe.seen("committed-before")
