@@ -12,11 +12,12 @@ a deadline. Partition ownership is a small state machine per rebalance:
     active --(on_revoke: drain running, commit, drop memory, forget)--> released
     active --(on_lost: cancel, drop memory, forget, no commit)--> released
 
-Memory restores run off the callback (``AgentMemory.begin_assign``): the callback only starts
-them; a partition whose stores are not restored yet is paused, and any record of it that was
-fetched meanwhile is dropped and fetched again (a seek back) once its stores are ready, so the
-group never waits for a restore and no record is handled against missing state. Dedupe markers
-and workflow/timer ownership are still taken inside the callback (bounded by their timeouts).
+Restores run off the callback: the callback only starts them — the dedupe markers of the window
+(``DedupeStore.restore`` on a restore thread) and the memory stores (``AgentMemory.begin_assign``).
+A partition whose markers or stores are not restored yet is paused, and any record of it that was
+fetched meanwhile is dropped and fetched again (a seek back) once it is ready, so the group never
+waits for a restore and no record is handled against missing state or a forgotten marker.
+Workflow/timer ownership is still taken inside the callback (bounded by its timeout).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Coroutine
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -93,11 +95,12 @@ class Pump:
         self._stop = threading.Event()
         self._no_commit = False  # set once committing is wrong (fatal error, fenced)
         self._resume_at = max(1, scheduler.max_pending // 2)
-        # Memory restoring off the callback: paused partitions (and the first offset of each
-        # that was fetched and dropped meanwhile, to seek back to), and restore failures.
+        # Restores off the callback: paused partitions (and the first offset of each that was
+        # fetched and dropped meanwhile, to seek back to), and the restores each waits for.
         self._restoring: dict[tuple[str, int], int | None] = {}
         self._sync_pause = False
-        self._restore_futures: dict[tuple[str, int], Any] = {}
+        self._restore_futures: dict[tuple[str, int], list[Future[Any]]] = {}
+        self._restorer: ThreadPoolExecutor | None = None  # dedupe restores, made on first use
         self._thread = threading.Thread(target=self._main, name="agentstream-consumer", daemon=True)
 
     @property
@@ -144,6 +147,8 @@ class Pump:
             self._no_commit = True
             self._close_quietly()
         finally:
+            if self._restorer is not None:  # a restore still running ends at its deadline
+                self._restorer.shutdown(wait=False, cancel_futures=True)
             self.done.set()
             self._call_on_loop(lambda: None)  # wake the runner
 
@@ -190,19 +195,37 @@ class Pump:
         if items and self.ledger.accept(items):
             self._call_on_loop(self.engine.dispatch)
 
-    # -- memory restores off the rebalance callback ------------------------------------------
+    # -- restores off the rebalance callback --------------------------------------------------
     def _start_restores(self, parts: list[TopicPartition]) -> None:
-        """Start restoring the stores of newly assigned partitions (returns at once)."""
-        assert self.memory is not None
+        """Start restoring the dedupe markers and the stores of newly assigned partitions
+        (returns at once); the partitions stay paused until both are restored."""
         tps = _tps(parts)
-        futures = self.memory.begin_assign(tps)
-        for tp in tps:
-            if not self.memory.ready(tp):
+        waits: dict[tuple[str, int], list[Future[Any]]] = {tp: [] for tp in tps}
+        if self.dedupe is not None:
+            if self._restorer is None:
+                self._restorer = ThreadPoolExecutor(1, thread_name_prefix="agentstream-restore")
+            markers = self._restorer.submit(self._restore_markers, [p for _, p in tps])
+            for tp in tps:
+                waits[tp].append(markers)
+        if self.memory is not None:
+            for tp, fut in self.memory.begin_assign(tps).items():
+                waits.setdefault(tp, []).append(fut)
+        for tp, futs in waits.items():
+            memory_ready = self.memory is None or self.memory.ready(tp)
+            if not memory_ready or not all(f.done() for f in futs):
                 self._restoring[tp] = None
-                self._restore_futures[tp] = futures.get(tp)
+                self._restore_futures[tp] = futs
         if self._restoring:
-            log.info("restoring memory of %s; they are paused until restored",
+            log.info("restoring %s of %s; they are paused until restored",
+                     " and ".join(w for w, on in (("dedupe markers", self.dedupe),
+                                                  ("memory", self.memory)) if on is not None),
                      ", ".join(f"{t}[{p}]" for t, p in sorted(self._restoring)))
+
+    def _restore_markers(self, partitions: list[int]) -> int:
+        assert self.dedupe is not None
+        n = self.dedupe.restore(self._dedupe_conf, partitions, timeout=self._drain_timeout)
+        log.info("restored %d dedupe markers for %d partition(s)", n, len(partitions))
+        return n
 
     def _hold_back(self, topic: str, partition: int, offset: int) -> None:
         """A record of a partition still restoring: dropped now, fetched again once ready."""
@@ -215,15 +238,17 @@ class Pump:
             self._restoring[tp] = offset
 
     def _resume_restored(self) -> None:
-        """Resume (and seek back) the partitions whose stores are restored; raise a failed
-        restore's error (the process stops, as when a restore failed in the callback)."""
-        assert self.memory is not None
+        """Resume (and seek back) the partitions whose markers and stores are restored; raise a
+        failed restore's error (the process stops, as when a restore failed in the callback)."""
         for tp in list(self._restoring):
-            fut = self._restore_futures.get(tp)
-            if fut is not None and fut.done() and fut.exception() is not None:
-                raise fut.exception()
-            if not self.memory.ready(tp):
-                if tp not in self.memory.pending() and fut is not None and fut.done():
+            futs = self._restore_futures.get(tp, [])
+            for fut in futs:
+                if fut.done() and fut.exception() is not None:
+                    raise fut.exception()  # type: ignore[misc]
+            if not all(fut.done() for fut in futs):
+                continue
+            if self.memory is not None and not self.memory.ready(tp):
+                if tp not in self.memory.pending():
                     self._restoring.pop(tp, None)  # revoked before it was restored
                 continue
             first = self._restoring.pop(tp)
@@ -233,7 +258,7 @@ class Pump:
                 self.consumer.seek(TopicPartition(tp[0], tp[1], first))
             if not self.stats.paused:
                 self.consumer.resume([part])
-            log.info("memory of %s[%d] restored; fetching it", tp[0], tp[1])
+            log.info("%s[%d] restored; fetching it", tp[0], tp[1])
         if not self._restoring:
             self.ready.set()
 
@@ -308,18 +333,13 @@ class Pump:
     def _on_assign(self, consumer: Consumer, parts: list[TopicPartition]) -> None:
         self.stats.assignments += 1
         self._sync_pause = True  # librdkafka keeps a kept partition's pause: re-apply ours
-        if self.dedupe is not None and parts:
-            n = self.dedupe.restore(
-                self._dedupe_conf, [p.partition for p in parts], timeout=self._drain_timeout
-            )
-            log.info("restored %d dedupe markers for %d partition(s)", n, len(parts))
-        if self.memory is not None and parts:
+        if (self.dedupe is not None or self.memory is not None) and parts:
             self._start_restores(parts)
         if self.engine.durable is not None and parts:  # workflow runs and timers: _durable.py
             self.engine.durable.assign(_tps(parts))
         self.stats.assigned = tuple(sorted({*self.stats.assigned, *_tps(parts)}))
         log.info("assigned %s", ", ".join(f"{t}[{p}]" for t, p in _tps(parts)) or "nothing")
-        if not self._restoring:  # else once the memory of every partition is restored
+        if not self._restoring:  # else once every partition is restored
             self.ready.set()
 
     def _on_revoke(self, consumer: Consumer, parts: list[TopicPartition]) -> None:
