@@ -11,18 +11,19 @@
   created with the inputs' partition count), which backs ``ctx.schedule``/``ctx.cancel_timer``.
   A timer scheduled while handling partition p lives in partition p of the timers topic.
 
-**Ownership follows the consumer group.** The consumer thread calls ``assign(tps)`` /
+**Ownership follows the consumer group.** The consumer thread calls ``begin_assign(tps)`` /
 ``revoke(tps)`` next to the memory stores' (``_pump.py``). A process owns the runs of partition
 p of a workflow iff it is assigned partition p of the workflow's trigger topic, and the timers
 of partition p iff it is assigned partition p of any input topic (input topics are then
 co-partitioned, as for memory stores: equal partition counts, assigned together, which the
-default range assignor does). Both calls hand the work to the event loop (thread-safe) and
-wait for it with a deadline. ``assign`` waits (``assign_timeout``) until the partitions are
-loaded: their runs resumed, their timers armed, so that no input of a partition is handled
-before (as memory stores restore in the callback; should the deadline pass, handlers of a
-partition still loading wait for it). Loading a partition first waits for the transactions
-left open on it: after a process was killed, its open transaction is aborted by the broker
-after ``transaction.timeout.ms`` (librdkafka's default 60 s; lower it through
+default range assignor does). Both calls hand the work to the event loop (thread-safe).
+``begin_assign`` returns a future at once, resolved when the partitions are loaded: their runs
+resumed, their timers armed; the pump keeps the partitions paused until then, so the
+rebalance callback never waits for a load and no input of a partition is handled before it (as
+memory stores restore; should ``assign_timeout`` pass, handlers of a partition still loading
+wait for it). Loading a partition first waits for the transactions left open on it: after a
+process was killed, its open transaction is aborted by the broker after
+``transaction.timeout.ms`` (librdkafka's default 60 s; lower it through
 ``AGENTSTREAM_LIBRDKAFKA``), or at once when the process restarts with the same
 ``AGENTSTREAM_AGENT_INSTANCE_ID`` (its transactional id). ``revoke`` waits
 (``revoke_timeout``) until the partitions' runs and timers are stopped and their writes
@@ -221,15 +222,22 @@ class Durable:
         self._held.clear()
 
     # -- partitions (called from the consumer thread) -------------------------------------------
-    def assign(self, tps: Iterable[TP]) -> None:
-        """Own the runs and timers of newly assigned input partitions. From the consumer thread
-        this hands off to the loop and waits until they are loaded (runs resumed, timers
-        armed), at most ``assign_timeout``, so that no input of a partition is handled before
-        its runs and timers are back (as memory stores do); on the loop it only starts that."""
+    def begin_assign(self, tps: Iterable[TP]) -> concurrent.futures.Future[None]:
+        """Start owning the runs and timers of newly assigned input partitions and return at once
+        (safe in a rebalance callback, any thread): the future resolves once they are loaded
+        (runs resumed, timers armed), or with the loading's error. Past ``assign_timeout`` it
+        resolves anyway, with a warning: handlers of a partition still loading wait for it."""
         tps = list(tps)
-        if not tps:
-            return
         done: concurrent.futures.Future[None] = concurrent.futures.Future()
+        if not tps:
+            done.set_result(None)
+            return done
+
+        def late() -> None:
+            if not done.done():
+                log.warning("runs and timers of %s not loaded within %s; their inputs wait for "
+                            "them", tps, self.assign_timeout)
+                done.set_result(None)
 
         def now() -> None:
             try:
@@ -238,15 +246,19 @@ class Durable:
                 done.set_exception(exc)
                 return
             task = asyncio.ensure_future(_gather(loading))
-            task.add_done_callback(lambda t: _settle(done, t))
+            task.add_done_callback(lambda t: None if done.done() else _settle(done, t))
+            asyncio.get_running_loop().call_later(self.assign_timeout.total_seconds(), late)
 
-        if not self._on_loop(now) or threading.get_ident() == self._loop_thread:
-            return
-        try:
-            done.result(self.assign_timeout.total_seconds())
-        except concurrent.futures.TimeoutError:
-            log.warning("runs and timers of %s not loaded within %s; their inputs wait for them",
-                        tps, self.assign_timeout)
+        if not self._on_loop(now):
+            done.set_result(None)  # the loop is gone: the process is stopping
+        return done
+
+    def assign(self, tps: Iterable[TP]) -> None:
+        """``begin_assign``, waiting until loaded (at most ``assign_timeout``) unless called on
+        the loop, where it only starts the loading."""
+        done = self.begin_assign(tps)
+        if threading.get_ident() != self._loop_thread:
+            done.result(self.assign_timeout.total_seconds() + 5)
 
     def revoke(self, tps: Iterable[TP]) -> None:
         """Stop the runs and timers of revoked input partitions (not cancelled: the next owner

@@ -13,11 +13,11 @@ a deadline. Partition ownership is a small state machine per rebalance:
     active --(on_lost: cancel, drop memory, forget, no commit)--> released
 
 Restores run off the callback: the callback only starts them — the dedupe markers of the window
-(``DedupeStore.restore`` on a restore thread) and the memory stores (``AgentMemory.begin_assign``).
+(``DedupeStore.restore`` on a restore thread), the memory stores (``AgentMemory.begin_assign``)
+and the workflow runs and timers (``Durable.begin_assign``, loaded on the loop).
 A partition whose markers or stores are not restored yet is paused, and any record of it that was
 fetched meanwhile is dropped and fetched again (a seek back) once it is ready, so the group never
 waits for a restore and no record is handled against missing state or a forgotten marker.
-Workflow/timer ownership is still taken inside the callback (bounded by its timeout).
 """
 
 from __future__ import annotations
@@ -197,8 +197,8 @@ class Pump:
 
     # -- restores off the rebalance callback --------------------------------------------------
     def _start_restores(self, parts: list[TopicPartition]) -> None:
-        """Start restoring the dedupe markers and the stores of newly assigned partitions
-        (returns at once); the partitions stay paused until both are restored."""
+        """Start restoring the dedupe markers, the stores and the workflow runs and timers of
+        newly assigned partitions (returns at once); they stay paused until all are back."""
         tps = _tps(parts)
         waits: dict[tuple[str, int], list[Future[Any]]] = {tp: [] for tp in tps}
         if self.dedupe is not None:
@@ -210,6 +210,10 @@ class Pump:
         if self.memory is not None:
             for tp, fut in self.memory.begin_assign(tps).items():
                 waits.setdefault(tp, []).append(fut)
+        if self.engine.durable is not None:  # workflow runs and timers: _durable.py
+            loaded = self.engine.durable.begin_assign(tps)
+            for tp in tps:
+                waits[tp].append(loaded)
         for tp, futs in waits.items():
             memory_ready = self.memory is None or self.memory.ready(tp)
             if not memory_ready or not all(f.done() for f in futs):
@@ -217,8 +221,10 @@ class Pump:
                 self._restore_futures[tp] = futs
         if self._restoring:
             log.info("restoring %s of %s; they are paused until restored",
-                     " and ".join(w for w, on in (("dedupe markers", self.dedupe),
-                                                  ("memory", self.memory)) if on is not None),
+                     ", ".join(w for w, on in (("dedupe markers", self.dedupe),
+                                               ("memory", self.memory),
+                                               ("workflow runs and timers", self.engine.durable))
+                               if on is not None),
                      ", ".join(f"{t}[{p}]" for t, p in sorted(self._restoring)))
 
     def _restore_markers(self, partitions: list[int]) -> int:
@@ -333,10 +339,8 @@ class Pump:
     def _on_assign(self, consumer: Consumer, parts: list[TopicPartition]) -> None:
         self.stats.assignments += 1
         self._sync_pause = True  # librdkafka keeps a kept partition's pause: re-apply ours
-        if (self.dedupe is not None or self.memory is not None) and parts:
+        if parts and any(x is not None for x in (self.dedupe, self.memory, self.engine.durable)):
             self._start_restores(parts)
-        if self.engine.durable is not None and parts:  # workflow runs and timers: _durable.py
-            self.engine.durable.assign(_tps(parts))
         self.stats.assigned = tuple(sorted({*self.stats.assigned, *_tps(parts)}))
         log.info("assigned %s", ", ".join(f"{t}[{p}]" for t, p in _tps(parts)) or "nothing")
         if not self._restoring:  # else once every partition is restored

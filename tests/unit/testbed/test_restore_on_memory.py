@@ -1,5 +1,6 @@
-"""Dedupe markers are restored off the rebalance callback: the group's assignment completes while
-the restore runs, and no record of the partition is handled before its markers are back."""
+"""Dedupe markers, workflow runs and timers are restored off the rebalance callback: the group's
+assignment completes while the restore runs, and no record of the partition is handled before
+its markers, runs and timers are back."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from tests.unit.testbed.test_engine_on_memory import OUT, SRC, agent_with, pr, r
 from agentstream.events import PullRequestOpened, RiskDetected
 from agentstream.runtime import Context
 from agentstream.runtime._dedupe import DedupeStore
+from agentstream.runtime._durable import Durable
 from agentstream.testing import AgentTestbed, MemoryBus
 
 
@@ -80,3 +82,42 @@ async def test_the_assignment_completes_while_markers_restore_and_duplicates_wai
         assert [r.title for r in emitted if isinstance(r, RiskDetected)] == ["1"]
     finally:
         bus.close()
+
+
+async def test_workflow_runs_and_timers_load_off_the_callback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    handled: list[int] = []
+
+    async def handle(event: PullRequestOpened, ctx: Context) -> None:
+        handled.append(event.number)
+        await ctx.emit(risk(ctx, event), topic=OUT)
+
+    agent = agent_with(handle, name="durable-off-callback")
+    agent.timers = True
+    loading = asyncio.Event()
+    original = Durable._assign_now
+
+    def held_assign(self: Durable, tps: list[tuple[str, int]]) -> list[Any]:
+        return [*original(self, tps), loading.wait()]  # loaded once the test says so
+
+    monkeypatch.setattr(Durable, "_assign_now", held_assign)
+    bed = AgentTestbed(agent)
+    starting = asyncio.ensure_future(bed.__aenter__())
+    try:
+        assert await _until(lambda: bed.runner is not None and bed.runner._pump is not None
+                            and bed.runner.stats().pump.assigned == ((SRC, 0),)), \
+            "the rebalance callback waited for the runs and timers to load"
+        runner = bed.runner
+        assert runner is not None
+        await bed.send(pr("k1", 7), topic=SRC)
+        assert not runner.wait_ready(0), "ready before its runs and timers were loaded"
+        assert handled == [], "an input was handled before its partition's timers were armed"
+        loading.set()
+        await asyncio.wait_for(starting, 10)
+        await bed.settle()
+        assert handled == [7]
+    finally:
+        loading.set()
+        if starting.done() and starting.exception() is None:
+            await bed.__aexit__(None, None, None)
