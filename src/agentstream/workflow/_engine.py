@@ -63,6 +63,7 @@ from agentstream.workflow._kafka import (
     read_compacted,
     read_partition,
 )
+from agentstream.workflow._owned import OwnedPartition, PartitionOwner
 from agentstream.workflow._workflow import Workflow, execute_step
 
 __all__ = [
@@ -161,18 +162,7 @@ def default_completion_event(outcome: RunOutcome) -> bytes:
 _LOAD_RETRY = (1.0, 30.0)
 
 
-class _Part:
-    """One partition of the runs topic this engine owns: its producer, runs and load state."""
-
-    def __init__(self, partition: int) -> None:
-        self.partition = partition
-        self.producer: AckedProducer | None = None
-        self.ready = asyncio.Event()
-        self.loader: asyncio.Task[None] | None = None
-        self.run_ids: set[str] = set()
-
-
-class WorkflowEngine:
+class WorkflowEngine(PartitionOwner):
     """Runs one ``Workflow``: starts runs, checkpoints steps, resumes unfinished runs.
 
     Use as ``async with WorkflowEngine(wf) as engine:`` (or ``await open()`` / ``close()``).
@@ -233,10 +223,10 @@ class WorkflowEngine:
             None if mode == "exactly-once"
             else AckedProducer(self.settings.client_config(), ack_timeout=ack_timeout)
         )
-        self._parts: dict[int, _Part] = {}
+        self._parts: dict[int, OwnedPartition] = {}
         self._runs: dict[str, RunCheckpoint] = {}
         self._part_of: dict[str, int] = {}
-        self._tasks: dict[str, asyncio.Task[RunOutcome]] = {}
+        self._tasks: dict[str, asyncio.Task[Any]] = {}
         self._opened = False
 
     async def __aenter__(self) -> WorkflowEngine:
@@ -287,62 +277,20 @@ class WorkflowEngine:
         """Own ``partitions`` from now on: each is loaded in the background (``ready``), then its
         unfinished runs are resumed (``resume``). Call on the event loop."""
         self._need_open()
-        for p in partitions:
-            if p in self._parts:
-                continue
-            if not 0 <= p < self.partition_count:
-                raise CheckpointError(
-                    f"{self.runs_topic!r} has {self.partition_count} partition(s), not "
-                    f"{p + 1}: create it with the partition count of the workflow's trigger topic"
-                )
-            part = self._parts[p] = _Part(p)
-            part.loader = asyncio.create_task(
-                self._load(part, resume), name=f"workflow-load-{self.workflow.name}-{p}"
-            )
+        self._own(partitions, topic=self.runs_topic, load=lambda part: self._load(part, resume),
+                  error=CheckpointError, hint="the partition count of the workflow's trigger topic")
 
     def revoke(self, partitions: Iterable[int]) -> Awaitable[None]:
         """Stop owning ``partitions``: their runs stop where they are (not cancelled: the next
         owner resumes them) and are forgotten here. The ownership ends at once (call on the
         loop); await the result for the runs to have stopped and the writes to be flushed."""
-        parts = [self._parts.pop(p) for p in list(partitions) if p in self._parts]
-        tasks: list[asyncio.Task[Any]] = []
-        for part in parts:
-            part.ready.set()  # wakes whoever waits for it; they find it revoked
-            if part.loader is not None and not part.loader.done():
-                part.loader.cancel()
-                tasks.append(part.loader)
-            for run_id in part.run_ids:
-                task = self._tasks.pop(run_id, None)
-                if task is not None:
-                    task.cancel()
-                    tasks.append(task)
-                self._runs.pop(run_id, None)
-                self._part_of.pop(run_id, None)
-        return self._stopped(parts, tasks)
+        return self._release(partitions, what=f"workflow {self.workflow.name}")
 
-    async def _stopped(self, parts: list[_Part], tasks: list[asyncio.Task[Any]]) -> None:
-        await asyncio.gather(*tasks, return_exceptions=True)
-        for part in parts:
-            if part.producer is not None:
-                await part.producer.close()
-        if parts and self._shared is not None:
-            # Checkpoints in flight land before the next owner reads the partition.
-            await asyncio.to_thread(self._shared.flush)
-        if parts:
-            log.info("workflow %s: released partition(s) %s", self.workflow.name,
-                     sorted(p.partition for p in parts))
+    def _drop_item(self, item_id: str) -> None:
+        self._runs.pop(item_id, None)
+        self._part_of.pop(item_id, None)
 
-    async def ready(self, partitions: Iterable[int] | None = None) -> None:
-        """Wait until the owned ``partitions`` (default all owned) are loaded."""
-        wanted = self._parts if partitions is None else {p: self._parts[p] for p in partitions}
-        await asyncio.gather(*(part.ready.wait() for part in list(wanted.values())))
-
-    @property
-    def owned(self) -> list[int]:
-        """The partitions this engine owns (loaded or loading)."""
-        return sorted(self._parts)
-
-    async def _load(self, part: _Part, resume: bool) -> None:
+    async def _load(self, part: OwnedPartition, resume: bool) -> None:
         """Fence the partition's previous owner (exactly-once), read it, resume its runs; tried
         again while the broker is away, until it works or the partition is revoked."""
         delay = _LOAD_RETRY[0]
@@ -379,14 +327,14 @@ class WorkflowEngine:
                 continue
             self._runs[key] = cp
             self._part_of[key] = part.partition
-            part.run_ids.add(key)
+            part.ids.add(key)
         part.ready.set()
         if resume:
-            resumed = self._resume(part.run_ids)
+            resumed = self._resume(part.ids)
             log.info("workflow %s: partition %d loaded, %d run(s) resumed",
                      self.workflow.name, part.partition, len(resumed))
 
-    def _part(self, partition: int) -> _Part:
+    def _part(self, partition: int) -> OwnedPartition:
         part = self._parts.get(partition)
         if part is None:
             raise CheckpointError(
@@ -484,7 +432,7 @@ class WorkflowEngine:
             return  # revoked while the write was on its way: the next owner reads it
         self._runs[cp.run_id] = cp
         self._part_of[cp.run_id] = partition
-        part.run_ids.add(cp.run_id)
+        part.ids.add(cp.run_id)
 
     async def resume_all(self) -> list[str]:
         """Continue every run recorded as running (not already running here); returns their ids."""

@@ -59,6 +59,7 @@ from agentstream.workflow._kafka import (
     read_compacted,
     read_partition,
 )
+from agentstream.workflow._owned import OwnedPartition, PartitionOwner
 
 __all__ = ["FiredTimer", "Timer", "TimerService", "read_timers"]
 
@@ -204,18 +205,7 @@ def read_timers(
     return sorted(timers, key=lambda t: t.due)
 
 
-class _Part:
-    """One partition of the timers topic this service owns: its producer, timers, load state."""
-
-    def __init__(self, partition: int) -> None:
-        self.partition = partition
-        self.producer: AckedProducer | None = None
-        self.ready = asyncio.Event()
-        self.loader: asyncio.Task[None] | None = None
-        self.timer_ids: set[str] = set()
-
-
-class TimerService:
+class TimerService(PartitionOwner):
     """Durable one-shot timers and recurring schedules for one service.
 
     ``on_fire`` (optional) is awaited for every firing; a timer with a ``topic`` is also
@@ -271,11 +261,11 @@ class TimerService:
             None if exactly_once
             else AckedProducer(self.settings.client_config(), ack_timeout=ack_timeout)
         )
-        self._parts: dict[int, _Part] = {}
+        self._parts: dict[int, OwnedPartition] = {}
         self._part_of: dict[str, int] = {}
         self._timers: dict[str, Timer] = {}
         self._done: dict[str, _Done] = {}
-        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._tasks: dict[str, asyncio.Task[Any]] = {}
         self._opened = False
 
     async def __aenter__(self) -> TimerService:
@@ -326,55 +316,20 @@ class TimerService:
         """Own ``partitions``: each is loaded in the background (``ready``) and its timers
         armed. Call on the event loop."""
         self._need_open()
-        for p in partitions:
-            if p in self._parts:
-                continue
-            if not 0 <= p < self.partition_count:
-                raise ScheduleError(
-                    f"{self.topic!r} has {self.partition_count} partition(s), not {p + 1}: "
-                    "create it with the partition count of the inputs"
-                )
-            part = self._parts[p] = _Part(p)
-            part.loader = asyncio.create_task(self._load(part), name=f"timers-load-{p}")
+        self._own(partitions, topic=self.topic, load=self._load, error=ScheduleError,
+                  hint="the partition count of the inputs")
 
     def revoke(self, partitions: Iterable[int]) -> Awaitable[None]:
         """Stop owning ``partitions``: their timers are disarmed (not cancelled) and forgotten
         here at once (call on the loop); await the result for firings in progress to end."""
-        parts = [self._parts.pop(p) for p in list(partitions) if p in self._parts]
-        tasks: list[asyncio.Task[Any]] = []
-        for part in parts:
-            part.ready.set()  # wakes whoever waits for it; they find it revoked
-            if part.loader is not None and not part.loader.done():
-                part.loader.cancel()
-                tasks.append(part.loader)
-            for tid in part.timer_ids:
-                task = self._tasks.pop(tid, None)
-                if task is not None:
-                    task.cancel()
-                    tasks.append(task)
-                self._timers.pop(tid, None)
-                self._done.pop(tid, None)
-                self._part_of.pop(tid, None)
-        return self._stopped(parts, tasks)
+        return self._release(partitions, what=f"timers of {self.name}")
 
-    async def _stopped(self, parts: list[_Part], tasks: list[asyncio.Task[Any]]) -> None:
-        await asyncio.gather(*tasks, return_exceptions=True)
-        for part in parts:
-            if part.producer is not None:
-                await part.producer.close()
-        if parts and self._shared is not None:
-            await asyncio.to_thread(self._shared.flush)
+    def _drop_item(self, item_id: str) -> None:
+        self._timers.pop(item_id, None)
+        self._done.pop(item_id, None)
+        self._part_of.pop(item_id, None)
 
-    async def ready(self, partitions: Iterable[int] | None = None) -> None:
-        """Wait until the owned ``partitions`` (default all owned) are loaded and armed."""
-        wanted = self._parts if partitions is None else {p: self._parts[p] for p in partitions}
-        await asyncio.gather(*(part.ready.wait() for part in list(wanted.values())))
-
-    @property
-    def owned(self) -> list[int]:
-        return sorted(self._parts)
-
-    async def _load(self, part: _Part) -> None:
+    async def _load(self, part: OwnedPartition) -> None:
         delay = _LOAD_RETRY[0]
         while True:
             try:
@@ -422,7 +377,7 @@ class TimerService:
             with contextlib.suppress(CheckpointError):
                 await self._producer_of(part.partition).write(expired)
 
-    def _part(self, partition: int) -> _Part:
+    def _part(self, partition: int) -> OwnedPartition:
         part = self._parts.get(partition)
         if part is None:
             raise ScheduleError(
@@ -431,7 +386,7 @@ class TimerService:
             )
         return part
 
-    async def _owned_ready(self, partition: int) -> _Part:
+    async def _owned_ready(self, partition: int) -> OwnedPartition:
         part = self._part(partition)
         await part.ready.wait()
         if self._parts.get(partition) is not part:
@@ -561,7 +516,7 @@ class TimerService:
         p = self._part_of.pop(timer_id, None)
         part = self._parts.get(p) if p is not None else None
         if part is not None:
-            part.timer_ids.discard(timer_id)
+            part.ids.discard(timer_id)
 
     def _remember_done(self, done: _Done, partition: int) -> None:
         part = self._parts.get(partition)
@@ -569,7 +524,7 @@ class TimerService:
             return
         self._done[done.timer_id] = done
         self._part_of[done.timer_id] = partition
-        part.timer_ids.add(done.timer_id)
+        part.ids.add(done.timer_id)
 
     async def _store(self, timer: Timer, partition: int, write: RecordWriter | None) -> None:
         record = OutRecord(self.topic, timer.record_key, timer.to_bytes(), partition=partition)
@@ -584,7 +539,7 @@ class TimerService:
         self._timers[timer.timer_id] = timer
         self._done.pop(timer.timer_id, None)
         self._part_of[timer.timer_id] = partition
-        self._parts[partition].timer_ids.add(timer.timer_id)
+        self._parts[partition].ids.add(timer.timer_id)
         self._tasks[timer.timer_id] = asyncio.create_task(
             self._wait_and_fire(timer, partition), name=f"timer-{timer.record_key}"
         )
