@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from agentstream.config import register_settings
+from agentstream.config import Duration, register_settings
 
 __all__ = ["ActivitySettings"]
 
@@ -37,25 +36,16 @@ class ActivitySettings(BaseSettings):
         default=Path(".agentstream/faust"), description="Faust's local table data directory."
     )
     team: str | None = Field(default=None, description="Team name put on every summary.")
-    grace: timedelta = Field(
+    grace: Duration = Field(
         default=timedelta(minutes=1),
         description="A window is summarised once it ended this long ago (wall clock) ...",
     )
-    idle: timedelta = Field(
+    idle: Duration = Field(
         default=timedelta(seconds=3),
         description="... and got no event for this long; a late event publishes a revision.",
     )
-    flush_interval: timedelta = Field(
+    flush_interval: Duration = Field(
         default=timedelta(seconds=2), description="How often finished windows are looked for."
     )
     evidence_limit: int = Field(default=100, ge=1, description="Event ids cited per window.")
 
-    @field_validator("grace", "idle", "flush_interval", mode="before")
-    @classmethod
-    def _seconds(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            try:
-                return timedelta(seconds=float(value))
-            except ValueError:
-                return value
-        return value

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from datetime import time, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from agentstream.config import register_settings
+from agentstream.config import Duration, register_settings
 
 __all__ = ["FocusSettings"]
 
@@ -33,7 +32,7 @@ class FocusSettings(BaseSettings):
     workdays: frozenset[int] = Field(
         default=frozenset({0, 1, 2, 3, 4}), description="Working weekdays, Monday = 0."
     )
-    deep_work_min: timedelta = Field(
+    deep_work_min: Duration = Field(
         default=timedelta(hours=2), description="A free stretch this long is a deep-work block."
     )
     max_meeting_hours: float = Field(
@@ -50,7 +49,7 @@ class FocusSettings(BaseSettings):
         default=0.05, ge=0, le=1, description="... that are at least this share of its events "
         "is reported.",
     )
-    summary_delay: timedelta = Field(
+    summary_delay: Duration = Field(
         default=timedelta(seconds=10),
         description="A week's ActivitySummary is published once its numbers stopped changing "
         "for this long (a durable timer, re-armed by every change).",
@@ -58,15 +57,6 @@ class FocusSettings(BaseSettings):
     weeks_kept: int = Field(default=8, ge=1, description="Weeks of state kept per entity.")
     evidence_limit: int = Field(default=50, ge=1, description="Event ids cited at most.")
 
-    @field_validator("deep_work_min", "summary_delay", mode="before")
-    @classmethod
-    def _seconds(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            try:
-                return timedelta(seconds=float(value))
-            except ValueError:
-                return value
-        return value
 
     @model_validator(mode="after")
     def _check(self) -> FocusSettings:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from agentstream.config import register_settings
+from agentstream.config import Duration, register_settings
 
 __all__ = ["NotifierSettings", "Sink"]
 
@@ -34,7 +34,7 @@ class NotifierSettings(BaseSettings):
     webhook_url: str | None = Field(
         default=None, description="Slack incoming-webhook URL (or any endpoint taking its JSON)."
     )
-    webhook_timeout: timedelta = Field(
+    webhook_timeout: Duration = Field(
         default=timedelta(seconds=10), description="Per-request timeout of the webhook."
     )
     min_severity: Severity = Field(
@@ -42,15 +42,6 @@ class NotifierSettings(BaseSettings):
     )
     activity: bool = Field(default=True, description="Deliver ActivitySummary insights too.")
 
-    @field_validator("webhook_timeout", mode="before")
-    @classmethod
-    def _seconds(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            try:
-                return timedelta(seconds=float(value))
-            except ValueError:
-                return value
-        return value
 
     @model_validator(mode="after")
     def _targets(self) -> NotifierSettings:

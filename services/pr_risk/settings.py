@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from agentstream.config import register_settings
+from agentstream.config import Duration, register_settings
 
 __all__ = ["PrRiskSettings"]
 
@@ -25,11 +24,11 @@ class PrRiskSettings(BaseSettings):
     code_topic: str = Field(default="events.code", description="Semantic code events in.")
     risks_topic: str = Field(default="insights.risks", description="RiskDetected out.")
     team: str | None = Field(default=None, description="Team name put on every insight.")
-    first_review_within: timedelta = Field(
+    first_review_within: Duration = Field(
         default=timedelta(hours=24),
         description="The team's agreement: a ready pull request gets a first review within this.",
     )
-    replay_grace: timedelta = Field(
+    replay_grace: Duration = Field(
         default=timedelta(seconds=30),
         description="A stale-review timer that would already be due (events replayed from the "
         "past) fires no sooner than this after its pull request was seen, so reviews later in "
@@ -53,13 +52,3 @@ class PrRiskSettings(BaseSettings):
         description="Branches whose failing build is a high risk (JSON list in the env).",
     )
 
-    @field_validator("first_review_within", "replay_grace", mode="before")
-    @classmethod
-    def _seconds(cls, value: Any) -> Any:
-        """Accept plain seconds from the environment ("30", "0.5") as well as ISO 8601."""
-        if isinstance(value, str):
-            try:
-                return timedelta(seconds=float(value))
-            except ValueError:
-                return value
-        return value

@@ -17,16 +17,31 @@ import re
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from typing import Any
+from datetime import timedelta
+from typing import Annotated, Any
 
-from pydantic import AliasChoices, Field, ValidationError
+from pydantic import AliasChoices, BeforeValidator, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agentstream.errors import ConfigError
 
-__all__ = ["ENV_PREFIX", "KafkaSettings", "check_environment", "register_settings"]
+__all__ = ["ENV_PREFIX", "Duration", "KafkaSettings", "check_environment", "register_settings"]
 
 ENV_PREFIX = "AGENTSTREAM_"
+
+
+def _plain_seconds(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return timedelta(seconds=float(value))
+        except ValueError:
+            return value  # ISO 8601 ("PT30S"), parsed by pydantic
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_plain_seconds)]
+"""A settings field holding a duration: plain seconds from the environment ("30", "0.5"), ISO
+8601 ("PT30S"), or a ``timedelta``."""
 
 # Every settings class registers here so that an AGENTSTREAM_* variable no class knows about is
 # reported instead of silently ignored (a misspelt setting would otherwise fall back to a default).

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 import pytest
+from pydantic import ValidationError
 
 from agentstream.config import KafkaSettings, check_environment, librdkafka_logger, load
 from agentstream.errors import ConfigError
@@ -55,3 +57,18 @@ def test_settings_are_frozen() -> None:
     s = KafkaSettings(bootstrap_servers="b:1")
     with pytest.raises(Exception, match="frozen"):
         s.bootstrap_servers = "c:2"  # type: ignore[misc]
+
+
+def test_durations_read_plain_seconds_and_iso_8601_and_name_a_bad_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from agentstream.runtime import AgentSettings  # noqa: PLC0415
+
+    monkeypatch.setenv("AGENTSTREAM_AGENT_COMMIT_INTERVAL", "0.5")
+    monkeypatch.setenv("AGENTSTREAM_AGENT_SHUTDOWN_TIMEOUT", "PT1M")
+    s = AgentSettings()
+    assert s.commit_interval == timedelta(milliseconds=500)
+    assert s.shutdown_timeout == timedelta(minutes=1)
+    monkeypatch.setenv("AGENTSTREAM_AGENT_SHUTDOWN_TIMEOUT", "soon")
+    with pytest.raises(ValidationError, match="shutdown_timeout"):
+        AgentSettings()

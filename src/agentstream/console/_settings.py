@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import ipaddress
 from datetime import timedelta
-from typing import Any
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from agentstream.config import ENV_PREFIX, register_settings
+from agentstream.config import ENV_PREFIX, Duration, register_settings
 from agentstream.errors import AgentStreamError
 
 __all__ = ["ConsoleAccessError", "ConsoleSettings", "is_loopback"]
@@ -75,22 +74,13 @@ class ConsoleSettings(BaseSettings):
         "or entity (e.g. {\"payments\": [\"octo/payments*\", \"alice\"]}); a team not listed "
         "sees every risk. Teams are also discovered from briefing audiences.",
     )
-    open_risk_window: timedelta = Field(
+    open_risk_window: Duration = Field(
         default=timedelta(days=7), description="A risk counts as open this long after detection."
     )
-    request_timeout: timedelta = Field(
+    request_timeout: Duration = Field(
         default=timedelta(seconds=5), description="Deadline of each Kafka or ops request."
     )
 
-    @field_validator("open_risk_window", "request_timeout", mode="before")
-    @classmethod
-    def _seconds(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            try:
-                return timedelta(seconds=float(value))
-            except ValueError:
-                return value
-        return value
 
     def require_safe_binding(self) -> None:
         """Raise ``ConsoleAccessError`` when bound beyond loopback without a token."""

@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from agentstream.config import ENV_PREFIX, register_settings
+from agentstream.config import ENV_PREFIX, Duration, register_settings
 
 __all__ = ["EmbeddingSettings", "LLMSettings", "ModelPrice"]
 
-
-def _seconds(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return timedelta(seconds=float(value))
-        except ValueError:
-            return value
-    return value
 
 
 class ModelPrice(BaseSettings):
@@ -55,18 +46,18 @@ class LLMSettings(BaseSettings):
     )
     offline: bool = Field(default=False, description="Force the offline model.")
     model: str = Field(default="gpt-4o-mini", description="Chat model.")
-    timeout: timedelta = Field(default=timedelta(seconds=60), description="Per HTTP request.")
+    timeout: Duration = Field(default=timedelta(seconds=60), description="Per HTTP request.")
     rate_limit_retries: int = Field(default=8, ge=0, description="Retries of 429 answers.")
     server_retries: int = Field(default=3, ge=0, description="Retries of 5xx and timeouts.")
-    backoff_initial: timedelta = timedelta(milliseconds=500)
-    backoff_max: timedelta = timedelta(seconds=30)
-    max_retry_after: timedelta = Field(
+    backoff_initial: Duration = timedelta(milliseconds=500)
+    backoff_max: Duration = timedelta(seconds=30)
+    max_retry_after: Duration = Field(
         default=timedelta(minutes=2),
         description="A longer Retry-After is not slept in the call: the error carries it.",
     )
     rpm: int | None = Field(default=None, ge=1, description="Requests per minute (process).")
     tpm: int | None = Field(default=None, ge=1, description="Tokens per minute (process).")
-    limiter_wait: timedelta = Field(
+    limiter_wait: Duration = Field(
         default=timedelta(seconds=60), description="Deadline of a wait for limiter room."
     )
     max_tokens: int | None = Field(default=None, ge=1, description="Completion cap per call.")
@@ -79,17 +70,11 @@ class LLMSettings(BaseSettings):
     )
     memo: bool = Field(default=True, description="Memoise calls made with a handler context.")
     memo_partitions: int = Field(default=3, ge=1)
-    memo_retention: timedelta = Field(default=timedelta(days=7))
+    memo_retention: Duration = Field(default=timedelta(days=7))
     backpressure_min_in_flight: int = Field(
         default=1, ge=1, description="The concurrency floor when the endpoint pushes back."
     )
 
-    @field_validator("timeout", "backoff_initial", "backoff_max", "max_retry_after",
-                     "limiter_wait", "memo_retention", mode="before")
-    @classmethod
-    def _seconds(cls, value: Any) -> Any:
-        """Accept plain seconds from the environment ("30", "0.5") as well as ISO 8601."""
-        return _seconds(value)
 
     @property
     def is_offline(self) -> bool:

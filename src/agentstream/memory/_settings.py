@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from agentstream.config import ENV_PREFIX, register_settings
+from agentstream.config import ENV_PREFIX, Duration, register_settings
 
 __all__ = ["MemorySettings"]
 
@@ -33,32 +32,22 @@ class MemorySettings(BaseSettings):
         "changelog tail past each partition's local checkpoint. One directory per process "
         "(locked). Default: none (a temporary directory, full restore on every start).",
     )
-    checkpoint_max_age: timedelta = Field(
+    checkpoint_max_age: Duration = Field(
         default=timedelta(hours=12),
         description="A local checkpoint older than this, with changelog records after it, is "
         "not trusted (full restore): compaction drops tombstones after the changelog's "
         "delete.retention.ms (Kafka's default 24 h), so a tail that old may miss deletes. Keep "
         "it below the changelogs' delete.retention.ms.",
     )
-    prune_after: timedelta | None = Field(
+    prune_after: Duration | None = Field(
         default=None,
         description="On start, remove partition databases in the state directory last used "
         "longer ago than this (partitions this process no longer gets would otherwise keep "
         "their disk space). Default: keep them all.",
     )
-    restore_timeout: timedelta = Field(
+    restore_timeout: Duration = Field(
         default=timedelta(minutes=10),
         description="Deadline of one partition's restore (all its stores).",
     )
     restore_concurrency: int = Field(default=4, ge=1, description="Partitions restored at once.")
 
-    @field_validator("checkpoint_max_age", "prune_after", "restore_timeout", mode="before")
-    @classmethod
-    def _seconds(cls, value: Any) -> Any:
-        """Accept plain seconds from the environment ("30", "0.5") as well as ISO 8601."""
-        if isinstance(value, str):
-            try:
-                return timedelta(seconds=float(value))
-            except ValueError:
-                return value
-        return value

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from agentstream.config import ENV_PREFIX, register_settings
+from agentstream.config import ENV_PREFIX, Duration, register_settings
 from agentstream.policy import DeliveryMode
 
 __all__ = ["AgentSettings", "DeliveryMode", "GroupProtocol"]
@@ -44,14 +44,14 @@ class AgentSettings(BaseSettings):
         description="Accepted but unfinished records before fetching pauses "
         "(default max(2000, 16 x max_in_flight)).",
     )
-    commit_interval: timedelta = Field(
+    commit_interval: Duration = Field(
         default=timedelta(seconds=1), description="How often offsets (or transactions) commit."
     )
-    shutdown_timeout: timedelta = Field(
+    shutdown_timeout: Duration = Field(
         default=timedelta(seconds=30),
         description="On SIGTERM or revocation, how long running handlers may finish.",
     )
-    dedupe_window: timedelta = Field(
+    dedupe_window: Duration = Field(
         default=timedelta(minutes=10),
         description="How long handled event ids are remembered (across restarts), in both "
         "modes: a redelivery, an upstream duplicate or a repeated dead-letter replay within it "
@@ -83,13 +83,3 @@ class AgentSettings(BaseSettings):
         "~15% of its CPU in collections). False keeps the interpreter's settings.",
     )
 
-    @field_validator("commit_interval", "shutdown_timeout", "dedupe_window", mode="before")
-    @classmethod
-    def _seconds(cls, value: Any) -> Any:
-        """Accept plain seconds from the environment ("30", "0.5") as well as ISO 8601."""
-        if isinstance(value, str):
-            try:
-                return timedelta(seconds=float(value))
-            except ValueError:
-                return value
-        return value
