@@ -8,6 +8,7 @@ import threading
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from confluent_kafka import KafkaError, KafkaException
 
 from agentstream.runtime import KeyOrderedScheduler, WorkItem
@@ -136,9 +137,10 @@ class _TxProducer:
     """The transactional side of ``OutputProducer``: records the order of what the committer
     does; ``fail_commit`` makes the broker refuse the commit (requires abort)."""
 
-    def __init__(self, *, fail_commit: bool = False) -> None:
+    def __init__(self, *, fail_commit: bool = False, retriable_failures: int = 0) -> None:
         self.calls: list[str] = []
         self.fail_commit = fail_commit
+        self.retriable_failures = retriable_failures
 
     def queue_marker(self, topic: str, key: bytes, partition: int) -> None:
         self.queued = [*getattr(self, "queued", []), key]
@@ -154,6 +156,11 @@ class _TxProducer:
         if self.fail_commit:
             err = KafkaError(KafkaError._STATE, "refused", txn_requires_abort=True)
             raise KafkaException(err)
+        if self.retriable_failures:
+            self.retriable_failures -= 1
+            self.calls.append("transport failure")
+            raise KafkaException(KafkaError(KafkaError._TRANSPORT, "coordinator away",
+                                            retriable=True))
         self.calls.append(f"commit {[(tp.topic, tp.partition, tp.offset) for tp in offsets]}")
 
     def abort_transaction(self, _timeout: float) -> None:
@@ -201,3 +208,32 @@ def test_an_aborted_transaction_forgets_its_dedupe_keys_and_markers() -> None:
     assert producer.calls == ["markers", "abort", "discard"]
     assert not dedupe.seen("event-0-0"), "its input runs again after the abort"
     assert dedupe.seen("committed-before")
+
+
+def test_a_retriable_commit_failure_keeps_the_transaction_open_and_tries_again() -> None:
+    producer = _TxProducer(retriable_failures=1)
+    committer, _, dedupe = _eos(producer)
+    _finish_one(committer, 0)
+    assert committer.commit(barrier_timeout=1) == "failed"
+    assert "abort" not in producer.calls, "a coordinator briefly away must not abort"
+    assert dedupe.seen("event-0-0"), "its key stays provisional, not forgotten"
+    assert committer.commit(barrier_timeout=1) == "committed"
+    assert producer.calls[-1] == "commit [('t', 0, 1)]"
+    assert dedupe.abort_pending() == 0
+
+
+def test_a_transaction_call_that_never_returns_stops_at_its_deadline() -> None:
+    from agentstream.runtime._producer import TransactionStuckError, _bounded  # noqa: PLC0415
+
+    release = threading.Event()
+    try:
+        with pytest.raises(TransactionStuckError, match="send_offsets_to_transaction"):
+            _bounded(lambda: release.wait(30) and None, 0.2, "send_offsets_to_transaction")
+    finally:
+        release.set()
+    with pytest.raises(KafkaException):
+        _bounded(lambda: _raise(KafkaException(KafkaError(KafkaError._STATE, "x"))), 5, "call")
+
+
+def _raise(exc: BaseException) -> None:
+    raise exc

@@ -156,19 +156,9 @@ class Ledger:
     def _commit_transaction(self, barrier_timeout: float) -> CommitOutcome:
         if self.broker_up is not None and not self.broker_up():
             return "nothing"  # committed once the broker is back (or aborted by its timeout)
-        if not self.barrier(barrier_timeout):
-            log.warning(
-                "inputs did not finish within %.1fs: aborting the transaction", barrier_timeout
-            )
-            self.abort()
-            return "aborted"
-        if self.dedupe is not None and not self.producer.write_markers():
-            log.warning("dedupe markers could not be enqueued: aborting the transaction")
-            self.abort()
-            return "aborted"
-        failed = self.producer.txn_failure()
-        if failed is not None:
-            log.warning("a write of the transaction failed (%s): aborting it", failed)
+        reason = self._abort_reason(barrier_timeout)
+        if reason is not None:
+            log.warning("%s: aborting the transaction", reason)
             self.abort()
             return "aborted"
         due = self._due(None)
@@ -183,11 +173,27 @@ class Ledger:
                 log.warning("transaction commit failed, aborting: %s", exc)
                 self.abort()
                 return "aborted"
+            if getattr(err, "retriable", lambda: False)():
+                # E.g. the coordinator is briefly unreachable: the transaction stays open and
+                # the same offsets are sent again at the next commit.
+                log.warning("transaction commit not completed (tried again): %s", exc)
+                return "failed"
             raise
         if self.dedupe is not None:
             self.dedupe.commit_pending()
         self._committed(due)
         return "committed" if due else "nothing"
+
+    def _abort_reason(self, barrier_timeout: float) -> str | None:
+        """Why the open transaction cannot commit (steps a and b), or None."""
+        if not self.barrier(barrier_timeout):
+            return f"inputs did not finish within {barrier_timeout:.1f}s"
+        if self.dedupe is not None and not self.producer.write_markers():
+            return "dedupe markers could not be enqueued"
+        failed = self.producer.txn_failure()
+        if failed is not None:
+            return f"a write of the transaction failed ({failed})"
+        return None
 
     def settle(self, tps: list[TP] | None, *, drain: Drain, timeout: float) -> CommitOutcome:
         """Before partitions are revoked (``tps``) or the process stops (None): commit what they

@@ -341,10 +341,22 @@ class OutputProducer:
         self._producer.begin_transaction()
 
     def commit_transaction(self, offsets: list[Any], group_metadata: Any, timeout: float) -> None:
-        """Put ``offsets`` into the open transaction, commit it and open the next one."""
+        """Put ``offsets`` into the open transaction, commit it and open the next one.
+
+        ``send_offsets_to_transaction`` is called with a deadline of our own: librdkafka can
+        block in it past its timeout when the group coordinator went away and came back
+        (confluentinc/librdkafka#5456, #5511). Past ``timeout`` + a margin the call is left
+        behind and ``TransactionStuckError`` stops the process (exit 1, nothing committed):
+        a restarted process fences this one and carries on, where waiting would hang forever.
+        """
         try:
             if offsets:
-                self._producer.send_offsets_to_transaction(offsets, group_metadata, timeout)
+                _bounded(
+                    lambda: self._producer.send_offsets_to_transaction(
+                        offsets, group_metadata, timeout
+                    ),
+                    timeout + _STUCK_MARGIN, "send_offsets_to_transaction",
+                )
             self._producer.commit_transaction(timeout)
             self._producer.begin_transaction()
             self._transaction_ended()
@@ -528,6 +540,39 @@ def decode_markers(key: bytes | None, value: bytes | None) -> list[str]:
         keys = json.loads(value)
         return [str(k) for k in keys] if isinstance(keys, list) else []
     return [] if key is None else [key.decode()]
+
+
+_STUCK_MARGIN = 15.0
+
+
+class TransactionStuckError(AgentStreamError):
+    """A transactional producer call did not return within its deadline (see
+    ``OutputProducer.commit_transaction``); the process stops without committing."""
+
+
+def _bounded(fn: Callable[[], None], deadline: float, what: str) -> None:
+    """Run ``fn`` on a daemon thread and wait at most ``deadline`` seconds for it."""
+    outcome: list[BaseException | None] = []
+    done = threading.Event()
+
+    def call() -> None:
+        try:
+            fn()
+            outcome.append(None)
+        except BaseException as exc:
+            outcome.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=call, name=f"agentstream-{what}", daemon=True).start()
+    if not done.wait(deadline):
+        raise TransactionStuckError(
+            f"{what} did not return within {deadline:.0f}s (librdkafka can block there after "
+            "the group coordinator restarted); stopping without committing, a restarted process "
+            "takes over"
+        )
+    if outcome[0] is not None:
+        raise outcome[0]
 
 
 def _fenced(exc: BaseException) -> ProducerFencedError:
