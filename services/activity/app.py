@@ -35,7 +35,7 @@ import faust
 
 from agentstream.bus import ensure_topic, make_admin, make_producer
 from agentstream.config import KafkaSettings
-from agentstream.discovery import publish_descriptor, withdraw_descriptor
+from agentstream.discovery import ensure_agents_topic, publish_descriptor, withdraw_descriptor
 from agentstream.events import (
     RECORDS,
     ActivitySummary,
@@ -50,7 +50,7 @@ from agentstream.events import (
     ReviewSubmitted,
     Subscription,
 )
-from agentstream.faustcodec import CODEC_NAME, avro_codec
+from agentstream.faustcodec import Undecodable, avro_codec
 from agentstream.runtime import dlq_topic
 from agentstream.schemas import new_meta
 from agentstream.serde import make_serde
@@ -91,8 +91,12 @@ app = faust.App(
     key_serializer="json",
     value_serializer="json",
 )
-code = app.topic(S.code_topic, key_serializer="raw", value_serializer=CODEC_NAME)
-chat = app.topic(S.chat_topic, key_serializer="raw", value_serializer=CODEC_NAME)
+# Inputs that do not decode reach the agents as ``Undecodable`` and are dead-lettered (Faust
+# itself would log and skip them).
+code = app.topic(S.code_topic, key_serializer="raw",
+                 value_serializer=avro_codec(S.code_topic, undecodable="wrap"))
+chat = app.topic(S.chat_topic, key_serializer="raw",
+                 value_serializer=avro_codec(S.chat_topic, undecodable="wrap"))
 by_repo_name, by_channel_name = f"{S.app_id}-code-by-repo", f"{S.app_id}-chat-by-channel"
 by_repo = app.topic(by_repo_name, key_serializer="raw", value_serializer=avro_codec(by_repo_name),
                     partitions=S.partitions, internal=True)
@@ -132,7 +136,9 @@ def _summary(state: dict[str, Any], *, kind: str) -> ActivitySummary:
 DLQ = dlq_topic(S.app_id, prefix=KAFKA.topic_prefix)
 
 
-async def _dead_letter(ev: Any, exc: Exception) -> None:
+async def _dead_letter(
+    ev: Any, exc: Exception, stage: DeadLetterStage = DeadLetterStage.HANDLE
+) -> None:
     """An event this app could not process goes to ``dlq.<app id>`` with the reason (the
     runtime's DeadLetter record, so `agentstream dlq list/show/replay <app id>` read it)."""
     msg = ev.message
@@ -146,7 +152,7 @@ async def _dead_letter(ev: Any, exc: Exception) -> None:
         original_headers=tuple(Header(key=k, value=v) for k, v in (msg.headers or ())),
         event_id=getattr(meta, "id", None), event_type=getattr(meta, "type", None),
         error_type=type(exc).__name__, error_message=str(exc)[:2000],
-        stage=DeadLetterStage.HANDLE, attempts=1, first_failure_at=now, last_failure_at=now,
+        stage=stage, attempts=1, first_failure_at=now, last_failure_at=now,
         agent=S.app_id,
     )
     log.warning("dead-lettered %s[%d]@%d: %r", msg.topic, msg.partition, msg.offset, exc)
@@ -158,6 +164,9 @@ async def _dead_letter(ev: Any, exc: Exception) -> None:
 async def regroup_code(stream: Any) -> None:
     """Re-key code events by repository for the repo x day windows."""
     async for ev in stream.events():
+        if isinstance(ev.value, Undecodable):  # dead-lettered here, once (cycle_time skips it)
+            await _dead_letter(ev, ev.value.error, DeadLetterStage.DECODE)
+            continue
         repo = getattr(ev.value, "repo", None)
         if isinstance(repo, str):
             await by_repo.send(key=repo.encode(), value=ev.value)
@@ -167,6 +176,9 @@ async def regroup_code(stream: Any) -> None:
 async def regroup_chat(stream: Any) -> None:
     """Re-key chat events by channel for the channel x hour windows."""
     async for ev in stream.events():
+        if isinstance(ev.value, Undecodable):
+            await _dead_letter(ev, ev.value.error, DeadLetterStage.DECODE)
+            continue
         channel = getattr(ev.value, "channel", None)
         if isinstance(channel, str):
             await by_channel.send(key=channel.encode(), value=ev.value)
@@ -235,7 +247,7 @@ async def cycle_time(stream: Any) -> None:
     async for ev in stream.events():
         event = ev.value
         if not hasattr(event, "number") or not hasattr(event, "repo"):
-            continue
+            continue  # not a pull request event (an Undecodable is dead-lettered by regroup_code)
         try:
             await _cycle_step(event)
         except Exception as exc:
@@ -343,6 +355,7 @@ def _provision() -> None:
         ensure_topic(admin, name, partitions=S.partitions,
                      config={"retention.ms": str(7 * 86_400_000)})
     ensure_topic(admin, DLQ, partitions=1)
+    ensure_agents_topic(admin, KAFKA)  # the descriptor's topic, as an agent runner ensures it
     for table in ("repo-day", "channel-hour", "pr-cycle"):
         ensure_topic(admin, f"{S.app_id}-{table}-changelog", partitions=S.partitions,
                      config={"cleanup.policy": "compact"})

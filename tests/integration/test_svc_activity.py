@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -16,12 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from svc.events import merged, message, opened, publish, read_records, reviewed
+from typer.testing import CliRunner
 
+from agentstream.cli import app as cli
 from agentstream.config import KafkaSettings
 from agentstream.discovery import read_topology
 from agentstream.events import ReviewState
 from agentstream.serde import make_serde
-from agentstream.testing import unique_name
+from agentstream.testing import produce, unique_name
 
 ROOT = Path(__file__).resolve().parents[2]
 REPO = "acme/payments"
@@ -53,6 +56,18 @@ def _alive(proc: subprocess.Popen[bytes], log: Path, pred: Any) -> Any:
             raise AssertionError(f"activity exited {proc.returncode}:\n{log.read_text()[-4000:]}")
         return bool(pred(rs))
     return check
+
+
+def _dead_letters(bootstrap: str, app_id: str) -> str:
+    """``agentstream dlq list`` of the app, once it shows a dead letter (at most 60 s)."""
+    deadline = time.monotonic() + 60
+    while True:
+        letters = CliRunner().invoke(cli, ["dlq", "list", app_id],
+                                     env={"KAFKA_BOOTSTRAP_SERVERS": bootstrap})
+        assert letters.exit_code == 0, letters.output
+        if "Error" in letters.output or time.monotonic() > deadline:
+            return str(letters.output)
+        time.sleep(0.5)
 
 
 def test_windows_and_cycle_times(bootstrap_servers: str, topic_factory: Any,
@@ -89,6 +104,8 @@ def test_windows_and_cycle_times(bootstrap_servers: str, topic_factory: Any,
         return {f"pr:{REPO}#1", f"repo:{REPO}"} <= ents and len(hours) >= 2
 
     with _app(bootstrap_servers, env, log) as proc:
+        # Bytes that are no event: dead-lettered at the decode stage, not dropped.
+        produce(bootstrap_servers, code, [(b"junk", b"not an avro event")])
         publish(bootstrap_servers, serde, code, code_events)
         publish(bootstrap_servers, serde, chat, msgs)
         got = read_records(bootstrap_servers, serde, out, until=_alive(proc, log, complete),
@@ -98,6 +115,9 @@ def test_windows_and_cycle_times(bootstrap_servers: str, topic_factory: Any,
                                           timeout=timedelta(seconds=20))
                  if v.name == env["AGENTSTREAM_ACTIVITY_APP_ID"]]
         assert [list(v.live_instances) for v in views] == [["faust-inst-1"]]
+        letters = _dead_letters(bootstrap_servers, env["AGENTSTREAM_ACTIVITY_APP_ID"])
+        assert "decode" in letters and "DecodeError" in letters, letters
+        assert f"{code}[" in letters, "the undecodable input names its topic"
         assert views[0].emits == {out: ("agentstream.insights.ActivitySummary",)}
 
     cycle = next(r for r in got if r.entity == f"pr:{REPO}#1")

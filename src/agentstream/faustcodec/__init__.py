@@ -20,11 +20,13 @@ from __future__ import annotations
 from agentstream.faustcodec._codec import (
     CODEC_NAME,
     AvroCodec,
+    Undecodable,
     avro_codec,
     register_codecs,
     shared_serde,
 )
 
-__all__ = ["CODEC_NAME", "AvroCodec", "avro_codec", "register_codecs", "shared_serde"]
+__all__ = ["CODEC_NAME", "AvroCodec", "Undecodable", "avro_codec", "register_codecs",
+           "shared_serde"]
 
 register_codecs()

@@ -12,17 +12,19 @@ register a schema under a subject nobody reads.
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from typing import Any
 
 import faust
 from faust.serializers import codecs as faust_codecs
 
 from agentstream.config import KafkaSettings, load
-from agentstream.errors import ConfigError, EncodeError
+from agentstream.errors import ConfigError, DecodeError, EncodeError
 from agentstream.schemas import Record
 from agentstream.serde import RegistrySerde, Serde, make_serde
 
-__all__ = ["CODEC_NAME", "AvroCodec", "avro_codec", "register_codecs", "shared_serde"]
+__all__ = ["CODEC_NAME", "AvroCodec", "Undecodable", "avro_codec", "register_codecs",
+           "shared_serde"]
 
 CODEC_NAME = "agentstream-avro"
 
@@ -43,6 +45,17 @@ def shared_serde(settings: KafkaSettings | None = None) -> Serde:
         return serde
 
 
+@dataclass(frozen=True)
+class Undecodable:
+    """A value a codec with ``undecodable="wrap"`` could not decode: the bytes and the reason.
+
+    Faust drops a message whose value fails to decode (logged, then skipped); wrapped, it reaches
+    the agent, which can dead-letter it instead (``stage=decode``)."""
+
+    data: bytes
+    error: DecodeError
+
+
 class AvroCodec(faust.Codec):  # type: ignore[misc]  # faust ships no type information for mypy
     """Faust codec for AgentStream records in the configured wire format.
 
@@ -50,6 +63,8 @@ class AvroCodec(faust.Codec):  # type: ignore[misc]  # faust ships no type infor
     messages otherwise). ``serde`` is the serde to use (default: ``shared_serde(settings)``, built
     on first use so that importing and registering never connects). Values are the generated
     record classes of ``agentstream.events``: leave the Faust topic's ``value_type`` unset.
+    ``undecodable="wrap"`` turns a value that does not decode into an ``Undecodable`` for the
+    agent to dead-letter; the default ``"raise"`` leaves it to Faust (which skips it).
     """
 
     def __init__(
@@ -59,9 +74,14 @@ class AvroCodec(faust.Codec):  # type: ignore[misc]  # faust ships no type infor
         topic: str | None = None,
         serde: Serde | None = None,
         settings: KafkaSettings | None = None,
+        undecodable: str = "raise",
     ) -> None:
+        if undecodable not in ("raise", "wrap"):
+            raise ConfigError(f"undecodable must be 'raise' or 'wrap', not {undecodable!r}")
         # faust's clone() rebuilds a codec as type(self)(children=..., **self.kwargs).
-        super().__init__(children, topic=topic, serde=serde, settings=settings)
+        super().__init__(children, topic=topic, serde=serde, settings=settings,
+                         undecodable=undecodable)
+        self.undecodable = undecodable
         self.topic = topic
         self._serde = serde
         self._settings = settings
@@ -89,7 +109,12 @@ class AvroCodec(faust.Codec):  # type: ignore[misc]  # faust ships no type infor
         return serde.encode(self.topic or "", obj)
 
     def _loads(self, s: bytes) -> Any:
-        return self.serde.decode(self.topic or "<faust>", s)
+        try:
+            return self.serde.decode(self.topic or "<faust>", s)
+        except DecodeError as exc:
+            if self.undecodable == "wrap":
+                return Undecodable(bytes(s), exc)
+            raise
 
 
 def avro_codec(
@@ -97,14 +122,16 @@ def avro_codec(
     *,
     serde: Serde | None = None,
     settings: KafkaSettings | None = None,
+    undecodable: str = "raise",
 ) -> AvroCodec:
     """A codec for ``topic`` (or topic-less): pass it as a Faust topic's ``value_serializer``.
+    ``undecodable``: see ``AvroCodec``.
 
     Example::
 
         events = app.topic("events.code", value_serializer=avro_codec("events.code"))
     """
-    return AvroCodec(topic=topic, serde=serde, settings=settings)
+    return AvroCodec(topic=topic, serde=serde, settings=settings, undecodable=undecodable)
 
 
 def register_codecs(*, settings: KafkaSettings | None = None, name: str = CODEC_NAME) -> AvroCodec:
