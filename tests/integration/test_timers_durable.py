@@ -81,8 +81,10 @@ async def test_timer_fires_after_restart_before_due_and_cancel_removes_it(
     settings = KafkaSettings(bootstrap_servers=bootstrap_servers)
     service = unique_name("svc")
     async with TimerService(service, settings=settings, topic=timers_topic) as timers:
-        keep = await timers.schedule(b"keep", after=timedelta(seconds=2), topic=deliver)
-        drop = await timers.schedule(b"drop", after=timedelta(seconds=2), topic=deliver)
+        # Due late enough that the restart below happens before it, on a loaded machine too
+        # (at 2 s a slow CI run reopened after the due time and the timer fired on load).
+        keep = await timers.schedule(b"keep", after=timedelta(seconds=8), topic=deliver)
+        drop = await timers.schedule(b"drop", after=timedelta(seconds=8), topic=deliver)
         assert await timers.cancel(drop)
         assert [t.timer_id for t in timers.pending()] == [keep]
     # Closed before due: the stored timer is armed again by the next instance and fires there.
