@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
+from agentstream.config import KafkaSettings
 from agentstream.errors import ChangelogWriteError, UnknownStoreError
 from agentstream.events import BriefingReady, PullRequestOpened, RiskDetected
 from agentstream.memory import StoreSpec
-from agentstream.runtime import Agent, Context
+from agentstream.runtime import Agent, AgentRunner, AgentSettings, Context, _runner
 from agentstream.runtime._descriptor import build_descriptor
 from agentstream.runtime._memory import ProducerChangelogWriter, collecting
 
@@ -78,3 +79,33 @@ def test_changelog_writes_join_the_current_inputs_acks() -> None:
     with collecting(acks):
         writer.produce("memory.a.s", 2, b"k", b"v")
     assert acks == ["ack"] and producer.sent == [("memory.a.s", 2, b"v")]
+
+
+def _consumer_config(monkeypatch: pytest.MonkeyPatch, **librdkafka: str) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(_runner, "make_consumer", seen.update)
+    agent = Agent("fetcher")
+
+    @agent.handler(PullRequestOpened, topic="events.code")
+    async def on_pr(event: PullRequestOpened, ctx: Context) -> None:
+        return None
+
+    runner = AgentRunner(
+        agent, settings=AgentSettings(group_protocol="classic", ops_port=None),
+        kafka=KafkaSettings(bootstrap_servers="127.0.0.1:1", librdkafka=librdkafka),
+    )
+    runner._make_consumer("i-1")
+    return seen
+
+
+def test_agent_consumer_fetches_small_chunks_per_partition_unless_overridden(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 1 MiB per partition let one partition's keys fill the scheduler's buffer (slow handlers
+    # then ran below max_in_flight); the pass-through still has the last word.
+    conf = _consumer_config(monkeypatch)
+    assert conf["max.partition.fetch.bytes"] == 256 * 1024
+    assert conf["isolation.level"] == "read_committed"
+    assert conf["enable.auto.commit"] is False
+    conf = _consumer_config(monkeypatch, **{"max.partition.fetch.bytes": "1048576"})
+    assert conf["max.partition.fetch.bytes"] == "1048576"

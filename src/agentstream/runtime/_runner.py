@@ -52,6 +52,7 @@ from agentstream.serde import make_serde
 __all__ = ["AgentRunner", "RuntimeStats", "load_agent", "run_agent"]
 
 log = logging.getLogger("agentstream.runtime")
+_PARTITION_FETCH_BYTES = 256 * 1024
 
 _CLOSE_SLACK = 15.0  # commit + leave group + producer flush, on top of shutdown_timeout
 # Generation-0 threshold while an agent runs: every consumed record allocates dozens of container
@@ -334,6 +335,10 @@ class AgentRunner:
                     "enable.auto.offset.store": False,
                     "auto.offset.reset": "earliest",
                     "isolation.level": "read_committed",
+                    # Smaller per-partition fetches (librdkafka: 1 MiB) interleave partitions in
+                    # the scheduler's buffer; with 1 MiB one partition's keys filled it and slow
+                    # handlers ran below max_in_flight (docs/benchmarks.md, slow handler).
+                    "max.partition.fetch.bytes": _PARTITION_FETCH_BYTES,
                     **self.kafka.librdkafka,
                     # read_topology tells live instances by the group members' client ids.
                     "client.id": instance,
