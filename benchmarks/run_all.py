@@ -53,7 +53,7 @@ from _common import (
 
 QUIX_VENV = BENCH_DIR / ".venv-quix"
 QUIX_REQUIREMENTS = ["quixstreams==3.28.*", "fastavro>=1.9"]
-ALL_CONTENDERS = ("bare", "agentstream", "faust", "quix")
+ALL_CONTENDERS = ("bare", "bare-typed", "agentstream", "faust", "quix")
 _COMPONENT_TIMEOUT = 300.0
 
 
@@ -87,6 +87,7 @@ def contenders(names: list[str], quix_python: str | None) -> dict[str, Contender
     peers = BENCH_DIR / "peers"
     found = {
         "bare": Contender("bare-confluent", sys.executable, peers / "bare_confluent.py"),
+        "bare-typed": Contender("bare-typed", sys.executable, BENCH_DIR / "bare_typed.py"),
         "agentstream": Contender("agentstream", sys.executable,
                                  BENCH_DIR / "agentstream_passthrough.py"),
         "faust": Contender("faust-streaming", sys.executable, peers / "faust_passthrough.py"),
@@ -202,6 +203,16 @@ def round_ratios(per_round: list[list[Outcome]]) -> tuple[list[float], list[floa
         if ours and peers:
             vs_peer.append(ours / max(peers))
     return vs_bare, vs_peer
+
+
+def ratios_to(per_round: list[list[Outcome]], other: str) -> list[float]:
+    """Per round: AgentStream / ``other`` (rounds where both ran)."""
+    out = []
+    for runs in per_round:
+        eps = {r.contender: r.events_per_s for r in runs if r.events_per_s > 0}
+        if eps.get("agentstream") and eps.get(other):
+            out.append(eps["agentstream"] / eps[other])
+    return out
 
 
 def slow_handler(h: Harness, cs: dict[str, Contender]) -> list[Outcome]:
@@ -322,6 +333,10 @@ def report(per_round: list[list[Outcome]], slow_runs: list[Outcome], eos_runs: l
         lines += ["", f"AgentStream / bare loop: {_ratios(vs_bare)} (target ≥ 0.6)."]
     if vs_peer:
         lines.append(f"AgentStream / best peer: {_ratios(vs_peer)} (target ≥ 1.0).")
+    vs_typed = ratios_to(per_round, "bare-typed")
+    if vs_typed:
+        lines.append(f"AgentStream / bare loop with typed records and lineage (the runtime's own "
+                     f"cost): {_ratios(vs_typed)}.")
     lines += [
         "",
         f"## Slow handler ({opts.slow_ms:.0f} ms sleep per event, {opts.keys} keys)",

@@ -16,6 +16,7 @@ from __future__ import annotations
 import sys
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +60,11 @@ def _commit(consumer: Consumer, offsets: dict[tuple[str, int], int], *, sync: bo
         consumer.commit(offsets=tps, asynchronous=not sync)
 
 
-def run_alos(args: Any, wire: Wire, consumer: Consumer, producer: Producer) -> None:
+Transform = Callable[[bytes], bytes]
+
+
+def run_alos(args: Any, transform: Transform, consumer: Consumer, producer: Producer, *,
+             contender: str = CONTENDER) -> None:
     done = 0
     started: float | None = None
     unacked: deque[_Batch] = deque()
@@ -77,7 +82,7 @@ def run_alos(args: Any, wire: Wire, consumer: Consumer, producer: Producer) -> N
             if args.slow_ms:
                 time.sleep(args.slow_ms / 1000)
             batch.pending += 1
-            _produce(producer, args.output, m.key(), handle(wire, m.value(), CONTENDER),
+            _produce(producer, args.output, m.key(), transform(m.value()),
                      batch.on_delivery)
             batch.offsets[(m.topic(), m.partition())] = m.offset() + 1
             produced += 1
@@ -97,10 +102,11 @@ def run_alos(args: Any, wire: Wire, consumer: Consumer, producer: Producer) -> N
             raise KafkaException(f"delivery failed: {b.errors[:3]}")
         merged.update(b.offsets)
     _commit(consumer, merged, sync=True)
-    emit_result(CONTENDER, processed=produced, started=started, mode="at_least_once")
+    emit_result(contender, processed=produced, started=started, mode="at_least_once")
 
 
-def run_eos(args: Any, wire: Wire, consumer: Consumer, producer: Producer) -> None:
+def run_eos(args: Any, transform: Transform, consumer: Consumer, producer: Producer, *,
+            contender: str = CONTENDER) -> None:
     producer.init_transactions(30)
     produced = 0
     started: float | None = None
@@ -118,7 +124,7 @@ def run_eos(args: Any, wire: Wire, consumer: Consumer, producer: Producer) -> No
                     mark_cpu()
                 if args.slow_ms:
                     time.sleep(args.slow_ms / 1000)
-                _produce(producer, args.output, m.key(), handle(wire, m.value(), CONTENDER), None)
+                _produce(producer, args.output, m.key(), transform(m.value()), None)
                 in_tx += 1
         if in_tx:
             positions = [tp for tp in consumer.position(consumer.assignment()) if tp.offset >= 0]
@@ -129,12 +135,11 @@ def run_eos(args: Any, wire: Wire, consumer: Consumer, producer: Producer) -> No
             produced += in_tx
         else:
             producer.abort_transaction(30)
-    emit_result(CONTENDER, processed=produced, started=started, mode="exactly_once")
+    emit_result(contender, processed=produced, started=started, mode="exactly_once")
 
 
-def main() -> None:
-    args = peer_args(__doc__ or CONTENDER)
-    wire = Wire.from_file(args.schema)
+def clients(args: Any) -> tuple[Consumer, Producer]:
+    """The loop's consumer (subscribed to the input) and producer."""
     consumer = Consumer({
         "bootstrap.servers": args.bootstrap,
         "group.id": args.group,
@@ -152,10 +157,22 @@ def main() -> None:
         pconf["transactional.id"] = f"{args.group}-tx"
     producer = Producer(pconf)
     consumer.subscribe([args.input])
+    return consumer, producer
+
+
+def run(args: Any, transform: Transform, contender: str) -> None:
+    consumer, producer = clients(args)
     try:
-        (run_eos if args.mode == "exactly_once" else run_alos)(args, wire, consumer, producer)
+        (run_eos if args.mode == "exactly_once" else run_alos)(
+            args, transform, consumer, producer, contender=contender)
     finally:
         consumer.close()
+
+
+def main() -> None:
+    args = peer_args(__doc__ or CONTENDER)
+    wire = Wire.from_file(args.schema)
+    run(args, lambda value: handle(wire, value, CONTENDER), CONTENDER)
 
 
 if __name__ == "__main__":
