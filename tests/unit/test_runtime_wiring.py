@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from agentstream.errors import ChangelogWriteError, UnknownStoreError
 from agentstream.events import BriefingReady, PullRequestOpened, RiskDetected
 from agentstream.memory import StoreSpec
 from agentstream.runtime import Agent, AgentRunner, AgentSettings, Context, _runner
+from agentstream.runtime._context import _ID_NAMESPACE, _uuid5
 from agentstream.runtime._descriptor import build_descriptor
 from agentstream.runtime._memory import ProducerChangelogWriter, collecting
 
@@ -109,3 +111,8 @@ def test_agent_consumer_fetches_small_chunks_per_partition_unless_overridden(
     assert conf["enable.auto.commit"] is False
     conf = _consumer_config(monkeypatch, **{"max.partition.fetch.bytes": "1048576"})
     assert conf["max.partition.fetch.bytes"] == "1048576"
+
+
+def test_output_ids_are_uuid5_of_agent_input_and_sequence() -> None:
+    for rest in ["a\x001", "@t/0/5\x002", *(f"{uuid.uuid4()}\x00{n}" for n in range(500))]:
+        assert _uuid5("risk", rest) == str(uuid.uuid5(_ID_NAMESPACE, f"risk\x00{rest}"))

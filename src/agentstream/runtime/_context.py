@@ -174,9 +174,7 @@ class Context:
 
     def _next_id(self) -> str:
         self._emitted += 1
-        event_id = _uuid5(self.agent, f"{self._dedupe_key}\0{self._emitted}")
-        self._made.add(event_id)
-        return event_id
+        return _uuid5(self.agent, f"{self._dedupe_key}\0{self._emitted}")
 
     def meta(self, event_type: type[Any] | str, *, subject: str | None = None) -> EventMeta:
         """An ``EventMeta`` for an event caused by the input: deterministic id, causation = input
@@ -191,24 +189,30 @@ class Context:
             causation_id=getattr(cause, "id", None),
             traceparent=getattr(cause, "traceparent", None),
         )
-        return _evolve(meta, id=self._next_id())
+        event_id = self._next_id()
+        self._made.add(event_id)
+        return _evolve(meta, id=event_id)
 
     def _filled(self, event: Any) -> Any:
         meta = getattr(event, "meta", None)
         if meta is None:
             return dataclasses.replace(event, meta=self.meta(type(event)))
-        cause = self._input_meta
-        changes: dict[str, Any] = {"type": type(event).FULLNAME}
+        cause = getattr(self.event, "meta", None)
+        fields = meta.__dict__.copy()
+        fields["type"] = type(event).FULLNAME
         if cause is not None:
-            changes["causation_id"] = cause.id
-            changes["correlation_id"] = cause.correlation_id
+            fields["causation_id"] = cause.id
+            fields["correlation_id"] = cause.correlation_id
             if meta.traceparent is None:
-                changes["traceparent"] = cause.traceparent
-        if cause is not None and meta.id not in self._made:
-            # Ids not made by ctx.meta() are replaced by deterministic ones, so that a retried
-            # or redelivered handler emits the same ids again.
-            changes["id"] = self._next_id()
-        return _evolve(event, meta=_evolve(meta, **changes))
+                fields["traceparent"] = cause.traceparent
+            if meta.id not in self._made:
+                # Ids not made by ctx.meta() are replaced by deterministic ones, so that a
+                # retried or redelivered handler emits the same ids again.
+                fields["id"] = self._next_id()
+        filled = object.__new__(type(event))
+        filled.__dict__.update(event.__dict__)
+        filled.__dict__["meta"] = _adopt(type(meta), fields)
+        return filled
 
     async def emit(
         self,
@@ -263,14 +267,20 @@ def _uuid5(agent: str, rest: str) -> str:
         )
     sha = prefix.copy()
     sha.update(rest.encode())
-    digest = bytearray(sha.digest()[:16])
-    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
-    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
-    h = digest.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    h = sha.hexdigest()
+    # Version 5 in the 13th hex digit, the RFC 4122 variant in the 17th (its two top bits 10).
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
 _PREFIXES: dict[str, Any] = {}
+_VARIANT = {f"{n:x}": f"{(n & 0x3) | 0x8:x}" for n in range(16)}
+
+
+def _adopt(cls: type[_R], fields: dict[str, Any]) -> _R:
+    """A generated record of ``cls`` holding ``fields`` (already validated) as its ``__dict__``."""
+    new = object.__new__(cls)
+    object.__setattr__(new, "__dict__", fields)
+    return new
 
 
 def _evolve(obj: _R, **changes: Any) -> _R:
