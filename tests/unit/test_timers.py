@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from agentstream.config import KafkaSettings
 from agentstream.errors import ScheduleError
-from agentstream.workflow import CronSchedule, Timer
+from agentstream.workflow import CronSchedule, Timer, TimerService
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -91,3 +94,33 @@ def test_timer_record_round_trips_and_fire_id_is_deterministic() -> None:
     later = Timer("svc", "t1", due + timedelta(days=1))
     assert later.fire_id != t.fire_id  # each occurrence of a schedule is its own firing
     assert Timer("other", "t1", due).fire_id != t.fire_id
+
+
+class _Writes:
+    """Records each ``write`` call's topics; ``transactional`` as the producer it stands for."""
+
+    def __init__(self, transactional: bool) -> None:
+        self.transactional = transactional
+        self.calls: list[list[str]] = []
+
+    async def write(self, records: list[Any]) -> None:
+        self.calls.append([r.topic for r in records])
+
+
+@pytest.mark.parametrize("transactional", [False, True])
+def test_a_firing_is_acknowledged_before_its_done_record_unless_one_transaction_holds_both(
+    transactional: bool,
+) -> None:
+    # Written together at-least-once, a crash could keep the done record and lose the delivery:
+    # the timer would never fire again.
+    svc = TimerService("svc", settings=KafkaSettings(bootstrap_servers="127.0.0.1:1"),
+                       create_topics=False)
+    writes = _Writes(transactional)
+    svc._shared = writes  # type: ignore[assignment]
+    timer = Timer("svc", "t1", datetime(2026, 1, 1, tzinfo=UTC), b"payload", topic="out")
+    svc._timers[timer.timer_id] = timer
+    asyncio.run(svc._fire(timer, 0))
+    if transactional:
+        assert writes.calls == [["out", svc.topic]]
+    else:
+        assert writes.calls == [["out"], [svc.topic]]

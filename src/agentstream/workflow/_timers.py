@@ -11,7 +11,9 @@ the end and arms its timers; one that came due while everything was down fires a
 
 Firing delivers first, then records: the payload is produced to the timer's topic and/or handed
 to ``on_fire``, THEN the done record (one-shot) or the next occurrence (schedule) is written —
-without ``on_fire`` both in one write. Each firing carries a deterministic ``fire_id`` (derived
+in one transaction with the delivery under exactly-once, after the delivery's acknowledgement
+otherwise (written together, a crash could keep the done record and lose the delivery).
+Each firing carries a deterministic ``fire_id`` (derived
 from timer id + due time, header ``agentstream.timer.fire_id``) that is the same on a re-fire.
 With ``exactly_once=True`` (agents in exactly-once mode) every write is a Kafka transaction, so
 the delivered payload and the done record become visible together: a read_committed reader sees
@@ -577,10 +579,14 @@ class TimerService(PartitionOwner):
             delivery.append(
                 OutRecord(timer.topic, timer.key or timer.timer_id, timer.payload, headers)
             )
+        separate = self._on_fire is not None or not getattr(producer, "transactional", False)
+        if delivery and separate:
+            # At-least-once the delivery is acknowledged before the done record (or next
+            # occurrence) is written: written together, a crash could leave the done record
+            # without its delivery, and the timer would never fire again.
+            await producer.write(delivery)
+            delivery = []
         if self._on_fire is not None:
-            if delivery:
-                await producer.write(delivery)
-                delivery = []
             await self._on_fire(FiredTimer(
                 timer.timer_id, timer.fire_id, timer.due, timer.payload, timer.key,
                 recurring=timer.cron is not None,
