@@ -209,10 +209,7 @@ class Context:
                 # Ids not made by ctx.meta() are replaced by deterministic ones, so that a
                 # retried or redelivered handler emits the same ids again.
                 fields["id"] = self._next_id()
-        filled = object.__new__(type(event))
-        filled.__dict__.update(event.__dict__)
-        filled.__dict__["meta"] = _adopt(type(meta), fields)
-        return filled
+        return _evolve(event, meta=_adopt(type(meta), fields))
 
     async def emit(
         self,

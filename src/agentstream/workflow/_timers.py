@@ -12,9 +12,9 @@ the end and arms its timers; one that came due while everything was down fires a
 Firing delivers first, then records: the payload is produced to the timer's topic and/or handed
 to ``on_fire``, THEN the done record (one-shot) or the next occurrence (schedule) is written —
 in one transaction with the delivery under exactly-once, after the delivery's acknowledgement
-otherwise (written together, a crash could keep the done record and lose the delivery).
-Each firing carries a deterministic ``fire_id`` (derived
-from timer id + due time, header ``agentstream.timer.fire_id``) that is the same on a re-fire.
+otherwise (written together, a crash could keep the done record and lose the delivery). Each
+firing carries a deterministic ``fire_id`` (derived from timer id + due time, header
+``agentstream.timer.fire_id``) that is the same on a re-fire.
 With ``exactly_once=True`` (agents in exactly-once mode) every write is a Kafka transaction, so
 the delivered payload and the done record become visible together: a read_committed reader sees
 each firing once even when the process dies mid-firing. Otherwise a crash between the two
@@ -579,7 +579,7 @@ class TimerService(PartitionOwner):
             delivery.append(
                 OutRecord(timer.topic, timer.key or timer.timer_id, timer.payload, headers)
             )
-        separate = self._on_fire is not None or not getattr(producer, "transactional", False)
+        separate = self._on_fire is not None or not producer.transactional
         if delivery and separate:
             # At-least-once the delivery is acknowledged before the done record (or next
             # occurrence) is written: written together, a crash could leave the done record
