@@ -488,12 +488,18 @@ class Acks:
         return self._finished
 
     def _finish(self, *, on_loop: bool) -> None:
-        """Every record is reported: deliver the outcome (on the loop)."""
+        """Every record is reported: deliver the outcome (on the loop).
+
+        The target is let go of here: an ``on_done`` callback usually holds the attempt that
+        holds these ``Acks``, and a reference cycle per input would leave every input's record,
+        message and context to the cyclic garbage collector instead of freeing them at once.
+        """
         error = None if self._error is None else DeliveryError(self._error)
+        target, self._target = self._target, None
         if on_loop:
-            _settle_one(self._target, error, None)
+            _settle_one(target, error, None)
         else:
-            self._producer._settle_later(self._target, error, None)
+            self._producer._settle_later(target, error, None)
 
 
 class _MarkerBatch:

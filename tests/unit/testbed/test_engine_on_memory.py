@@ -4,6 +4,7 @@ acknowledgement failures, retries on a virtual clock, exactly-once, revocation m
 from __future__ import annotations
 
 import asyncio
+import gc
 import zlib
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -201,3 +202,28 @@ async def test_exactly_once_writes_that_keep_failing_dead_letter_after_the_attem
     assert str(dead.stage) == "emit" and dead.attempts == 3
     assert "fault injected" in dead.error_message
     assert attempts == [1, 2, 3]
+
+
+async def test_handled_inputs_leave_no_cyclic_garbage() -> None:
+    """An input's record, message and context are freed as soon as it is finished, by reference
+    counting: a reference cycle per input (an attempt's acknowledgements holding the callback that
+    holds the attempt) would leave them all to the cyclic collector, whose passes then walk every
+    buffered input."""
+    async def handle(event: PullRequestOpened, ctx: Context) -> None:
+        await ctx.emit(risk(ctx, event), topic=OUT)
+
+    async with AgentTestbed(agent_with(handle), partitions=2,
+                            settings={"gc_tuning": False}) as bed:
+        await bed.send(pr("warm", 0), topic=SRC)
+        await bed.settle()
+        gc.collect()
+        gc.disable()
+        try:
+            for i in range(1, 401):
+                await bed.send(pr(f"k{i % 20}", i), topic=SRC)
+            await bed.settle()
+            garbage = gc.collect()
+        finally:
+            gc.enable()
+        assert len(bed.emitted(OUT)) == 401
+    assert garbage < 400, f"{garbage} objects in reference cycles after 400 inputs"
