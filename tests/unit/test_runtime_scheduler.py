@@ -190,3 +190,22 @@ def test_finish_many_equals_finishing_one_by_one() -> None:
     assert one.watermarks() == many.watermarks()
     assert [i.offset for i in one.take_ready()] == [i.offset for i in many.take_ready()]
     assert one.pending_count == many.pending_count == 1
+
+
+def test_take_next_is_take_ready_of_one() -> None:
+    """A worker's next record: the head of a ready key, within max_in_flight, in key order."""
+    sched = KeyOrderedScheduler(max_in_flight=2)
+    first, second = WorkItem("t", 0, 0, b"k"), WorkItem("t", 0, 1, b"k")
+    other, third = WorkItem("t", 0, 2, b"x"), WorkItem("t", 0, 3, b"y")
+    for i in (first, second, other, third):
+        sched.add(i)
+    assert sched.take_next() is first
+    assert sched.take_next() is other  # second waits for first (same key)
+    assert sched.take_next() is None  # both slots taken
+    sched.settling(first)  # first's handler returned: its slot is free, its key still busy
+    assert sched.take_next() is third
+    sched.finish(first)
+    sched.finish(other)
+    assert sched.take_next() is second
+    assert sched.take_next() is None
+    assert sched.stats.max_running_seen == 2

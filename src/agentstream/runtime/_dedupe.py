@@ -84,10 +84,12 @@ class DedupeStore:
                 self._provisional = set()
 
     def seen(self, key: str) -> bool:
-        with self._lock:
-            return key in self._seen or (
-                self._provisional is not None and key in self._provisional
-            )
+        # Without the lock (this runs for every input): each membership test is one atomic
+        # operation on the dict or set, whichever thread writes them meanwhile.
+        if key in self._seen:
+            return True
+        provisional = self._provisional
+        return provisional is not None and key in provisional
 
     def commit_pending(self) -> int:
         """The open transaction committed: its provisional keys become permanent."""

@@ -17,7 +17,6 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from typing import Any, Protocol, cast
 
 from agentstream.clock import clock
@@ -139,10 +138,12 @@ class Engine:
         # Per-event counters are summed here and added to Prometheus by flush_metrics (the
         # runner calls it every 50 ms and at the end): a labelled inc() per event costs a lock.
         self._counts: dict[tuple[Any, ...], int] = {}
+        self._latencies: dict[str, list[float]] = {}  # per input type, for HANDLER_LATENCY
         self._dispatch_queued = False
         self._acked: list[_Attempt] = []  # inputs whose writes were acknowledged, to finish
         self._routes: dict[tuple[str, type], tuple[HandlerSpec | None, str, tuple[Any, ...]]] = {}
         self._acked_queued = False
+        self._settle_cb = self._settle  # one bound method for every attempt's Acks
         self._needs_lookup = getattr(codec, "needs_lookup", None)
         # Inputs waiting for a retry, and when it is due (tests on a virtual clock read it).
         self.retry_waits: dict[WorkItem, datetime] = {}
@@ -160,6 +161,9 @@ class Engine:
         counts, self._counts = self._counts, {}
         for (metric, *labels), n in counts.items():
             self._child(metric, *labels).inc(n)
+        latencies, self._latencies = self._latencies, {}
+        for type_name, seconds in latencies.items():
+            metrics.observe_many(self._child(metrics.HANDLER_LATENCY, type_name), seconds)
         self._in_flight.set(self.scheduler.running_count)
 
     # -- scheduling -------------------------------------------------------------------------------
@@ -212,9 +216,8 @@ class Engine:
                 return
             streak += 1
             if streak < _STREAK:
-                ready = self.scheduler.take_ready(1)
-                if ready:
-                    item = ready[0]
+                item = self.scheduler.take_next()
+                if item is not None:
                     continue
             streak = 0
             item = await self._park()
@@ -250,8 +253,11 @@ class Engine:
         self._progress.set()
         self._request_dispatch()
 
-    def _settle(self, pending: _Attempt, error: BaseException | None, _: Any) -> None:
+    def _settle(self, error: BaseException | None, acks: _AttemptAcks) -> None:
         """The acknowledgements of a returned handler arrived (a callback on the loop)."""
+        pending = acks.pending
+        acks.pending = None  # the attempt holds its acks: no reference cycle once settled
+        assert pending is not None
         if error is not None:
             # A failed write: the attempt is retried or dead-lettered.
             task = self.loop.create_task(self._continue(pending, error))
@@ -322,9 +328,10 @@ class Engine:
             prior = failures.get(pending.dkey)
             if prior is not None and prior[0] < pending.attempt:
                 failures.pop(pending.dkey, None)
-        self._child(metrics.HANDLER_LATENCY, pending.type_name).observe(
-            time.monotonic() - pending.started
-        )
+        latencies = self._latencies.get(pending.type_name)
+        if latencies is None:
+            latencies = self._latencies[pending.type_name] = []
+        latencies.append(time.monotonic() - pending.started)
         counts = self._counts
         for topic, out_type in pending.emitted:
             key = (metrics.EVENTS_OUT, topic, out_type)
@@ -379,8 +386,13 @@ class Engine:
         if self.producer.write_failures and await self._after_failed_writes(pending):
             self._finish(item, dkey)  # dead-lettered
             return
-        if await self._attempts(pending, fast=True) is None:
-            self._finish(item, dkey)  # dead-lettered
+        pending.attempt += 1
+        try:  # the first attempt, without _attempts' frame (this runs for every input)
+            await self._attempt(pending, fast=True)
+        except Exception as raw:
+            if await self._retry_after(pending, raw) or \
+                    await self._attempts(pending, fast=True) is None:
+                self._finish(item, dkey)  # dead-lettered
 
     async def _after_failed_writes(self, pending: _Attempt) -> bool:
         """Exactly-once: an input whose writes failed after it finished (so its transaction
@@ -454,7 +466,7 @@ class Engine:
     async def _attempt(self, pending: _Attempt, *, fast: bool) -> None:
         """One handler attempt, up to its return: writes queued and the acks sealed."""
         item, spec, record = pending.item, pending.spec, pending.record
-        acks = pending.acks = Acks(self.producer, owner=pending.dkey, attempt=pending.attempt)
+        acks = pending.acks = _AttemptAcks(self.producer, self.codec, pending)
         ctx = Context(
             agent=self.agent.name,
             event=record,
@@ -464,7 +476,7 @@ class Engine:
             key=item.key,
             attempt=pending.attempt,
             dedupe_key=pending.dkey,
-            sender=_AttemptSender(self.codec, self.producer, acks),
+            sender=acks,
             memory=self.memory,
             durable=self.durable,
         )
@@ -494,7 +506,7 @@ class Engine:
                 raise _Emit(str(exc)).with_cause(exc) from exc
         pending.emitted = ctx.emitted
         if fast:
-            acks.seal(on_done=partial(self._settle, pending))
+            acks.seal(on_done=self._settle_cb)
         else:
             done = acks.seal()
             assert done is not None
@@ -586,21 +598,22 @@ class Engine:
             task.cancel()
 
 
-class _AttemptSender:
-    """The ``Sender`` of one attempt: encodes, and counts every write into the attempt's Acks."""
+class _AttemptAcks(Acks):
+    """One attempt's acknowledgements, and the ``Sender`` of its ``Context``: encodes, and
+    counts every write in."""
 
-    __slots__ = ("_acks", "_codec", "_producer")
+    __slots__ = ("_codec", "pending")
 
-    def __init__(self, codec: Codec, producer: OutputProducer, acks: Acks) -> None:
+    def __init__(self, producer: OutputProducer, codec: Codec, pending: _Attempt) -> None:
+        super().__init__(producer, owner=pending.dkey, attempt=pending.attempt)
         self._codec = codec
-        self._producer = producer
-        self._acks = acks
+        self.pending: _Attempt | None = pending  # until settled (``Engine._settle``)
 
     def send_record(
         self, topic: str, record: Any, *, key: bytes | None, headers: Sequence[tuple[str, bytes]]
     ) -> None:
         value = self._codec.encode(topic, record)
-        self._producer.send_counted(topic, value, key=key, headers=headers, acks=self._acks)
+        self._producer.send_counted(topic, value, key=key, headers=headers, acks=self)
 
     def send_raw(
         self,
@@ -610,7 +623,7 @@ class _AttemptSender:
         *,
         headers: Sequence[tuple[str, bytes]],
     ) -> None:
-        self._producer.send_counted(topic, value, key=key, headers=headers, acks=self._acks)
+        self._producer.send_counted(topic, value, key=key, headers=headers, acks=self)
 
 
 def _classify(raw: BaseException) -> tuple[BaseException, Stage]:

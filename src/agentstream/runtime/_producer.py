@@ -399,6 +399,11 @@ class OutputProducer:
         return left
 
 
+# One lock for every Acks: its sections are a few counter updates, and the loop and the poll
+# thread are the only ones to take it (a lock per handler attempt costs more than sharing one).
+_ACKS_LOCK = threading.Lock()
+
+
 class Acks:
     """The acknowledgements of one handler attempt, counted rather than one future per record.
 
@@ -416,7 +421,7 @@ class Acks:
         self._producer = producer
         self.owner = owner  # the dedupe key of the input whose writes these are
         self.attempt = attempt
-        self._lock = threading.Lock()  # reports may arrive on the poll thread and on the loop
+        self._lock = _ACKS_LOCK  # reports may arrive on the poll thread and on the loop
         self._pending = 0
         self._error: str | None = None
         self._sealed = False
@@ -460,7 +465,7 @@ class Acks:
         """No more records will be counted; the outcome arrives once all are acknowledged.
 
         Without ``on_done`` the outcome comes as a future (returned); with ``on_done`` it is
-        called on the loop with ``(error, None)`` instead (no future per attempt; ``None`` is
+        called on the loop with ``(error, self)`` instead (no future per attempt; ``None`` is
         returned). Sealing again returns the same future. Must be called on the event loop.
         """
         if self._sealed:
@@ -496,10 +501,11 @@ class Acks:
         """
         error = None if self._error is None else DeliveryError(self._error)
         target, self._target = self._target, None
+        result = None if self._done is not None else self  # a future, or on_done(error, self)
         if on_loop:
-            _settle_one(target, error, None)
+            _settle_one(target, error, result)
         else:
-            self._producer._settle_later(target, error, None)
+            self._producer._settle_later(target, error, result)
 
 
 class _MarkerBatch:

@@ -184,6 +184,23 @@ class KeyOrderedScheduler:
             self.stats.max_running_seen = max(self.stats.max_running_seen, self._active)
         return out
 
+    def take_next(self) -> WorkItem | None:
+        """``take_ready(1)`` for a worker that just gave its slot back: the next item, or None."""
+        with self._lock:
+            if not self._ready or self._active >= self.max_in_flight or (
+                _pressure._SOURCES and self._active >= (_pressure.concurrency_cap() or
+                                                        self.max_in_flight)
+            ):
+                return None
+            key = self._ready.popleft()
+            item = self._queues[key].popleft()
+            self._busy.add(key)
+            self._running.add(item)
+            self._active += 1
+            if self._active > self.stats.max_running_seen:
+                self.stats.max_running_seen = self._active
+            return item
+
     def settling(self, item: WorkItem) -> None:
         """The item's handler returned; it only waits for acknowledgements: free its slot."""
         with self._lock:
