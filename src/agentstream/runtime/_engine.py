@@ -486,7 +486,9 @@ class Engine:
                 await spec.fn(record, ctx)
             else:
                 try:
-                    await asyncio.wait_for(spec.fn(record, ctx), spec.timeout.total_seconds())
+                    # In the worker's own task (wait_for would start a task per input).
+                    async with asyncio.timeout(spec.timeout.total_seconds()):
+                        await spec.fn(record, ctx)
                 except TimeoutError:
                     raise TimeoutError(
                         f"handler {getattr(spec.fn, '__qualname__', spec.fn)} exceeded its "

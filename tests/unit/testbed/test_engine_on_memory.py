@@ -227,3 +227,28 @@ async def test_handled_inputs_leave_no_cyclic_garbage() -> None:
             gc.enable()
         assert len(bed.emitted(OUT)) == 401
     assert garbage < 400, f"{garbage} objects in reference cycles after 400 inputs"
+
+
+async def test_a_handler_past_its_timeout_is_retried_then_dead_lettered_and_others_go_on() -> None:
+    calls: Counter[int] = Counter()
+
+    async def handle(event: PullRequestOpened, ctx: Context) -> None:
+        calls[event.number] += 1
+        if event.number == 1:
+            await asyncio.sleep(30)  # hangs: the handler's timeout ends it
+        await ctx.emit(risk(ctx, event), topic=OUT)
+
+    agent = Agent("timeout-test", emits_to={OUT: [RiskDetected]})
+    agent.handler(PullRequestOpened, topic=SRC, timeout=timedelta(milliseconds=50),
+                  retry=RetryPolicy(maximum_attempts=2, initial_interval=timedelta(0)))(handle)
+    async with AgentTestbed(agent, settings={"max_in_flight": 1}) as bed:
+        for n in (1, 2, 3):
+            await bed.send(pr(f"k{n}", n), topic=SRC)
+        await bed.settle()
+        letters = bed.dead_letters()
+        out = sorted(int(r.title) for r in bed.emitted(OUT))
+    assert out == [2, 3], "the other inputs ran in the same worker after the timeout"
+    assert calls[1] == 2
+    [letter] = letters
+    assert letter.error_type == "TimeoutError" and letter.attempts == 2
+    assert "exceeded its timeout of 0.05s" in letter.error_message
