@@ -272,8 +272,7 @@ class Engine:
         """Finish every input whose writes were acknowledged since the last call, together."""
         self._acked_queued = False
         batch, self._acked = self._acked, []
-        for pending in batch:
-            self._succeeded(pending)
+        self._succeeded(batch)
         self.ledger.finish_many([(p.item, p.dkey) for p in batch])
         self._progress.set()
         self.dispatch()
@@ -295,7 +294,7 @@ class Engine:
                 except Exception as exc:
                     error = exc
             else:
-                self._succeeded(pending)
+                self._succeeded([pending])
         except asyncio.CancelledError:
             self._abandoned(item)
             raise
@@ -321,21 +320,24 @@ class Engine:
             self._routes[(topic, type(record))] = route
         return route
 
-    def _succeeded(self, pending: _Attempt) -> None:
-        self.stats.handled += 1
+    def _succeeded(self, batch: list[_Attempt]) -> None:
+        """Count handled inputs whose writes were all acknowledged (metrics, stats)."""
+        self.stats.handled += len(batch)
         failures = self.producer.write_failures
-        if failures:  # exactly-once: forget failed writes of earlier attempts (not this one's)
-            prior = failures.get(pending.dkey)
-            if prior is not None and prior[0] < pending.attempt:
-                failures.pop(pending.dkey, None)
-        latencies = self._latencies.get(pending.type_name)
-        if latencies is None:
-            latencies = self._latencies[pending.type_name] = []
-        latencies.append(time.monotonic() - pending.started)
-        counts = self._counts
-        for topic, out_type in pending.emitted:
-            key = (metrics.EVENTS_OUT, topic, out_type)
-            counts[key] = counts.get(key, 0) + 1
+        now = time.monotonic()
+        latencies, counts = self._latencies, self._counts
+        for pending in batch:
+            if failures:  # exactly-once: forget failed writes of earlier attempts, not this one's
+                prior = failures.get(pending.dkey)
+                if prior is not None and prior[0] < pending.attempt:
+                    failures.pop(pending.dkey, None)
+            seconds = latencies.get(pending.type_name)
+            if seconds is None:
+                seconds = latencies[pending.type_name] = []
+            seconds.append(now - pending.started)
+            for topic, out_type in pending.emitted:
+                key = (metrics.EVENTS_OUT, topic, out_type)
+                counts[key] = counts.get(key, 0) + 1
 
     async def _handle_item(self, item: WorkItem) -> None:
         """Decode, dedupe and run the handler; its acknowledgements then settle in ``_settle``

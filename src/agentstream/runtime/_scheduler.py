@@ -153,8 +153,29 @@ class KeyOrderedScheduler:
 
     def add_many(self, items: Iterable[WorkItem]) -> int:
         """``add`` for a fetched batch under one lock; returns how many were accepted."""
+        accepted = 0
         with self._lock:
-            return sum(1 for item in items if self.add(item))
+            offsets, queues, busy, ready = self._offsets, self._queues, self._busy, self._ready
+            for item in items:  # ``add``, inlined: this runs for every consumed record
+                offs = offsets.get(item.tp)
+                if offs is None:
+                    offs = offsets[item.tp] = _PartitionOffsets()
+                if not offs.add(item.offset):
+                    self.stats.duplicates_ignored += 1
+                    continue
+                key = item.order_key
+                queue = queues.get(key)
+                if queue is None:
+                    queue = queues[key] = deque()
+                queue.append(item)
+                if len(queue) == 1 and key not in busy:
+                    ready.append(key)
+                accepted += 1
+            self._pending += accepted
+            self.stats.accepted += accepted
+            if self._pending > self.stats.max_pending_seen:
+                self.stats.max_pending_seen = self._pending
+        return accepted
 
     def room(self) -> int:
         """How many more records may be accepted before the consumer must pause."""
