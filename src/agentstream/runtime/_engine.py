@@ -168,20 +168,30 @@ class Engine:
 
     # -- scheduling -------------------------------------------------------------------------------
     def dispatch(self) -> None:
-        """Hand every record the scheduler allows now to a worker (called on the loop)."""
+        """Hand the next ready record to a parked (or a new) worker, and again at the next loop
+        turn while records are ready (called on the loop).
+
+        One worker per turn: a worker whose handler does not suspend takes the following ready
+        records itself (``take_next``), so waking a worker per ready record costs more than the
+        records; a handler that suspends gives the turn back, and the next dispatch wakes
+        another worker, up to ``max_in_flight``.
+        """
         self._dispatch_queued = False
         if self.fatal is not None:
             return
-        for item in self.scheduler.take_ready():
-            while self._idle:
-                parked = self._idle.popleft()
-                if not parked.done():
-                    parked.set_result(item)
-                    break
-            else:
-                task = self.loop.create_task(self._worker(item))
-                self._workers.add(task)
-                task.add_done_callback(self._workers.discard)
+        item = self.scheduler.take_next()
+        if item is None:
+            return
+        while self._idle:
+            parked = self._idle.popleft()
+            if not parked.done():
+                parked.set_result(item)
+                break
+        else:
+            task = self.loop.create_task(self._worker(item))
+            self._workers.add(task)
+            task.add_done_callback(self._workers.discard)
+        self._request_dispatch()
 
     def _request_dispatch(self) -> None:
         """Dispatch once at the next loop turn, however many slots were freed before it."""
