@@ -237,3 +237,11 @@ def test_a_transaction_call_that_never_returns_stops_at_its_deadline() -> None:
 
 def _raise(exc: BaseException) -> None:
     raise exc
+
+
+def test_dedupe_keeps_the_most_recently_handled_keys_within_its_bound() -> None:
+    store = DedupeStore("markers", window=timedelta(hours=1), max_ids=2)
+    store.remember_many(["a", "b"])
+    store.remember_many(["a"])  # handled again (a replay): now the newest
+    store.remember_many(["c"])  # over the bound: the oldest goes, and that is b
+    assert [store.seen(k) for k in ("a", "b", "c")] == [True, False, True]

@@ -124,8 +124,9 @@ class DedupeStore:
                 self._provisional.update(keys)
                 return
             for key in keys:
+                if key in seen:  # seen again (a replay): now the newest
+                    seen.move_to_end(key)
                 seen[key] = stamp
-                seen.move_to_end(key)
             horizon = now - self.window.total_seconds()
             while seen and (len(seen) > self.max_ids or next(iter(seen.values())) < horizon):
                 seen.popitem(last=False)
