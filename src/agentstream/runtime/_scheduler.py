@@ -134,29 +134,15 @@ class KeyOrderedScheduler:
     # -- intake -------------------------------------------------------------------------------
     def add(self, item: WorkItem) -> bool:
         """Queue a record; False (and ignored) if its offset was already seen for the partition."""
-        with self._lock:
-            offs = self._offsets.setdefault(item.tp, _PartitionOffsets())
-            if not offs.add(item.offset):
-                self.stats.duplicates_ignored += 1
-                return False
-            key = item.order_key
-            queue = self._queues.get(key)
-            if queue is None:
-                queue = self._queues[key] = deque()
-            queue.append(item)
-            if len(queue) == 1 and key not in self._busy:
-                self._ready.append(key)
-            self._pending += 1
-            self.stats.accepted += 1
-            self.stats.max_pending_seen = max(self.stats.max_pending_seen, self._pending)
-            return True
+        return self.add_many((item,)) == 1
 
     def add_many(self, items: Iterable[WorkItem]) -> int:
-        """``add`` for a fetched batch under one lock; returns how many were accepted."""
+        """Queue fetched records under one lock; returns how many were accepted (a record whose
+        offset was already seen for its partition is ignored)."""
         accepted = 0
         with self._lock:
             offsets, queues, busy, ready = self._offsets, self._queues, self._busy, self._ready
-            for item in items:  # ``add``, inlined: this runs for every consumed record
+            for item in items:
                 offs = offsets.get(item.tp)
                 if offs is None:
                     offs = offsets[item.tp] = _PartitionOffsets()
@@ -173,8 +159,7 @@ class KeyOrderedScheduler:
                 accepted += 1
             self._pending += accepted
             self.stats.accepted += accepted
-            if self._pending > self.stats.max_pending_seen:
-                self.stats.max_pending_seen = self._pending
+            self.stats.max_pending_seen = max(self.stats.max_pending_seen, self._pending)
         return accepted
 
     def room(self) -> int:
@@ -190,37 +175,36 @@ class KeyOrderedScheduler:
         ``limit`` of them when given."""
         out: list[WorkItem] = []
         with self._lock:
-            bound = self.max_in_flight
+            bound = self._bound()
             if limit is not None:
                 bound = min(bound, self._active + limit)
-            if _pressure._SOURCES:
-                bound = min(bound, _pressure.concurrency_cap() or bound)
             while self._ready and self._active < bound:
-                key = self._ready.popleft()
-                item = self._queues[key].popleft()
-                self._busy.add(key)
-                self._running.add(item)
-                self._active += 1
-                out.append(item)
+                out.append(self._start_next())
             self.stats.max_running_seen = max(self.stats.max_running_seen, self._active)
         return out
 
     def take_next(self) -> WorkItem | None:
         """``take_ready(1)`` for a worker that just gave its slot back: the next item, or None."""
         with self._lock:
-            if not self._ready or self._active >= self.max_in_flight or (
-                _pressure._SOURCES and self._active >= (_pressure.concurrency_cap() or
-                                                        self.max_in_flight)
-            ):
+            if not self._ready or self._active >= self._bound():
                 return None
-            key = self._ready.popleft()
-            item = self._queues[key].popleft()
-            self._busy.add(key)
-            self._running.add(item)
-            self._active += 1
-            if self._active > self.stats.max_running_seen:
-                self.stats.max_running_seen = self._active
+            item = self._start_next()
+            self.stats.max_running_seen = max(self.stats.max_running_seen, self._active)
             return item
+
+    def _bound(self) -> int:
+        """How many may run now: ``max_in_flight``, or less while an outside limit asks."""
+        if _pressure._SOURCES:
+            return min(self.max_in_flight, _pressure.concurrency_cap() or self.max_in_flight)
+        return self.max_in_flight
+
+    def _start_next(self) -> WorkItem:
+        key = self._ready.popleft()
+        item = self._queues[key].popleft()
+        self._busy.add(key)
+        self._running.add(item)
+        self._active += 1
+        return item
 
     def settling(self, item: WorkItem) -> None:
         """The item's handler returned; it only waits for acknowledgements: free its slot."""
