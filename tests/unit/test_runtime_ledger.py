@@ -142,8 +142,8 @@ class _TxProducer:
         self.fail_commit = fail_commit
         self.retriable_failures = retriable_failures
 
-    def queue_marker(self, topic: str, key: bytes, partition: int) -> None:
-        self.queued = [*getattr(self, "queued", []), key]
+    def queue_markers(self, markers: list[tuple[str, bytes, int]]) -> None:
+        self.queued = [*getattr(self, "queued", []), *(key for _, key, _ in markers)]
 
     def txn_failure(self) -> str | None:
         return None  # no write of the open transaction failed

@@ -93,7 +93,9 @@ def test_invalid_bound() -> None:
         KeyOrderedScheduler(max_in_flight=0)
 
 
-def test_settling_frees_the_slot_but_keeps_the_key_busy() -> None:
+def test_settling_frees_the_slot_and_the_key() -> None:
+    """A returned handler gives back its slot and its key: the key's next input starts while
+    the first one's writes are still on their way (the producer keeps their order)."""
     sched = KeyOrderedScheduler(max_in_flight=1)
     a1, b1, a2 = WorkItem("t", 0, 0, b"a"), WorkItem("t", 0, 1, b"b"), WorkItem("t", 0, 2, b"a")
     for i in (a1, b1, a2):
@@ -102,15 +104,75 @@ def test_settling_frees_the_slot_but_keeps_the_key_busy() -> None:
     assert sched.take_ready() == []  # the one slot is taken
     sched.settling(a1)  # a1's handler returned; it waits for acknowledgements
     assert (sched.running_count, sched.settling_count) == (0, 1)
-    assert sched.take_ready() == [b1]  # the freed slot goes to another key, not to a2
-    assert not sched.reacquire(a1), "a retry of a1 must wait for a slot"
-    sched.finish(b1)
-    assert sched.reacquire(a1) and sched.running_count == 1
-    assert sched.take_ready() == []  # a2 still waits for a1 to finish
-    sched.finish(a1)
-    assert sched.take_ready() == [a2]
-    assert sched.watermarks() == {("t", 0): 2}
+    assert sched.take_ready() == [b1]
+    sched.settling(b1)
+    assert sched.take_ready() == [a2], "a2 starts before a1's writes are acknowledged"
+    assert sched.watermarks() == {("t", 0): 0}
     assert sched.stats.max_running_seen == 1
+
+
+def test_a_key_finishes_in_offset_order() -> None:
+    """An input acknowledged before its key's predecessor finishes with it, not before (its
+    dedupe marker must not be written while the predecessor may still run again)."""
+    sched = KeyOrderedScheduler(max_in_flight=4)
+    a1, a2, b1 = WorkItem("t", 0, 0, b"a"), WorkItem("t", 0, 1, b"a"), WorkItem("t", 0, 2, b"b")
+    for i in (a1, a2, b1):
+        sched.add(i)
+    assert sched.take_ready() == [a1, b1]
+    sched.settling(a1)
+    assert sched.take_ready() == [a2]
+    assert sched.finish(a2) == [], "a2 waits for a1"
+    assert sched.finish(b1) == [b1]
+    assert sched.watermarks() == {("t", 0): 0} and sched.pending_count == 2
+    told: list[WorkItem] = []
+    assert sched.finish_many([a1], told.extend) == [a1, a2] == told
+    assert sched.watermarks() == {("t", 0): 3} and sched.pending_count == 0
+
+
+def test_a_failed_write_rolls_back_the_keys_later_inputs() -> None:
+    """a1's write fails after a2 started: a2 runs again after a1's retry, as a new item (late
+    callbacks of the old a2 are ignored); other keys are not touched."""
+    sched = KeyOrderedScheduler(max_in_flight=4)
+    a1, a2, a3 = (WorkItem("t", 0, off, b"a") for off in (0, 1, 2))
+    b1 = WorkItem("t", 0, 3, b"b")
+    for i in (a1, a2, a3, b1):
+        sched.add(i)
+    assert sched.take_ready() == [a1, b1]
+    sched.settling(a1)
+    assert sched.take_ready() == [a2]
+    sched.settling(a2)
+    assert sched.take_ready() == [a3]  # a3 is running when a1's write fails
+    assert sched.rollback(a1)
+    assert sched.stats.rolled_back == 2
+    assert sched.take_ready() == [], "the key waits for a1's retry"
+    assert sched.running_count == 1  # b1; a3's slot is back
+    sched.settling(a3)  # late callbacks of the rolled-back inputs change nothing
+    assert sched.finish(a2) == [] and sched.finish(a3) == [] and not sched.rollback(a2)
+    assert sched.reacquire(a1) and sched.running_count == 2
+    assert sched.take_ready() == []
+    sched.settling(a1)  # the retry returned: the key goes on, from a2 again
+    again = sched.take_ready()
+    assert [(i.offset, i is a2) for i in again] == [(1, False)]
+    assert sched.finish(a1) == [a1]
+    sched.settling(again[0])
+    [a3_again] = sched.take_ready()
+    assert a3_again.offset == 2 and a3_again is not a3
+    assert sched.finish_many([a3_again, again[0], b1]) == [again[0], a3_again, b1]
+    assert sched.watermarks() == {("t", 0): 4} and sched.pending_count == 0
+
+
+def test_a_rolled_back_input_that_is_dead_lettered_lets_its_key_go_on() -> None:
+    sched = KeyOrderedScheduler(max_in_flight=2)
+    a1, a2 = WorkItem("t", 0, 0, b"a"), WorkItem("t", 0, 1, b"a")
+    sched.add(a1)
+    sched.add(a2)
+    [first] = sched.take_ready()
+    sched.settling(first)
+    assert sched.take_ready() == [a2]
+    assert sched.rollback(a1)
+    assert sched.finish(a1) == [a1]  # dead-lettered without running again
+    [again] = sched.take_ready()
+    assert again.offset == 1 and again is not a2
 
 
 def test_forgetting_a_settling_item_releases_no_slot_twice() -> None:
@@ -126,6 +188,89 @@ def test_forgetting_a_settling_item_releases_no_slot_twice() -> None:
     assert sched.running_count == 0
 
 
+class _Lifecycles:
+    """What the engine does to the scheduler, at random, and what it must see."""
+
+    def __init__(self, sched: KeyOrderedScheduler, rng: random.Random) -> None:
+        self.sched, self.rng = sched, rng
+        self.stage: dict[int, str] = {}  # id(item) -> running | settling | early | rolled
+        self.live: list[WorkItem] = []
+        self.stale: list[WorkItem] = []  # rolled back: the engine may still call back
+        self.finished: set[tuple[int, int]] = set()
+        self.finish_order: dict[tuple[int, bytes | None], list[int]] = {}
+        self.writes: dict[tuple[int, bytes | None], list[int]] = {}  # delivered, per key
+
+    def start(self) -> None:
+        for item in self.sched.take_ready(self.rng.choice([None, 1])):
+            self.stage[id(item)] = "running"
+            self.live.append(item)
+
+    def check_bounds(self) -> None:
+        holding = [i for i in self.live if self.stage[id(i)] == "running"]
+        assert len(holding) <= self.sched.max_in_flight
+        assert self.sched.running_count == len(holding)
+        owners = [(i.partition, i.key) for i in self.live
+                  if self.stage[id(i)] in ("running", "rolled")]
+        assert len(owners) == len(set(owners)), "one handler (or retry) per key at a time"
+
+    def late_callback(self) -> None:
+        """A callback about a rolled-back item changes nothing."""
+        old = self.rng.choice(self.stale)
+        before = self.sched.running_count
+        self.sched.settling(old)
+        assert self.sched.finish(old) == [] and not self.sched.rollback(old)
+        assert self.sched.running_count == before
+
+    def finish(self, done: list[WorkItem]) -> None:
+        told: list[WorkItem] = []  # what the ledger would queue dedupe markers for
+        if len(done) > 1:
+            out = self.sched.finish_many(done, told.extend)
+            assert out == told
+        else:
+            out = self.sched.finish(done[0])
+        for i in out:
+            self.live.remove(i)
+            assert (i.partition, i.offset) not in self.finished, "finished twice"
+            self.finished.add((i.partition, i.offset))
+            self.finish_order.setdefault((i.partition, i.key), []).append(i.offset)
+        for i in done:
+            if i in self.live:
+                self.stage[id(i)] = "early"
+
+    def returned(self, item: WorkItem) -> None:
+        self.sched.settling(item)  # the handler returned: its writes are on their way
+        self.stage[id(item)] = "settling"
+        self.writes.setdefault((item.partition, item.key), []).append(item.offset)
+
+    def write_failed(self, item: WorkItem) -> None:
+        key = (item.partition, item.key)
+        ours = self.writes[key]  # its last write is not delivered
+        del ours[len(ours) - 1 - ours[::-1].index(item.offset)]
+        assert self.sched.rollback(item)
+        self.stage[id(item)] = "rolled"
+        for later in [i for i in self.live if (i.partition, i.key) == key
+                      and i.offset > item.offset]:
+            self.live.remove(later)
+            self.stale.append(later)
+
+    def step(self) -> None:
+        rng = self.rng
+        item = rng.choice(self.live)
+        at = self.stage[id(item)]
+        if at == "running" and rng.random() < 0.6:
+            self.returned(item)
+        elif at == "settling" and rng.random() < 0.15:
+            self.write_failed(item)
+        elif at == "rolled":
+            if rng.random() < 0.3:
+                self.finish([item])  # dead-lettered without running again
+            elif self.sched.reacquire(item):
+                self.stage[id(item)] = "running"
+        elif at in ("running", "settling"):
+            others = [i for i in self.live if i is not item and self.stage[id(i)] == "settling"]
+            self.finish([item, *rng.sample(others, k=min(len(others), rng.randrange(3)))])
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     spec=st.lists(st.tuples(st.integers(0, 2), st.integers(0, 5)), min_size=1, max_size=80),
@@ -135,45 +280,41 @@ def test_forgetting_a_settling_item_releases_no_slot_twice() -> None:
 def test_random_lifecycles_keep_order_bound_and_watermark(
     spec: list[tuple[int, int]], max_in_flight: int, seed: int
 ) -> None:
-    """Adds, starts, settling (slot back) and finishes (one by one or several at once) in
-    random orders; an item may finish straight from running."""
+    """Adds, starts, returns (slot and key back), acknowledgements (one by one or several at
+    once, in any order), failed writes (rollback), retries and late callbacks of rolled-back
+    items, in random orders.
+
+    Checked throughout: the bound, one handler per key, a watermark that never passes an
+    unfinished input. At the end: every input finished once, in key order, and each key's
+    delivered writes are its inputs in offset order with replayed suffixes (the last write of
+    every input comes in offset order)."""
     rng = random.Random(seed)
     sched = KeyOrderedScheduler(max_in_flight=max_in_flight, max_pending=10_000)
+    run = _Lifecycles(sched, rng)
     items = _items(spec)
     to_add = list(items)
-    stage: dict[int, str] = {}  # id(item) -> running | settling
-    live: list[WorkItem] = []
-    finished: set[int] = set()
-    started: dict[tuple[int, bytes | None], list[int]] = {}
-    while to_add or live or sched.pending_count:
+    steps = 0
+    while to_add or run.live or sched.pending_count:
+        steps += 1
+        assert steps < 50_000, "no progress: an input can never finish"
         if to_add and rng.random() < 0.5:
             assert sched.add(to_add.pop(0))
-        for item in sched.take_ready(rng.choice([None, 1])):
-            started.setdefault((item.partition, item.key), []).append(item.offset)
-            stage[id(item)] = "running"
-            live.append(item)
-        holding = [i for i in live if stage[id(i)] == "running"]
-        assert len(holding) <= max_in_flight == sched.max_in_flight
-        assert sched.running_count == len(holding)
-        owners = [(i.partition, i.key) for i in live]
-        assert len(owners) == len(set(owners)), "one unfinished item per key"
-        if live and rng.random() < 0.7:
-            item = rng.choice(live)
-            if stage[id(item)] == "running" and rng.random() < 0.6:
-                sched.settling(item)
-                stage[id(item)] = "settling"
-            else:
-                done = [item, *rng.sample([i for i in live if i is not item],
-                                          k=min(len(live) - 1, rng.randrange(3)))]
-                if len(done) > 1:
-                    sched.finish_many(done)
-                else:
-                    sched.finish(item)
-                for i in done:
-                    live.remove(i)
-                    finished.add(id(i))
-        _assert_watermarks_safe(sched, items, finished)
-    _assert_started_in_offset_order(started, items)
+        run.start()
+        run.check_bounds()
+        if run.stale and rng.random() < 0.2:
+            run.late_callback()
+        if run.live and rng.random() < 0.7:
+            run.step()
+        marks = sched.watermarks()
+        for i in items:
+            if (i.partition, i.offset) not in run.finished:
+                assert marks.get(("t", i.partition), 0) <= i.offset, "passed unfinished work"
+    for (part, key), offsets in run.finish_order.items():
+        expected = [i.offset for i in items if i.partition == part and i.key == key]
+        assert offsets == expected, "inputs of a key finish once each, in offset order"
+    for delivered in run.writes.values():
+        last = {off: pos for pos, off in enumerate(delivered)}
+        assert sorted(last, key=last.__getitem__) == sorted(last), "last writes out of order"
     last = {i.partition: i.offset for i in items}
     assert sched.watermarks() == {("t", p): o + 1 for p, o in last.items()}
 
@@ -202,9 +343,9 @@ def test_take_next_is_take_ready_of_one() -> None:
     assert sched.take_next() is first
     assert sched.take_next() is other  # second waits for first (same key)
     assert sched.take_next() is None  # both slots taken
-    sched.settling(first)  # first's handler returned: its slot is free, its key still busy
-    assert sched.take_next() is third
-    sched.finish(first)
+    sched.settling(first)  # first's handler returned: its slot and its key are free
+    assert sched.take_next() is third  # ready before second (whose key was busy until now)
+    assert sched.take_next() is None
     sched.finish(other)
     assert sched.take_next() is second
     assert sched.take_next() is None

@@ -182,6 +182,9 @@ class Broker:
         # turn it on so that a test need not declare every topic its agent writes.
         self.auto_create_partitions = 0
         self.failing: dict[str, int] = {}  # topic → how many next writes fail (tests' faults)
+        # Cleared while a test holds the delivery reports back (slow acknowledgements).
+        self.acks_flowing = threading.Event()
+        self.acks_flowing.set()
 
     def group(self, group_id: str) -> Group:
         g = self.groups.get(group_id)

@@ -111,9 +111,14 @@ class MemoryProducer:
 
     def poll(self, timeout: float | None = None) -> int:
         """Serve the delivery reports (and statistics) due; wait up to ``timeout`` for one."""
+        flowing = self._broker.acks_flowing
+        if not flowing.is_set() and not flowing.wait(timeout if timeout and timeout > 0 else 0):
+            return 0  # a test holds the reports back (``MemoryBus.acks_held``)
         with self._lock:
             if not self._reports and timeout:
                 self._lock.wait(timeout if timeout > 0 else None)
+            if not flowing.is_set():
+                return 0
             reports, self._reports = self._reports, []
         for cb, err, msg in reports:
             if cb is not None:

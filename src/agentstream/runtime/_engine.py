@@ -141,6 +141,10 @@ class Engine:
         self._latencies: dict[str, list[float]] = {}  # per input type, for HANDLER_LATENCY
         self._dispatch_queued = False
         self._acked: list[_Attempt] = []  # inputs whose writes were acknowledged, to finish
+        # Dedupe keys of inputs started and not finished yet: a redelivery of one that comes
+        # while it is in flight (its key's next input may start before it finished) is a
+        # duplicate too. An entry whose input was rolled back or revoked does not count.
+        self._inflight: dict[str, WorkItem] = {}
         self._routes: dict[tuple[str, type], tuple[HandlerSpec | None, str, tuple[Any, ...]]] = {}
         self._acked_queued = False
         self._settle_cb = self._settle  # one bound method for every attempt's Acks
@@ -259,6 +263,8 @@ class Engine:
     def _finish(self, item: WorkItem, dkey: str | None = None) -> None:
         """To the ledger: ``dkey`` for an input handled or dead-lettered (its marker is queued),
         None for one skipped or recognised as a duplicate."""
+        if dkey is not None and self._inflight.get(dkey) is item:
+            del self._inflight[dkey]
         self.ledger.finish(item, dkey)
         self._progress.set()
         self._request_dispatch()
@@ -269,7 +275,10 @@ class Engine:
         acks.pending = None  # the attempt holds its acks: no reference cycle once settled
         assert pending is not None
         if error is not None:
-            # A failed write: the attempt is retried or dead-lettered.
+            # A failed write: the attempt is retried or dead-lettered, before the key's later
+            # inputs that started meanwhile (they run again after it).
+            if not self.scheduler.rollback(pending.item):
+                return  # revoked, or rolled back itself: its next owner runs it again
             task = self.loop.create_task(self._continue(pending, error))
             self._tasks[pending.item] = task
             return
@@ -283,6 +292,10 @@ class Engine:
         self._acked_queued = False
         batch, self._acked = self._acked, []
         self._succeeded(batch)
+        inflight = self._inflight
+        for p in batch:
+            if inflight.get(p.dkey) is p.item:
+                del inflight[p.dkey]
         self.ledger.finish_many([(p.item, p.dkey) for p in batch])
         self._progress.set()
         self.dispatch()
@@ -303,6 +316,8 @@ class Engine:
                     error = None
                 except Exception as exc:
                     error = exc
+                    if not self.scheduler.rollback(item):
+                        return  # revoked meanwhile: its next owner runs it again
             else:
                 self._succeeded([pending])
         except asyncio.CancelledError:
@@ -391,7 +406,7 @@ class Engine:
         dkey = str(event_id) if event_id else f"@{item.topic}/{item.partition}/{item.offset}"
         if suffix:
             dkey += suffix
-        if self._seen(dkey):
+        if self._seen(dkey, item):
             self._finish(item)
             return
         pending = _Attempt(item, spec, record, dkey, type_name)
@@ -439,6 +454,8 @@ class Engine:
 
     async def _retry_after(self, pending: _Attempt, raw: BaseException) -> bool:
         """Record a failed attempt; dead-letter (True) or wait for the retry (False)."""
+        if not self.scheduler.started(pending.item):
+            return True  # rolled back or revoked meanwhile: it runs again as a new item
         # Wait for every write of the failed attempt before retrying or dead-lettering.
         if pending.acks is not None and not pending.acks.finished:
             sealed = pending.acks.seal()
@@ -469,10 +486,16 @@ class Engine:
                 await asyncio.wait_for(self._progress.wait(), 0.5)
         return False
 
-    def _seen(self, dkey: str) -> bool:
-        if self.dedupe is not None and self.dedupe.seen(dkey):
+    def _seen(self, dkey: str, item: WorkItem | None = None) -> bool:
+        """Whether ``dkey`` was handled or is in flight; if not, ``item`` is now in flight."""
+        if self.dedupe is None:
+            return False
+        owner = self._inflight.get(dkey)
+        if (owner is not None and self.scheduler.started(owner)) or self.dedupe.seen(dkey):
             self.stats.deduplicated += 1
             return True
+        if item is not None:
+            self._inflight[dkey] = item
         return False
 
     async def _attempt(self, pending: _Attempt, *, fast: bool) -> None:
@@ -519,14 +542,16 @@ class Engine:
             except Exception as exc:
                 raise _Emit(str(exc)).with_cause(exc) from exc
         pending.emitted = ctx.emitted
+        # Only acknowledgements are left: the slot goes to the next record, and the key to its
+        # next input (the producer keeps the order of the writes; a failed one rolls back).
+        # Before sealing: an outcome known at once (a failed write) may roll the key back.
+        self.scheduler.settling(item)
         if fast:
             acks.seal(on_done=self._settle_cb)
         else:
             done = acks.seal()
             assert done is not None
             pending.acks_done = done
-        # Only acknowledgements are left: the slot goes to the next record.
-        self.scheduler.settling(item)
         self._request_dispatch()
 
     async def _dead_letter(self, item: WorkItem, failure: FailureInfo, record: Any) -> None:

@@ -17,8 +17,9 @@ Commit order (the only one in the runtime):
 1. An input counts as *finished* only after every record it caused is acknowledged by the
    broker: its emitted events, its dead letter, ``ctx.produce_raw`` writes, its memory
    changelog writes (``ctx.store`` and reducers, see ``_memory.py``). A handler that has not run
-   never finishes. ``finish`` queues the input's dedupe marker *before* its offset can count
-   as finished, so every input a watermark covers has queued its marker.
+   never finishes. Inputs of a key finish in offset order (the scheduler holds back one whose
+   predecessor may still run again). ``finish`` queues the input's dedupe marker *before* its
+   offset can count as finished, so every input a watermark covers has queued its marker.
 2. The offset to commit per partition is the scheduler's watermark: the lowest unfinished offset
    (or last seen + 1), so a finished input above an unfinished one is never committed.
 3. at-least-once: wait until the dedupe markers queued so far are acknowledged (every input
@@ -45,7 +46,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Literal
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
@@ -106,23 +107,31 @@ class Ledger:
     def finish(self, item: WorkItem, dkey: str | None = None) -> None:
         """``item`` is finished; ``dkey`` its dedupe key when it was handled (or dead-lettered),
         None for an input that was skipped or recognised as a duplicate."""
-        if dkey is not None and self.dedupe is not None:
-            self.producer.queue_marker(
-                self.dedupe.topic, dkey.encode(), self.dedupe.marker_partition(item.partition)
-            )
-            self.dedupe.remember(dkey)
-        self.scheduler.finish(item)
+        self.finish_many(((item, dkey),))
 
-    def finish_many(self, finished: Sequence[tuple[WorkItem, str]]) -> None:
-        """``finish`` for a batch of handled inputs: one marker lock, one scheduler lock."""
+    def finish_many(self, finished: Iterable[tuple[WorkItem, str | None]]) -> None:
+        """``finish`` for a batch of inputs: one scheduler lock, one marker lock.
+
+        An input finishes in its key's order (the scheduler holds one whose predecessor has not
+        finished yet); its marker is queued as it finishes, before its offset can count."""
+        items = []
+        for item, dkey in finished:
+            item.dkey = dkey
+            items.append(item)
+        self.scheduler.finish_many(items, self._queue_markers if self.dedupe else None)
+
+    def _queue_markers(self, done: list[WorkItem]) -> None:
+        """The dedupe markers of inputs that just finished (under the scheduler's lock)."""
         dedupe = self.dedupe
-        if dedupe is not None:
+        assert dedupe is not None
+        keyed = [item for item in done if item.dkey is not None]
+        if keyed:
             topic, partition = dedupe.topic, dedupe.marker_partition
             self.producer.queue_markers(
-                [(topic, dkey.encode(), partition(item.partition)) for item, dkey in finished]
+                [(topic, item.dkey.encode(), partition(item.partition))  # type: ignore[union-attr]
+                 for item in keyed]
             )
-            dedupe.remember_many([dkey for _, dkey in finished])
-        self.scheduler.finish_many([item for item, _ in finished])
+            dedupe.remember_many([item.dkey for item in keyed])  # type: ignore[misc]
 
     # -- committed (consumer thread) --------------------------------------------------------------
     def _due(self, tps: Iterable[TP] | None) -> dict[TP, int]:

@@ -103,6 +103,7 @@ class RuntimeStats:
     commits: int
     waiting_retry: int = 0  # inputs whose handler waits for its next attempt
     next_retry_at: datetime | None = None  # when the first of those is due (the process clock)
+    behind_retries: int = 0  # inputs queued behind the keys of those (they wait for them too)
 
 
 class AgentRunner:
@@ -167,6 +168,7 @@ class AgentRunner:
             commits=self._ledger.commits if self._ledger else 0,
             waiting_retry=len(self._engine.retry_waits),
             next_retry_at=min(self._engine.retry_waits.values(), default=None),
+            behind_retries=self._scheduler.queued_behind(list(self._engine.retry_waits)),
         )
 
     # -- wiring -----------------------------------------------------------------------------------

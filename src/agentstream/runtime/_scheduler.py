@@ -3,11 +3,19 @@
 Pure bookkeeping, no Kafka and no asyncio, so it is unit- and property-tested on its own:
 
 - Records with the same ordering key (``(topic, partition, key)``; a null key orders by partition)
-  start one after another in offset order (the next starts once the previous is *finished*,
-  outputs acknowledged); different keys run concurrently.
-- ``max_in_flight`` bounds the handlers *running*: a record whose handler returned and that only
-  waits for the broker's acknowledgements (``settling``) gives its slot back, so a fast handler
-  is not throttled by produce latency; its key stays busy until it is finished.
+  start one after another in offset order: the next starts once the previous one's handler has
+  *returned* (its writes are queued on the producer, which keeps their order per partition);
+  different keys run concurrently. ``max_in_flight`` bounds the handlers running; a record whose
+  handler returned and that only waits for the broker's acknowledgements (``settling``) holds
+  neither a slot nor its key.
+- Records of a key *finish* (become committable, their dedupe marker queued) in offset order: one
+  whose writes are acknowledged before its predecessor's waits for it (``finish`` returns what
+  finished).
+- A write that fails after its handler returned (``rollback``): the key's later records that
+  started meanwhile are put back in front of its queue (as new items, so that late callbacks of
+  the old ones are ignored), and the key waits for the failed record's retry. The key's outputs
+  are then its inputs' in offset order, with the rolled-back ones written again after the retry —
+  a replayed suffix, as after a crash under at-least-once (their first writes are duplicates).
 - At most ``max_pending`` records are accepted and unfinished at a time (queued + running); the
   consumer pauses fetching when ``room() == 0`` instead of buffering without limit.
 - Per partition the commit watermark is the lowest unfinished offset (or last seen + 1): a
@@ -19,9 +27,10 @@ starts and finishes work.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,10 +46,10 @@ class WorkItem:
     """One consumed record on its way through the scheduler (compared by identity).
 
     ``tp`` and ``order_key`` are computed once: the scheduler looks them up several times per
-    record.
+    record. ``dkey`` is the dedupe key the ledger writes a marker for once it finishes.
     """
 
-    __slots__ = ("key", "offset", "order_key", "partition", "payload", "topic", "tp")
+    __slots__ = ("dkey", "key", "offset", "order_key", "partition", "payload", "topic", "tp")
 
     def __init__(
         self, topic: str, partition: int, offset: int, key: bytes | None, payload: Any = None
@@ -52,6 +61,11 @@ class WorkItem:
         self.payload = payload
         self.tp: TopicPartition = (topic, partition)
         self.order_key: _OrderKey = (topic, partition, key)
+        self.dkey: str | None = None
+
+    def again(self) -> WorkItem:
+        """The same record as a new item, to run again (``KeyOrderedScheduler.rollback``)."""
+        return WorkItem(self.topic, self.partition, self.offset, self.key, self.payload)
 
     def __repr__(self) -> str:
         return f"WorkItem({self.topic!r}, {self.partition}, {self.offset}, {self.key!r})"
@@ -65,6 +79,7 @@ class SchedulerStats:
     finished: int = 0
     dropped: int = 0
     duplicates_ignored: int = 0
+    rolled_back: int = 0
     max_running_seen: int = 0
     max_pending_seen: int = 0
 
@@ -123,11 +138,15 @@ class KeyOrderedScheduler:
         self.stats = SchedulerStats()
         self._lock = threading.RLock()
         self._queues: dict[_OrderKey, deque[WorkItem]] = {}
-        self._busy: set[_OrderKey] = set()
-        self._ready: deque[_OrderKey] = deque()  # keys with a queued head and no running item
+        # Who holds each key: the item whose handler runs, or a rolled-back item until it ran
+        # again; the key's next record starts once it lets go (settles or finishes).
+        self._holders: dict[_OrderKey, WorkItem] = {}
+        self._ready: deque[_OrderKey] = deque()  # keys with a queued head and no holder
         self._offsets: dict[TopicPartition, _PartitionOffsets] = {}
         self._running: set[WorkItem] = set()  # started and unfinished (handling or settling)
-        self._settling: set[WorkItem] = set()  # handler returned, waiting for acks: no slot
+        self._settling: set[WorkItem] = set()  # handler returned (or finished early): no slot
+        self._chains: dict[_OrderKey, deque[WorkItem]] = {}  # started, unfinished, in order
+        self._early: set[WorkItem] = set()  # acknowledged, waiting for a predecessor to finish
         self._active = 0  # len(_running) - len(_settling): handlers holding a slot
         self._pending = 0
 
@@ -141,7 +160,8 @@ class KeyOrderedScheduler:
         offset was already seen for its partition is ignored)."""
         accepted = 0
         with self._lock:
-            offsets, queues, busy, ready = self._offsets, self._queues, self._busy, self._ready
+            offsets, queues, holders, ready = (self._offsets, self._queues, self._holders,
+                                               self._ready)
             for item in items:
                 offs = offsets.get(item.tp)
                 if offs is None:
@@ -154,7 +174,7 @@ class KeyOrderedScheduler:
                 if queue is None:
                     queue = queues[key] = deque()
                 queue.append(item)
-                if len(queue) == 1 and key not in busy:
+                if len(queue) == 1 and key not in holders:
                     ready.append(key)
                 accepted += 1
             self._pending += accepted
@@ -201,28 +221,69 @@ class KeyOrderedScheduler:
     def _start_next(self) -> WorkItem:
         key = self._ready.popleft()
         item = self._queues[key].popleft()
-        self._busy.add(key)
+        self._holders[key] = item
         self._running.add(item)
         self._active += 1
+        chain = self._chains.get(key)
+        if chain is None:
+            self._chains[key] = deque((item,))
+        else:
+            chain.append(item)
         return item
 
     def settling(self, item: WorkItem) -> None:
-        """The item's handler returned; it only waits for acknowledgements: free its slot."""
+        """The item's handler returned; it only waits for acknowledgements: free its slot, and
+        its key for the key's next record."""
         with self._lock:
             if item in self._running and item not in self._settling:
                 self._settling.add(item)
                 self._active -= 1
+                if self._holders.get(item.order_key) is item:
+                    self._next_of_key(item.order_key)
 
     def _next_of_key(self, key: _OrderKey) -> None:
-        self._busy.discard(key)
+        del self._holders[key]
         queue = self._queues.get(key)
         if queue:
             self._ready.append(key)
         elif queue is not None:
             del self._queues[key]
 
+    def rollback(self, item: WorkItem) -> bool:
+        """``item``'s writes failed after its handler returned: it runs again before the rest of
+        its key. The key's records that started after it go back to the front of the key's
+        queue as new items (callbacks of the old ones are then ignored) and the key is held by
+        ``item`` until it ran again (``reacquire``, then ``settling``) or finished (dead-lettered).
+        False, and nothing changes, if ``item`` is not running (revoked, or rolled back itself).
+        """
+        with self._lock:
+            if item not in self._running:
+                return False
+            key = item.order_key
+            chain = self._chains[key]
+            queue = self._queues.get(key)
+            if queue is None:
+                queue = self._queues[key] = deque()
+            while chain[-1] is not item:  # newest first, so the oldest ends up in front
+                later = chain.pop()
+                self._running.discard(later)
+                self._early.discard(later)
+                self._release_slot(later)
+                queue.appendleft(later.again())
+                self.stats.rolled_back += 1
+            if self._holders.get(key) is None:
+                with contextlib.suppress(ValueError):
+                    self._ready.remove(key)  # its head was ready: it waits for ``item`` now
+            self._holders[key] = item
+            return True
+
+    def started(self, item: WorkItem) -> bool:
+        """Whether ``item`` is started and unfinished (not rolled back, not revoked)."""
+        return item in self._running
+
     def reacquire(self, item: WorkItem) -> bool:
-        """A settling item must run its handler again (a retry): take a slot if one is free."""
+        """A settling item must run its handler again (a retry after ``rollback``): take a slot
+        if one is free."""
         with self._lock:
             if item not in self._settling:
                 return True
@@ -233,28 +294,60 @@ class KeyOrderedScheduler:
             self.stats.max_running_seen = max(self.stats.max_running_seen, self._active)
             return True
 
-    def finish(self, item: WorkItem) -> None:
-        """Mark a running item finished: it may now be covered by a commit; its key moves on."""
-        with self._lock:
-            self._finish(item)
+    def finish(self, item: WorkItem) -> list[WorkItem]:
+        """Mark an item finished (its writes acknowledged, or nothing to write); see
+        ``finish_many``."""
+        return self.finish_many((item,))
 
-    def finish_many(self, items: Iterable[WorkItem]) -> None:
-        """``finish`` for several items under one lock."""
+    def finish_many(
+        self,
+        items: Iterable[WorkItem],
+        on_finished: Callable[[list[WorkItem]], None] | None = None,
+    ) -> list[WorkItem]:
+        """Mark items finished, under one lock; returns those that finished, in key order.
+
+        An item whose key predecessor has not finished yet waits for it (and finishes with it).
+        ``on_finished`` gets the finished items before their offsets count as finished (the
+        ledger queues their dedupe markers there). Items of a revoked partition are ignored.
+        """
+        done: list[WorkItem] = []
         with self._lock:
             for item in items:
-                self._finish(item)
+                self._finish(item, done)
+            if on_finished is not None and done:
+                on_finished(done)
+            offsets = self._offsets
+            for item in done:
+                self._running.discard(item)
+                self._settling.discard(item)
+                offs = offsets.get(item.tp)
+                if offs is not None:
+                    offs.finish(item.offset)
+            self._pending -= len(done)
+            self.stats.finished += len(done)
+        return done
 
-    def _finish(self, item: WorkItem) -> None:
-        if item not in self._running:
-            return  # its partition was revoked and forgotten meanwhile
-        self._running.discard(item)
-        self._release_slot(item)
-        self._pending -= 1
-        self.stats.finished += 1
-        offs = self._offsets.get(item.tp)
-        if offs is not None:
-            offs.finish(item.offset)
-        self._next_of_key(item.order_key)
+    def _finish(self, item: WorkItem, done: list[WorkItem]) -> None:
+        if item not in self._running or item in self._early:
+            return  # revoked and forgotten, rolled back, or told twice
+        key = item.order_key
+        if item not in self._settling:  # finished straight from running: nothing to wait for
+            self._settling.add(item)
+            self._active -= 1
+        if self._holders.get(key) is item:
+            self._next_of_key(key)
+        chain = self._chains[key]
+        if chain[0] is not item:
+            self._early.add(item)
+            return
+        chain.popleft()
+        done.append(item)
+        while chain and chain[0] in self._early:
+            later = chain.popleft()
+            self._early.discard(later)
+            done.append(later)
+        if not chain:
+            del self._chains[key]
 
     # -- commit watermarks ----------------------------------------------------------------------
     def watermarks(self, tps: Iterable[TopicPartition] | None = None) -> dict[TopicPartition, int]:
@@ -286,7 +379,7 @@ class KeyOrderedScheduler:
                 queue = self._queues[key]
                 dropped.extend(queue)
                 queue.clear()
-                if key not in self._busy:
+                if key not in self._holders:
                     del self._queues[key]
             self._ready = deque(k for k in self._ready if self._queues.get(k))
             self._pending -= len(dropped)
@@ -300,11 +393,12 @@ class KeyOrderedScheduler:
         with self._lock:
             for item in [i for i in self._running if i.tp in gone]:
                 self._running.discard(item)
+                self._early.discard(item)
                 self._release_slot(item)
-                self._busy.discard(item.order_key)
                 self._pending -= 1
-            for key in [k for k in self._queues if (k[0], k[1]) in gone]:
-                del self._queues[key]
+            for table in (self._queues, self._holders, self._chains):
+                for key in [k for k in table if (k[0], k[1]) in gone]:
+                    del table[key]
             self._ready = deque(k for k in self._ready if (k[0], k[1]) not in gone)
             for tp in gone:
                 self._offsets.pop(tp, None)
@@ -315,6 +409,11 @@ class KeyOrderedScheduler:
                 return list(self._running)
             wanted = set(tps)
             return [i for i in self._running if i.tp in wanted]
+
+    def queued_behind(self, items: Iterable[WorkItem]) -> int:
+        """How many records are queued behind the keys of ``items``."""
+        with self._lock:
+            return sum(len(self._queues.get(i.order_key, ())) for i in items)
 
     @property
     def running_count(self) -> int:

@@ -19,8 +19,10 @@ retry. ``advance`` moves time for timers and durable sleeps.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
@@ -98,6 +100,16 @@ class MemoryBus:
         """The next ``count`` writes to ``topic`` fail their delivery (as a broker timeout)."""
         with self._broker.cond:
             self._broker.failing[topic] = self._broker.failing.get(topic, 0) + count
+
+    @contextlib.contextmanager
+    def acks_held(self) -> Iterator[None]:
+        """Hold every delivery report back until the block ends (slow acknowledgements): the
+        writes are in the log, but no producer learns of them, as when a broker is slow."""
+        self._broker.acks_flowing.clear()
+        try:
+            yield
+        finally:
+            self._broker.acks_flowing.set()
 
     def wait(self, predicate: Any, timeout: float) -> bool:
         """Block until ``predicate()`` holds (re-checked at every change of the bus)."""
@@ -212,7 +224,8 @@ class AgentTestbed:
                 return
             stats = runner.stats()
             retry_at = stats.next_retry_at
-            if retry_at is not None and stats.pending == stats.waiting_retry:
+            if retry_at is not None and \
+                    stats.pending == stats.waiting_retry + stats.behind_retries:
                 self.clock.advance_to(max(retry_at, self.clock.now()))
             if time.monotonic() > deadline:
                 raise TestbedTimeoutError(

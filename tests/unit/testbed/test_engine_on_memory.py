@@ -100,6 +100,31 @@ async def test_a_failed_acknowledgement_retries_the_input_before_its_offset_comm
     assert handled[1] == 2
 
 
+async def test_a_keys_next_input_runs_before_the_acknowledgement_and_again_after_a_retry() -> None:
+    """Input 2 starts once input 1's handler returned, not once its write is acknowledged; when
+    that write fails, input 1 runs again and then input 2 again, so the key's last writes come
+    in input order (the first write of 2 is a duplicate, as after a crash)."""
+    handled = Counter[int]()
+
+    async def handle(event: PullRequestOpened, ctx: Context) -> None:
+        handled[event.number] += 1
+        await ctx.emit(risk(ctx, event), topic=OUT)
+
+    async with AgentTestbed(agent_with(handle)) as bed:
+        bed.bus.create_topic(OUT)
+        bed.bus.fail_writes(OUT, 1)
+        with bed.bus.acks_held():
+            await bed.send(pr("a", 1), topic=SRC)
+            await bed.send(pr("a", 2), topic=SRC)
+            await bed.wait_for(lambda: handled[2] == 1, what="input 2 handled, 1 unacknowledged")
+            assert bed.bus.committed(bed.group).get((SRC, 0), 0) == 0
+        await bed.settle()
+        assert [r.title for r in bed.emitted(OUT)] == ["2", "1", "2"]
+        assert bed.dead_letters() == []
+        assert bed.bus.committed(bed.group) == {(SRC, 0): 2}
+    assert handled == {1: 2, 2: 2}
+
+
 async def test_writes_that_keep_failing_dead_letter_the_input_at_the_emit_stage() -> None:
     async def handle(event: PullRequestOpened, ctx: Context) -> None:
         await ctx.emit(risk(ctx, event), topic=OUT)
