@@ -495,7 +495,12 @@ class Engine:
             self.stats.deduplicated += 1
             return True
         if item is not None:
-            self._inflight[dkey] = item
+            inflight = self._inflight
+            inflight[dkey] = item
+            if len(inflight) > 2 * self.scheduler.max_pending:
+                # Entries of inputs abandoned at a revocation are never finished: drop them.
+                started = self.scheduler.started
+                self._inflight = {k: v for k, v in inflight.items() if started(v)}
         return False
 
     async def _attempt(self, pending: _Attempt, *, fast: bool) -> None:
