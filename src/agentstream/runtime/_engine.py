@@ -480,6 +480,8 @@ class Engine:
             await clock().sleep(delay.total_seconds())
         finally:
             self.retry_waits.pop(pending.item, None)
+        if not self.scheduler.started(pending.item):
+            return True  # rolled back while waiting (an earlier write of its key failed)
         while not self.scheduler.reacquire(pending.item):  # a settled input runs again
             self._progress.clear()
             with contextlib.suppress(TimeoutError):

@@ -159,6 +159,8 @@ class AgentRunner:
     def stats(self) -> RuntimeStats:
         if self._scheduler is None or self._engine is None or self._pump is None:
             raise RuntimeError("the agent is not running")
+        started = self._scheduler.started  # not those rolled back while they wait
+        waits = {i: at for i, at in list(self._engine.retry_waits.items()) if started(i)}
         return RuntimeStats(
             scheduler=self._scheduler.stats,
             engine=self._engine.stats,
@@ -166,9 +168,9 @@ class AgentRunner:
             running=self._scheduler.running_count,
             pending=self._scheduler.pending_count,
             commits=self._ledger.commits if self._ledger else 0,
-            waiting_retry=len(self._engine.retry_waits),
-            next_retry_at=min(self._engine.retry_waits.values(), default=None),
-            behind_retries=self._scheduler.queued_behind(list(self._engine.retry_waits)),
+            waiting_retry=len(waits),
+            next_retry_at=min(waits.values(), default=None),
+            behind_retries=self._scheduler.queued_behind(list(waits)),
         )
 
     # -- wiring -----------------------------------------------------------------------------------

@@ -413,7 +413,7 @@ class KeyOrderedScheduler:
     def queued_behind(self, items: Iterable[WorkItem]) -> int:
         """How many records are queued behind the keys of ``items``."""
         with self._lock:
-            return sum(len(self._queues.get(i.order_key, ())) for i in items)
+            return sum(len(self._queues.get(k, ())) for k in {i.order_key for i in items})
 
     @property
     def running_count(self) -> int:

@@ -125,6 +125,33 @@ async def test_a_keys_next_input_runs_before_the_acknowledgement_and_again_after
     assert handled == {1: 2, 2: 2}
 
 
+async def test_an_input_rolled_back_while_it_waits_for_a_retry_does_not_run_again() -> None:
+    """Input 2's handler fails and waits for its retry; then input 1's write fails, which rolls
+    input 2 back: only its new run may go on, or its outputs could come after later ones."""
+    calls = Counter[int]()
+
+    async def handle(event: PullRequestOpened, ctx: Context) -> None:
+        calls[event.number] += 1
+        if event.number == 2 and calls[2] == 1:
+            raise ConnectionError("model endpoint down")
+        await ctx.emit(risk(ctx, event), topic=OUT)
+
+    policy = RetryPolicy(initial_interval=timedelta(minutes=1), jitter=0)
+    async with AgentTestbed(agent_with(handle, retry=policy)) as bed:
+        bed.bus.create_topic(OUT)
+        bed.bus.fail_writes(OUT, 1)
+        runner = bed.runner
+        assert runner is not None
+        with bed.bus.acks_held():
+            await bed.send(pr("a", 1), topic=SRC)
+            await bed.send(pr("a", 2), topic=SRC)
+            await asyncio.to_thread(bed.bus.wait, lambda: runner.stats().waiting_retry == 1, 5)
+        await bed.settle()
+        assert [r.title for r in bed.emitted(OUT)] == ["1", "2"]
+        assert bed.dead_letters() == []
+    assert calls == {1: 2, 2: 2}, "input 2: its failed first run and its run after input 1"
+
+
 async def test_writes_that_keep_failing_dead_letter_the_input_at_the_emit_stage() -> None:
     async def handle(event: PullRequestOpened, ctx: Context) -> None:
         await ctx.emit(risk(ctx, event), topic=OUT)
