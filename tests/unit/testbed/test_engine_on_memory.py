@@ -38,6 +38,15 @@ def agent_with(handler, *, retry: RetryPolicy | None = None, name: str = "engine
     return agent
 
 
+def counting(handled: Counter[int]):
+    """A handler that counts its calls per input number and emits one risk per input."""
+    async def handle(event: PullRequestOpened, ctx: Context) -> None:
+        handled[event.number] += 1
+        await ctx.emit(risk(ctx, event), topic=OUT)
+
+    return handle
+
+
 async def test_per_key_order_under_concurrency() -> None:
     async def handle(event: PullRequestOpened, ctx: Context) -> None:
         await asyncio.sleep(0)  # interleave keys
@@ -85,12 +94,7 @@ async def test_a_retry_waits_on_the_virtual_clock_and_nothing_is_committed_meanw
 
 async def test_a_failed_acknowledgement_retries_the_input_before_its_offset_commits() -> None:
     handled = Counter[int]()
-
-    async def handle(event: PullRequestOpened, ctx: Context) -> None:
-        handled[event.number] += 1
-        await ctx.emit(risk(ctx, event), topic=OUT)
-
-    async with AgentTestbed(agent_with(handle)) as bed:
+    async with AgentTestbed(agent_with(counting(handled))) as bed:
         bed.bus.create_topic(OUT)
         bed.bus.fail_writes(OUT, 1)
         await bed.send(pr("a", 1), topic=SRC)
@@ -105,12 +109,7 @@ async def test_a_keys_next_input_runs_before_the_acknowledgement_and_again_after
     that write fails, input 1 runs again and then input 2 again, so the key's last writes come
     in input order (the first write of 2 is a duplicate, as after a crash)."""
     handled = Counter[int]()
-
-    async def handle(event: PullRequestOpened, ctx: Context) -> None:
-        handled[event.number] += 1
-        await ctx.emit(risk(ctx, event), topic=OUT)
-
-    async with AgentTestbed(agent_with(handle)) as bed:
+    async with AgentTestbed(agent_with(counting(handled))) as bed:
         bed.bus.create_topic(OUT)
         bed.bus.fail_writes(OUT, 1)
         with bed.bus.acks_held():
