@@ -111,6 +111,21 @@ def test_settling_frees_the_slot_and_the_key() -> None:
     assert sched.stats.max_running_seen == 1
 
 
+def test_with_key_waits_for_acks_a_key_moves_on_only_once_finished() -> None:
+    """Exactly-once: a returned handler gives back its slot, not its key."""
+    sched = KeyOrderedScheduler(max_in_flight=1, key_waits_for_acks=True)
+    a1, b1, a2 = WorkItem("t", 0, 0, b"a"), WorkItem("t", 0, 1, b"b"), WorkItem("t", 0, 2, b"a")
+    for i in (a1, b1, a2):
+        sched.add(i)
+    assert sched.take_ready() == [a1]
+    sched.settling(a1)
+    assert sched.take_ready() == [b1], "the slot goes to another key"
+    sched.settling(b1)
+    assert sched.take_ready() == [], "a2 waits for a1's acknowledgements"
+    assert sched.finish(a1) == [a1]
+    assert sched.take_ready() == [a2]
+
+
 def test_a_key_finishes_in_offset_order() -> None:
     """An input acknowledged before its key's predecessor finishes with it, not before (its
     dedupe marker must not be written while the predecessor may still run again)."""
@@ -197,8 +212,10 @@ class _Lifecycles:
         self.live: list[WorkItem] = []
         self.stale: list[WorkItem] = []  # rolled back: the engine may still call back
         self.finished: set[tuple[int, int]] = set()
+        self.final_runs: set[WorkItem] = set()  # the runs (items) that finished
         self.finish_order: dict[tuple[int, bytes | None], list[int]] = {}
-        self.writes: dict[tuple[int, bytes | None], list[int]] = {}  # delivered, per key
+        # Delivered writes per key: (offset, the run that wrote it).
+        self.writes: dict[tuple[int, bytes | None], list[tuple[int, WorkItem]]] = {}
 
     def start(self) -> None:
         for item in self.sched.take_ready(self.rng.choice([None, 1])):
@@ -232,6 +249,7 @@ class _Lifecycles:
             self.live.remove(i)
             assert (i.partition, i.offset) not in self.finished, "finished twice"
             self.finished.add((i.partition, i.offset))
+            self.final_runs.add(i)
             self.finish_order.setdefault((i.partition, i.key), []).append(i.offset)
         for i in done:
             if i in self.live:
@@ -240,12 +258,12 @@ class _Lifecycles:
     def returned(self, item: WorkItem) -> None:
         self.sched.settling(item)  # the handler returned: its writes are on their way
         self.stage[id(item)] = "settling"
-        self.writes.setdefault((item.partition, item.key), []).append(item.offset)
+        self.writes.setdefault((item.partition, item.key), []).append((item.offset, item))
 
     def write_failed(self, item: WorkItem) -> None:
         key = (item.partition, item.key)
         ours = self.writes[key]  # its last write is not delivered
-        del ours[len(ours) - 1 - ours[::-1].index(item.offset)]
+        del ours[len(ours) - 1 - ours[::-1].index((item.offset, item))]
         assert self.sched.rollback(item)
         self.stage[id(item)] = "rolled"
         for later in [i for i in self.live if (i.partition, i.key) == key
@@ -285,9 +303,9 @@ def test_random_lifecycles_keep_order_bound_and_watermark(
     items, in random orders.
 
     Checked throughout: the bound, one handler per key, a watermark that never passes an
-    unfinished input. At the end: every input finished once, in key order, and each key's
-    delivered writes are its inputs in offset order with replayed suffixes (the last write of
-    every input comes in offset order)."""
+    unfinished input. At the end: every input finished once, in key order, and per key the
+    delivered writes of the runs that finished come in offset order (a rolled-back run's writes
+    are duplicates before them)."""
     rng = random.Random(seed)
     sched = KeyOrderedScheduler(max_in_flight=max_in_flight, max_pending=10_000)
     run = _Lifecycles(sched, rng)
@@ -313,8 +331,8 @@ def test_random_lifecycles_keep_order_bound_and_watermark(
         expected = [i.offset for i in items if i.partition == part and i.key == key]
         assert offsets == expected, "inputs of a key finish once each, in offset order"
     for delivered in run.writes.values():
-        last = {off: pos for pos, off in enumerate(delivered)}
-        assert sorted(last, key=last.__getitem__) == sorted(last), "last writes out of order"
+        final = [off for off, by in delivered if by in run.final_runs]
+        assert final == sorted(set(final)), "writes of the finished runs out of order"
     last = {i.partition: i.offset for i in items}
     assert sched.watermarks() == {("t", p): o + 1 for p, o in last.items()}
 

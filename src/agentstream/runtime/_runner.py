@@ -240,8 +240,12 @@ class AgentRunner:
         await asyncio.to_thread(announcer.publish)
         if exactly_once:
             await asyncio.to_thread(producer.init_transactions, 60)
+        # Exactly-once: a key's next input waits for its predecessor's acknowledgements (see
+        # KeyOrderedScheduler: a transactional producer fails for good when a broker crash
+        # leaves a long run of its writes unresolved).
         scheduler = self._scheduler = KeyOrderedScheduler(
-            max_in_flight=s.max_in_flight, max_pending=s.max_pending
+            max_in_flight=s.max_in_flight, max_pending=s.max_pending,
+            key_waits_for_acks=exactly_once,
         )
         ledger = self._ledger = Ledger(
             agent=self.agent.name,

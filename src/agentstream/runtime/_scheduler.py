@@ -7,7 +7,11 @@ Pure bookkeeping, no Kafka and no asyncio, so it is unit- and property-tested on
   *returned* (its writes are queued on the producer, which keeps their order per partition);
   different keys run concurrently. ``max_in_flight`` bounds the handlers running; a record whose
   handler returned and that only waits for the broker's acknowledgements (``settling``) holds
-  neither a slot nor its key.
+  neither a slot nor its key. With ``key_waits_for_acks`` (exactly-once) it keeps its key until
+  it finished: a transactional producer fails for good (librdkafka: "sequence
+  desynchronization", fatal) when a broker crash leaves its in-flight writes unresolved, and
+  keys running ahead of their acknowledgements keep many more writes in flight — the
+  broker-restart tests failed every time that way.
 - Records of a key *finish* (become committable, their dedupe marker queued) in offset order: one
   whose writes are acknowledged before its predecessor's waits for it (``finish`` returns what
   finished).
@@ -130,10 +134,17 @@ class KeyOrderedScheduler:
     ``room``.
     """
 
-    def __init__(self, *, max_in_flight: int, max_pending: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        max_in_flight: int,
+        max_pending: int | None = None,
+        key_waits_for_acks: bool = False,
+    ) -> None:
         if max_in_flight < 1:
             raise ValueError("max_in_flight must be >= 1")
         self.max_in_flight = max_in_flight
+        self.key_waits_for_acks = key_waits_for_acks
         self.max_pending = max(max_pending or default_max_pending(max_in_flight), max_in_flight)
         self.stats = SchedulerStats()
         self._lock = threading.RLock()
@@ -238,7 +249,7 @@ class KeyOrderedScheduler:
             if item in self._running and item not in self._settling:
                 self._settling.add(item)
                 self._active -= 1
-                if self._holders.get(item.order_key) is item:
+                if not self.key_waits_for_acks and self._holders.get(item.order_key) is item:
                     self._next_of_key(item.order_key)
 
     def _next_of_key(self, key: _OrderKey) -> None:
