@@ -143,7 +143,8 @@ class Engine:
         self._acked: list[_Attempt] = []  # inputs whose writes were acknowledged, to finish
         # Dedupe keys of inputs started and not finished yet: a redelivery of one that comes
         # while it is in flight (its key's next input may start before it finished) is a
-        # duplicate too. An entry whose input was rolled back or revoked does not count.
+        # duplicate too. An entry counts while its input is started (``scheduler.started``:
+        # not finished, rolled back or revoked); entries are dropped in bulk (``_seen``).
         self._inflight: dict[str, WorkItem] = {}
         self._routes: dict[tuple[str, type], tuple[HandlerSpec | None, str, tuple[Any, ...]]] = {}
         self._acked_queued = False
@@ -263,8 +264,6 @@ class Engine:
     def _finish(self, item: WorkItem, dkey: str | None = None) -> None:
         """To the ledger: ``dkey`` for an input handled or dead-lettered (its marker is queued),
         None for one skipped or recognised as a duplicate."""
-        if dkey is not None and self._inflight.get(dkey) is item:
-            del self._inflight[dkey]
         self.ledger.finish(item, dkey)
         self._progress.set()
         self._request_dispatch()
@@ -292,10 +291,6 @@ class Engine:
         self._acked_queued = False
         batch, self._acked = self._acked, []
         self._succeeded(batch)
-        inflight = self._inflight
-        for p in batch:
-            if inflight.get(p.dkey) is p.item:
-                del inflight[p.dkey]
         self.ledger.finish_many([(p.item, p.dkey) for p in batch])
         self._progress.set()
         self.dispatch()
@@ -500,7 +495,8 @@ class Engine:
             inflight = self._inflight
             inflight[dkey] = item
             if len(inflight) > 2 * self.scheduler.max_pending:
-                # Entries of inputs abandoned at a revocation are never finished: drop them.
+                # At most max_pending inputs are started: drop the entries of the others (once
+                # per max_pending inputs or more, so amortised one dict operation per input).
                 started = self.scheduler.started
                 self._inflight = {k: v for k, v in inflight.items() if started(v)}
         return False

@@ -156,6 +156,36 @@ async def test_an_input_rolled_back_while_it_waits_for_a_retry_does_not_run_agai
     assert calls == {1: 2, 2: 2}, "input 2: its failed first run and its run after input 1"
 
 
+async def test_a_redelivery_of_an_input_waiting_for_its_predecessor_is_a_duplicate() -> None:
+    """Input 2 writes nothing, so it is done at once, but it finishes (its dedupe marker) only
+    after input 1's write is acknowledged; its redelivery (3) starts meanwhile and must still be
+    recognised as a duplicate."""
+    calls = Counter[int]()
+
+    async def handle(event: PullRequestOpened, ctx: Context) -> None:
+        calls[event.number] += 1
+        if event.number == 1:
+            await ctx.emit(risk(ctx, event), topic=OUT)
+
+    async with AgentTestbed(agent_with(handle)) as bed:
+        bed.bus.create_topic(OUT)
+        runner = bed.runner
+        assert runner is not None
+        twice = pr("a", 2)
+        with bed.bus.acks_held():
+            await bed.send(pr("a", 1), topic=SRC)
+            await bed.send(twice, topic=SRC)
+            await bed.send(twice, topic=SRC)
+            for _ in range(500):  # the redelivery is decided while input 1 is unacknowledged
+                if runner.stats().engine.deduplicated + calls[2] >= 2:
+                    break
+                await asyncio.sleep(0.01)
+            assert runner.stats().scheduler.finished == 0
+        await bed.settle()
+        assert [r.title for r in bed.emitted(OUT)] == ["1"]
+    assert calls == {1: 1, 2: 1}
+
+
 async def test_writes_that_keep_failing_dead_letter_the_input_at_the_emit_stage() -> None:
     async def handle(event: PullRequestOpened, ctx: Context) -> None:
         await ctx.emit(risk(ctx, event), topic=OUT)
